@@ -1,0 +1,36 @@
+package dev.spillway.config;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+
+/**
+ * All of Spillway's settings, read once from the {@code spillway} section of a HOCON {@link Config}
+ * and validated as a whole: a bad value fails here, at start-up, with a {@link SettingsException}
+ * naming the key, the value and what is allowed. Every other module takes these records, never raw
+ * {@code Config}.
+ */
+public record SpillwaySettings(MemorySettings memory) {
+
+  /** The root path of Spillway's keys. */
+  public static final String ROOT = "spillway";
+
+  /** Settings from {@code application.conf} / system properties over {@code reference.conf}. */
+  public static SpillwaySettings load() {
+    return from(ConfigFactory.load());
+  }
+
+  /** Embedded defaults: {@code reference.conf} only. */
+  public static SpillwaySettings defaults() {
+    return from(ConfigFactory.defaultReference());
+  }
+
+  /**
+   * Settings from {@code config}, which must contain the {@code spillway} section; missing keys are
+   * taken from {@code reference.conf}.
+   */
+  public static SpillwaySettings from(Config config) {
+    Config resolved = config.withFallback(ConfigFactory.defaultReference()).resolve();
+    ConfigReader root = new ConfigReader(resolved, ROOT);
+    return new SpillwaySettings(MemorySettings.read(root.child("memory")));
+  }
+}

@@ -1,0 +1,66 @@
+package dev.spillway.core.memory;
+
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Blocks over 1 MiB: each is a slab of one slot with a mapping of its own, rounded up to whole pages,
+ * mapped on allocation and unmapped on free. No pooling: at these sizes the mapping costs little
+ * next to touching the memory, and nothing sits idle.
+ */
+final class HugeBlocks {
+  private final SlabDirectory directory;
+  private final Set<Slab> slabs = ConcurrentHashMap.newKeySet();
+  private final AtomicLong live = new AtomicLong();
+  private final AtomicLong allocs = new AtomicLong();
+  private final AtomicLong frees = new AtomicLong();
+  private final AtomicLong mappedBytes = new AtomicLong();
+  private final AtomicLong requestedBytes = new AtomicLong();
+  private final AtomicLong metadataBytes = new AtomicLong();
+
+  HugeBlocks(SlabDirectory directory) {
+    this.directory = directory;
+  }
+
+  long allocate(long size) {
+    long capacity = SizeClasses.hugeCapacity(size);
+    Slab slab = directory.create(SizeClasses.HUGE, (int) capacity, 1, capacity);
+    slab.requested[0] = (int) size;
+    int gen = slab.markAllocated(0);
+    slabs.add(slab);
+    live.incrementAndGet();
+    allocs.incrementAndGet();
+    mappedBytes.addAndGet(capacity);
+    requestedBytes.addAndGet(size);
+    metadataBytes.addAndGet(slab.metadataBytes());
+    return Handles.make(gen, 0, slab.id, 0);
+  }
+
+  /** Unmaps a huge block whose generation the caller already moved to free. */
+  void free(Slab slab) {
+    slabs.remove(slab);
+    live.decrementAndGet();
+    frees.incrementAndGet();
+    mappedBytes.addAndGet(-slab.bytes());
+    requestedBytes.addAndGet(-slab.requested[0]);
+    metadataBytes.addAndGet(-slab.metadataBytes());
+    directory.release(slab);
+  }
+
+  /** Unmaps every live huge block; used when the allocator closes. */
+  void closeAll() {
+    for (Slab slab : slabs) {
+      if (slabs.remove(slab)) {
+        directory.release(slab);
+      }
+    }
+  }
+
+  PoolStats stats() {
+    long n = live.get();
+    long bytes = mappedBytes.get();
+    return new PoolStats("huge", 0, (int) n, n, n, 0, 0, bytes, requestedBytes.get(), bytes,
+        metadataBytes.get(), allocs.get(), frees.get(), 0, 0);
+  }
+}

@@ -1,0 +1,298 @@
+package dev.spillway.core.memory;
+
+import dev.spillway.config.PoolSettings;
+import dev.spillway.config.Sizes;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * The shared pool of one size class: its slabs, sorted onto three lists by occupancy, and the grow /
+ * shrink rules. Thread caches take and return slots here in batches; large classes (and small ones
+ * when caching is off) take single slots. Every method takes the pool's lock: this is the slow path.
+ *
+ * <p>Allocation prefers partly used slabs over empty ones, so empty slabs stay empty and can go back
+ * to the OS when the pool shrinks. Capacity changes in whole slabs: {@code maxBlocks} is rounded up
+ * to a whole slab, and a pool never shrinks below its initial capacity.
+ */
+final class SizePool {
+  private static final int PARTIAL = 0;
+  private static final int EMPTY = 1;
+  private static final int FULL = 2;
+
+  final int classIndex;
+  final int blockSize;
+  final int slotsPerSlab;
+  final long slabBytes;
+  final long initialBlocks;
+  final long maxBlocks;
+  private final String limitSource;
+  private final SlabDirectory directory;
+  private final ReentrantLock lock = new ReentrantLock();
+  private final SlabList partial = new SlabList(PARTIAL);
+  private final SlabList empty = new SlabList(EMPTY);
+  private final SlabList full = new SlabList(FULL);
+  private final List<SlabList> lists = List.of(partial, empty, full);
+
+  private int slabs;
+  private long taken;
+  private boolean closed;
+  /** Allocations and frees that bypassed thread caches, plus those of retired caches. */
+  private long allocs;
+  private long frees;
+  private long requestedBytes;
+
+  SizePool(int classIndex, int slotsPerSlab, long slabBytes, long initialBlocks, long maxBlocks,
+      String limitSource, SlabDirectory directory) {
+    this.classIndex = classIndex;
+    this.blockSize = SizeClasses.sizeOf(classIndex);
+    this.slotsPerSlab = slotsPerSlab;
+    this.slabBytes = slabBytes;
+    this.initialBlocks = roundToSlabs(initialBlocks);
+    this.maxBlocks = Math.max(slotsPerSlab, roundToSlabs(maxBlocks));
+    this.limitSource = limitSource;
+    this.directory = directory;
+    lock.lock();
+    try {
+      while ((long) slabs * slotsPerSlab < this.initialBlocks) {
+        addSlab();
+      }
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  private long roundToSlabs(long blocks) {
+    return (blocks + slotsPerSlab - 1) / slotsPerSlab * slotsPerSlab;
+  }
+
+  long capacityBlocks() {
+    return (long) slabs * slotsPerSlab;
+  }
+
+  // ---- slots -------------------------------------------------------------------------------------
+
+  /**
+   * Takes up to {@code max} free slots into {@code outSlabs}/{@code outSlots} from index 0, growing by
+   * a slab when none is free. Returns how many were taken, at least one.
+   */
+  int takeBatch(Slab[] outSlabs, int[] outSlots, int max) {
+    lock.lock();
+    try {
+      int n = 0;
+      while (n < max) {
+        Slab slab = partial.first();
+        if (slab == null) {
+          slab = empty.first();
+        }
+        if (slab == null) {
+          if (n > 0 || !canGrow()) {
+            break;
+          }
+          slab = addSlab();
+        }
+        while (n < max) {
+          int slot = slab.take();
+          if (slot < 0) {
+            break;
+          }
+          outSlabs[n] = slab;
+          outSlots[n++] = slot;
+        }
+        relist(slab);
+      }
+      if (n == 0) {
+        throw exhausted();
+      }
+      taken += n;
+      return n;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Returns {@code count} slots taken by {@link #takeBatch}, clearing the array entries. */
+  void returnBatch(Slab[] slabs, int[] slots, int from, int count) {
+    lock.lock();
+    try {
+      for (int i = from; i < from + count; i++) {
+        Slab slab = slabs[i];
+        slab.release(slots[i]);
+        relist(slab);
+        slabs[i] = null;
+      }
+      taken -= count;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Allocates one block without a thread cache; returns its handle. */
+  long allocate(int requested) {
+    lock.lock();
+    try {
+      Slab slab = partial.first();
+      if (slab == null) {
+        slab = empty.first();
+      }
+      if (slab == null) {
+        if (!canGrow()) {
+          throw exhausted();
+        }
+        slab = addSlab();
+      }
+      int slot = slab.take();
+      relist(slab);
+      taken++;
+      allocs++;
+      requestedBytes += requested;
+      int slack = 0;
+      if (slab.requested != null) {
+        slab.requested[slot] = requested;
+      } else {
+        slack = blockSize - requested;
+      }
+      int gen = slab.markAllocated(slot);
+      return Handles.make(gen, slack, slab.id, slot);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Frees one block whose generation the caller already moved to free. */
+  void free(Slab slab, int slot, long requested) {
+    lock.lock();
+    try {
+      slab.release(slot);
+      relist(slab);
+      taken--;
+      frees++;
+      requestedBytes -= requested;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Folds the counters of a thread cache that is going away. */
+  void retire(long cacheAllocs, long cacheFrees, long cacheRequested) {
+    lock.lock();
+    try {
+      allocs += cacheAllocs;
+      frees += cacheFrees;
+      requestedBytes += cacheRequested;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  // ---- grow / shrink ---------------------------------------------------------------------------
+
+  private boolean canGrow() {
+    return capacityBlocks() + slotsPerSlab <= maxBlocks;
+  }
+
+  private Slab addSlab() {
+    if (closed) {
+      throw new AllocatorClosedException();
+    }
+    Slab slab = directory.create(classIndex, blockSize, slotsPerSlab, slabBytes);
+    empty.add(slab);
+    slabs++;
+    return slab;
+  }
+
+  private void relist(Slab slab) {
+    int target = slab.used() == 0 ? EMPTY : slab.used() == slab.slots ? FULL : PARTIAL;
+    if (slab.list != target) {
+      lists.get(slab.list).remove(slab);
+      lists.get(target).add(slab);
+    }
+  }
+
+  /**
+   * Applies the grow and shrink rules once: grow by {@code growStep} of the maximum (at most
+   * doubling, at least one slab) when at least {@code growWhenUsed} of capacity is taken; release empty slabs worth up to {@code shrinkStep} of
+   * the maximum when more than {@code shrinkWhenFree} is free, never below the initial capacity.
+   * Returns the change in capacity, in blocks.
+   */
+  long maintain(PoolSettings rules) {
+    lock.lock();
+    try {
+      long capacity = capacityBlocks();
+      if (capacity > 0 && taken >= rules.growWhenUsed() * capacity && capacity < maxBlocks) {
+        // The rule's step is a fraction of the maximum, but never more than doubling: a class using
+        // a few KiB under a 1 GiB maximum must not map 100 MiB ahead of a demand it has not shown.
+        long step = Math.min((long) Math.ceil(rules.growStep() * maxBlocks), capacity);
+        long target = Math.min(maxBlocks, capacity + Math.max(slotsPerSlab, step));
+        while (capacityBlocks() + slotsPerSlab <= target) {
+          addSlab();
+        }
+        return capacityBlocks() - capacity;
+      }
+      if (capacity > initialBlocks && capacity - taken > rules.shrinkWhenFree() * capacity) {
+        long step = Math.max(slotsPerSlab, (long) Math.floor(rules.shrinkStep() * maxBlocks));
+        long floor = Math.max(initialBlocks, capacity - step);
+        List<Slab> victims = new ArrayList<>();
+        while (empty.first() != null && capacityBlocks() - slotsPerSlab >= floor) {
+          Slab slab = empty.first();
+          empty.remove(slab);
+          slabs--;
+          victims.add(slab);
+        }
+        for (Slab slab : victims) {
+          directory.release(slab);
+        }
+        return capacityBlocks() - capacity;
+      }
+      return 0;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Releases every slab; the pool is unusable afterwards. */
+  void closeAll() {
+    lock.lock();
+    try {
+      for (SlabList list : lists) {
+        for (Slab slab = list.first(); slab != null; slab = list.first()) {
+          list.remove(slab);
+          directory.release(slab);
+        }
+      }
+      slabs = 0;
+      closed = true;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  // ---- statistics ------------------------------------------------------------------------------
+
+  /** Pool-side figures; the allocator adds the thread caches' counters. */
+  PoolStats stats(long cacheAllocs, long cacheFrees, long cacheRequested, long cachedBlocks) {
+    lock.lock();
+    try {
+      long metadata = 0;
+      for (SlabList list : lists) {
+        for (Slab s = list.first(); s != null; s = s.next) {
+          metadata += s.metadataBytes();
+        }
+      }
+      long inUse = allocs + cacheAllocs - (frees + cacheFrees);
+      long capacity = capacityBlocks();
+      return new PoolStats(Sizes.classKey(blockSize), blockSize, slabs, capacity, inUse, cachedBlocks,
+          capacity - inUse, (long) slabs * slabBytes, requestedBytes + cacheRequested,
+          inUse * blockSize, metadata, allocs + cacheAllocs, frees + cacheFrees, initialBlocks, maxBlocks);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  PoolExhaustedException exhausted() {
+    return new PoolExhaustedException("size class " + Sizes.format(blockSize) + " is exhausted: all "
+        + capacityBlocks() + " blocks (" + Sizes.format(capacityBlocks() * blockSize)
+        + ") are in use or held in thread caches, and the pool is at its maximum of " + maxBlocks
+        + " blocks set by " + limitSource + "; raise that limit or free blocks");
+  }
+}

@@ -1,0 +1,186 @@
+package dev.spillway.core.memory;
+
+import dev.spillway.config.ThreadCacheSettings;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.lang.ref.WeakReference;
+
+/**
+ * One thread's magazines of free slots, one per small class. Only the owning thread touches a
+ * magazine's slots, so allocate and free are a few plain array operations with no lock and no atomic
+ * beyond the slot's generation. An empty magazine refills half its capacity from the pool in one
+ * locked batch; a full one returns its older half the same way.
+ *
+ * <p>Bounded by {@link ThreadCacheSettings}. Trimmed when idle: the maintenance pass flags a cache
+ * whose counters did not move since the previous pass, and the owner empties it on its next
+ * operation (the owner's exclusive access is what keeps the fast path free of atomics). Released when
+ * its thread dies: the maintenance pass, or the next thread to register, returns its slots.
+ *
+ * <p>Counters are written by the owner with opaque stores and read by statistics without locks.
+ */
+final class ThreadCache {
+  private static final VarHandle ALLOCS;
+  private static final VarHandle FREES;
+  private static final VarHandle REQUESTED;
+  private static final VarHandle COUNT;
+
+  static {
+    try {
+      MethodHandles.Lookup lookup = MethodHandles.lookup();
+      ALLOCS = lookup.findVarHandle(Magazine.class, "allocs", long.class);
+      FREES = lookup.findVarHandle(Magazine.class, "frees", long.class);
+      REQUESTED = lookup.findVarHandle(Magazine.class, "requested", long.class);
+      COUNT = lookup.findVarHandle(Magazine.class, "count", int.class);
+    } catch (ReflectiveOperationException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
+
+  /** The free slots of one class held by one thread, as a stack. */
+  static final class Magazine {
+    final SizePool pool;
+    final Slab[] slabs;
+    final int[] slots;
+    final int refill;
+    int count;
+    long allocs;
+    long frees;
+    long requested;
+
+    Magazine(SizePool pool, int capacity) {
+      this.pool = pool;
+      this.slabs = new Slab[capacity];
+      this.slots = new int[capacity];
+      this.refill = Math.max(1, capacity / 2);
+    }
+
+    long heapBytes() {
+      return 64L + 16 + 4L * slabs.length + 16 + 4L * slots.length;
+    }
+  }
+
+  final WeakReference<Thread> owner;
+  private final Magazine[] magazines = new Magazine[SizeClasses.SMALL_COUNT];
+  private final SizePool[] pools;
+  private final ThreadCacheSettings settings;
+  volatile boolean trimRequested;
+  /** Operations counted at the previous maintenance pass; owned by the maintenance pass. */
+  long opsAtLastPass = -1;
+
+  ThreadCache(Thread owner, SizePool[] pools, ThreadCacheSettings settings) {
+    this.owner = new WeakReference<>(owner);
+    this.pools = pools;
+    this.settings = settings;
+  }
+
+  private Magazine magazine(int cls) {
+    Magazine m = magazines[cls];
+    if (m == null) {
+      SizePool pool = pools[cls];
+      m = new Magazine(pool, settings.capacityFor(pool.blockSize));
+      magazines[cls] = m;
+    }
+    return m;
+  }
+
+  /** Allocates a block of {@code size} bytes from class {@code cls}; returns its handle. */
+  long allocate(int cls, int size) {
+    if (trimRequested) {
+      trim();
+    }
+    Magazine m = magazine(cls);
+    int n = m.count;
+    if (n == 0) {
+      n = m.pool.takeBatch(m.slabs, m.slots, m.refill);
+    }
+    n--;
+    Slab slab = m.slabs[n];
+    int slot = m.slots[n];
+    m.slabs[n] = null; // never pin a slab object that may later be released
+    COUNT.setOpaque(m, n);
+    int gen = slab.markAllocated(slot);
+    ALLOCS.setOpaque(m, m.allocs + 1);
+    REQUESTED.setOpaque(m, m.requested + size);
+    return Handles.make(gen, slab.blockSize - size, slab.id, slot);
+  }
+
+  /** Parks a slot whose generation the caller already moved to free. */
+  void free(int cls, Slab slab, int slot, long requested) {
+    if (trimRequested) {
+      trim();
+    }
+    Magazine m = magazine(cls);
+    int n = m.count;
+    if (n == m.slabs.length) {
+      int half = n / 2;
+      m.pool.returnBatch(m.slabs, m.slots, 0, half);
+      System.arraycopy(m.slabs, half, m.slabs, 0, n - half);
+      System.arraycopy(m.slots, half, m.slots, 0, n - half);
+      java.util.Arrays.fill(m.slabs, n - half, n, null);
+      n -= half;
+    }
+    m.slabs[n] = slab;
+    m.slots[n] = slot;
+    COUNT.setOpaque(m, n + 1);
+    FREES.setOpaque(m, m.frees + 1);
+    REQUESTED.setOpaque(m, m.requested - requested);
+  }
+
+  /** Returns every parked slot to its pool. Only the owner, or anyone once the owner has died. */
+  void trim() {
+    trimRequested = false;
+    for (Magazine m : magazines) {
+      if (m != null && m.count > 0) {
+        m.pool.returnBatch(m.slabs, m.slots, 0, m.count);
+        COUNT.setOpaque(m, 0);
+      }
+    }
+  }
+
+  /** Returns all slots and hands the counters to the pools; the cache is dead afterwards. */
+  void retire() {
+    trim();
+    for (Magazine m : magazines) {
+      if (m != null) {
+        m.pool.retire(m.allocs, m.frees, m.requested);
+      }
+    }
+  }
+
+  boolean ownerAlive() {
+    Thread t = owner.get();
+    return t != null && t.isAlive();
+  }
+
+  /** Operations so far, for idle detection. */
+  long ops() {
+    long ops = 0;
+    for (Magazine m : magazines) {
+      if (m != null) {
+        ops += (long) ALLOCS.getOpaque(m) + (long) FREES.getOpaque(m);
+      }
+    }
+    return ops;
+  }
+
+  /** Adds this cache's counters of class {@code cls} to {@code into}: allocs, frees, requested, cached. */
+  void addCounters(int cls, long[] into) {
+    Magazine m = magazines[cls];
+    if (m != null) {
+      into[0] += (long) ALLOCS.getOpaque(m);
+      into[1] += (long) FREES.getOpaque(m);
+      into[2] += (long) REQUESTED.getOpaque(m);
+      into[3] += (int) COUNT.getOpaque(m);
+    }
+  }
+
+  long heapBytes() {
+    long bytes = 32L + 16 + 4L * magazines.length;
+    for (Magazine m : magazines) {
+      if (m != null) {
+        bytes += m.heapBytes();
+      }
+    }
+    return bytes;
+  }
+}

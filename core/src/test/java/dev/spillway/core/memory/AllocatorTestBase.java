@@ -1,0 +1,50 @@
+package dev.spillway.core.memory;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.typesafe.config.ConfigFactory;
+import dev.spillway.config.MemorySettings;
+import dev.spillway.config.SpillwaySettings;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+
+/**
+ * Base of allocator tests: allocators made through {@link #allocator} are checked for leaked blocks
+ * after each test (a test that leaks fails) and then closed.
+ */
+abstract class AllocatorTestBase {
+  private final List<BlockAllocator> open = new ArrayList<>();
+  /** Tests that deliberately end with live blocks clear this. */
+  protected boolean checkLeaks = true;
+
+  protected BlockAllocator allocator() {
+    return allocator("");
+  }
+
+  /** An allocator with {@code hocon} (keys below {@code spillway.memory}) over the defaults. */
+  protected BlockAllocator allocator(String hocon) {
+    BlockAllocator a = BlockAllocator.create(settings(hocon));
+    open.add(a);
+    return a;
+  }
+
+  static MemorySettings settings(String hocon) {
+    return SpillwaySettings.from(ConfigFactory.parseString("spillway.memory { " + hocon + " }")).memory();
+  }
+
+  @AfterEach
+  void checkNoLeaksAndClose() {
+    try {
+      if (checkLeaks) {
+        for (BlockAllocator a : open) {
+          AllocatorStats stats = a.stats();
+          assertThat(stats.blocksInUse()).as("blocks leaked by the test: %s", stats).isZero();
+        }
+      }
+    } finally {
+      open.forEach(BlockAllocator::close);
+      open.clear();
+    }
+  }
+}
