@@ -40,6 +40,9 @@ final class Handles {
   static final int MAX_SLABS = 1 << SLAB_BITS;
   static final int MAX_SLACK = (1 << SLACK_BITS) - 1;
 
+  /** The slab and slot bits: where a block lives, without generation or slack. */
+  static final long LOCATION_MASK = (1L << SLACK_SHIFT) - 1;
+
   private static final long SLOT_MASK = MAX_SLOTS - 1;
   private static final long SLAB_MASK = MAX_SLABS - 1;
   private static final long SLACK_MASK = MAX_SLACK;
@@ -49,6 +52,11 @@ final class Handles {
   static long make(int generation, int slack, int slab, int slot) {
     return ((long) generation << GEN_SHIFT) | ((long) slack << SLACK_SHIFT)
         | ((long) slab << SLAB_SHIFT) | slot;
+  }
+
+  /** A location ({@link #LOCATION_MASK} bits) from its parts. */
+  static long location(int slab, int slot) {
+    return ((long) slab << SLAB_SHIFT) | slot;
   }
 
   static int slot(long handle) {

@@ -73,10 +73,10 @@ final class SizePool {
   // ---- slots -------------------------------------------------------------------------------------
 
   /**
-   * Takes up to {@code max} free slots into {@code outSlabs}/{@code outSlots} from index 0, growing by
-   * a slab when none is free. Returns how many were taken, at least one.
+   * Takes up to {@code max} free slots into {@code out} from index 0, as {@link Handles#location}s,
+   * growing by a slab when none is free. Returns how many were taken, at least one.
    */
-  int takeBatch(Slab[] outSlabs, int[] outSlots, int max) {
+  int takeBatch(long[] out, int max) {
     lock.lock();
     try {
       int n = 0;
@@ -96,8 +96,7 @@ final class SizePool {
           if (slot < 0) {
             break;
           }
-          outSlabs[n] = slab;
-          outSlots[n++] = slot;
+          out[n++] = Handles.location(slab.id, slot);
         }
         relist(slab);
       }
@@ -111,15 +110,14 @@ final class SizePool {
     }
   }
 
-  /** Returns {@code count} slots taken by {@link #takeBatch}, clearing the array entries. */
-  void returnBatch(Slab[] slabs, int[] slots, int from, int count) {
+  /** Returns {@code count} locations taken by {@link #takeBatch}. */
+  void returnBatch(long[] locations, int from, int count) {
     lock.lock();
     try {
       for (int i = from; i < from + count; i++) {
-        Slab slab = slabs[i];
-        slab.release(slots[i]);
+        Slab slab = directory.get(Handles.slab(locations[i]));
+        slab.release(Handles.slot(locations[i]));
         relist(slab);
-        slabs[i] = null;
       }
       taken -= count;
     } finally {

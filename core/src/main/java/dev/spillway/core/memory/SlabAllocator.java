@@ -8,7 +8,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
 
 /**
@@ -28,10 +27,10 @@ final class SlabAllocator implements BlockAllocator {
   private final long maxBlockSize;
   private final boolean cacheEnabled;
   private final SlabDirectory directory = new SlabDirectory();
+  private final Slab[][] slabTable = directory.pages;
   private final SizePool[] pools = new SizePool[SizeClasses.COUNT];
   private final HugeBlocks huge = new HugeBlocks(directory);
-  private final List<ThreadCache> caches = new ArrayList<>();
-  private final ThreadLocal<ThreadCache> cache = ThreadLocal.withInitial(this::register);
+  private final ThreadCacheTable caches = new ThreadCacheTable();
   private volatile boolean closed;
 
   SlabAllocator(MemorySettings settings) {
@@ -98,17 +97,26 @@ final class SlabAllocator implements BlockAllocator {
     return new SizePool(cls, slots, slabBytes, initial, max, source, directory);
   }
 
-  private ThreadCache register() {
+  /** The calling thread's cache, registering one on first use; null where caches are off. */
+  private ThreadCache cache() {
     Thread t = Thread.currentThread();
+    ThreadCache c = caches.get(t.threadId());
+    return c != null ? c : register(t);
+  }
+
+  private ThreadCache register(Thread t) {
     if (!cacheEnabled || t.isVirtual()) {
       return null; // millions of virtual threads must not each pin a cache
     }
-    ThreadCache c = new ThreadCache(t, pools, settings.threadCache());
     synchronized (caches) {
+      if (closed) {
+        throw new AllocatorClosedException();
+      }
       reapDeadCaches();
+      ThreadCache c = new ThreadCache(t, pools, directory, settings.threadCache());
       caches.add(c);
+      return c;
     }
-    return c;
   }
 
   // ---- allocate / free ---------------------------------------------------------------------------
@@ -118,15 +126,15 @@ final class SlabAllocator implements BlockAllocator {
     if (size <= 0 || size > maxBlockSize) {
       throw badSize(size);
     }
-    if (closed) {
-      throw new AllocatorClosedException();
-    }
+    // No check of `closed` here: after close the pools refuse to grow and the slab table is empty,
+    // so every path that could hand out memory fails with AllocatorClosedException on its own.
     if (size <= SizeClasses.MAX_SMALL) {
-      ThreadCache c = cache.get();
+      ThreadCache c = cache();
       if (c != null) {
         return c.allocate(SizeClasses.smallIndexOf((int) size), (int) size);
       }
     }
+    ensureOpen();
     if (size <= SizeClasses.MAX_LARGE) {
       return pools[SizeClasses.indexOf(size)].allocate((int) size);
     }
@@ -162,9 +170,9 @@ final class SlabAllocator implements BlockAllocator {
     }
     int cls = slab.classIndex;
     if (cls < SizeClasses.SMALL_COUNT) {
-      ThreadCache c = cache.get();
+      ThreadCache c = cache();
       if (c != null) {
-        c.free(cls, slab, slot, requested);
+        c.free(cls, handle, requested);
         return;
       }
     }
@@ -178,7 +186,7 @@ final class SlabAllocator implements BlockAllocator {
   @Override
   public void trimCurrentThreadCache() {
     ensureOpen();
-    ThreadCache c = cache.get();
+    ThreadCache c = cache();
     if (c != null) {
       c.trim();
     }
@@ -194,11 +202,9 @@ final class SlabAllocator implements BlockAllocator {
 
   /** The slab a handle names, with the slot in range; generation not yet checked. */
   private Slab slabOf(long handle) {
-    if (closed) {
-      throw new AllocatorClosedException();
-    }
-    Slab slab = directory.get(Handles.slab(handle));
+    Slab slab = SlabDirectory.get(slabTable, Handles.slab(handle));
     if (slab == null) {
+      ensureOpen(); // close empties the table: report that rather than a bad handle
       throw new InvalidHandleException(handle, InvalidHandleException.Problem.UNKNOWN_SLAB,
           "no live slab has index " + Handles.slab(handle)
               + " (the handle is stale and its slab was released, or it is not a handle)");
@@ -410,16 +416,9 @@ final class SlabAllocator implements BlockAllocator {
 
   /** Returns the slots of caches whose threads died. Caller holds {@code caches}. */
   private int reapDeadCaches() {
-    int reaped = 0;
-    for (Iterator<ThreadCache> it = caches.iterator(); it.hasNext(); ) {
-      ThreadCache c = it.next();
-      if (!c.ownerAlive()) {
-        c.retire();
-        it.remove();
-        reaped++;
-      }
-    }
-    return reaped;
+    List<ThreadCache> dead = caches.removeIf(c -> !c.ownerAlive());
+    dead.forEach(ThreadCache::retire);
+    return dead.size();
   }
 
   @Override
@@ -429,7 +428,7 @@ final class SlabAllocator implements BlockAllocator {
     int idle = 0;
     synchronized (caches) {
       dead = reapDeadCaches();
-      for (ThreadCache c : caches) {
+      for (ThreadCache c : caches.snapshot()) {
         long ops = c.ops();
         if (ops == c.opsAtLastPass && !c.trimRequested) {
           c.trimRequested = true;
@@ -458,15 +457,17 @@ final class SlabAllocator implements BlockAllocator {
     long cacheBytes = 0;
     int cacheCount;
     synchronized (caches) {
-      cacheCount = caches.size();
-      for (ThreadCache c : caches) {
+      List<ThreadCache> all = caches.snapshot();
+      cacheCount = all.size();
+      cacheBytes = caches.heapBytes();
+      for (ThreadCache c : all) {
         cacheBytes += c.heapBytes();
       }
       long[] counters = new long[4];
       for (SizePool pool : pools) {
         java.util.Arrays.fill(counters, 0);
         if (SizeClasses.isSmall(pool.classIndex)) {
-          for (ThreadCache c : caches) {
+          for (ThreadCache c : all) {
             c.addCounters(pool.classIndex, counters);
           }
         }
@@ -486,7 +487,7 @@ final class SlabAllocator implements BlockAllocator {
         return;
       }
       closed = true;
-      caches.clear();
+      caches.removeIf(c -> true);
     }
     closePools();
     huge.closeAll();

@@ -19,7 +19,8 @@ final class SlabDirectory {
   private static final int PAGE_SIZE = 1 << PAGE_BITS;
   private static final int PAGE_MASK = PAGE_SIZE - 1;
 
-  private final Slab[][] pages = new Slab[Handles.MAX_SLABS >>> PAGE_BITS][];
+  /** Read directly by the allocator's fast path; see {@link #get}. */
+  final Slab[][] pages = new Slab[Handles.MAX_SLABS >>> PAGE_BITS][];
   private final ArrayDeque<long[]> released = new ArrayDeque<>();
   private int nextFresh;
   private int live;
@@ -27,6 +28,11 @@ final class SlabDirectory {
 
   /** The slab at {@code index}, or null. */
   Slab get(int index) {
+    return get(pages, index);
+  }
+
+  /** The slab at {@code index} of the table {@code pages}, or null. */
+  static Slab get(Slab[][] pages, int index) {
     Slab[] page = pages[index >>> PAGE_BITS];
     return page == null ? null : page[index & PAGE_MASK];
   }

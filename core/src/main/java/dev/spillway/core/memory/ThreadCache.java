@@ -36,11 +36,13 @@ final class ThreadCache {
     }
   }
 
-  /** The free slots of one class held by one thread, as a stack. */
+  /**
+   * The free slots of one class held by one thread, as a stack of {@link Handles#location}s: one
+   * primitive array, so pushing and popping store no references and run no GC write barrier.
+   */
   static final class Magazine {
     final SizePool pool;
-    final Slab[] slabs;
-    final int[] slots;
+    final long[] locations;
     final int refill;
     int count;
     long allocs;
@@ -49,27 +51,30 @@ final class ThreadCache {
 
     Magazine(SizePool pool, int capacity) {
       this.pool = pool;
-      this.slabs = new Slab[capacity];
-      this.slots = new int[capacity];
+      this.locations = new long[capacity];
       this.refill = Math.max(1, capacity / 2);
     }
 
     long heapBytes() {
-      return 64L + 16 + 4L * slabs.length + 16 + 4L * slots.length;
+      return 64L + 16 + 8L * locations.length;
     }
   }
 
   final WeakReference<Thread> owner;
+  final long threadId;
   private final Magazine[] magazines = new Magazine[SizeClasses.SMALL_COUNT];
   private final SizePool[] pools;
+  private final SlabDirectory directory;
   private final ThreadCacheSettings settings;
   volatile boolean trimRequested;
   /** Operations counted at the previous maintenance pass; owned by the maintenance pass. */
   long opsAtLastPass = -1;
 
-  ThreadCache(Thread owner, SizePool[] pools, ThreadCacheSettings settings) {
+  ThreadCache(Thread owner, SizePool[] pools, SlabDirectory directory, ThreadCacheSettings settings) {
     this.owner = new WeakReference<>(owner);
+    this.threadId = owner.threadId();
     this.pools = pools;
+    this.directory = directory;
     this.settings = settings;
   }
 
@@ -91,36 +96,37 @@ final class ThreadCache {
     Magazine m = magazine(cls);
     int n = m.count;
     if (n == 0) {
-      n = m.pool.takeBatch(m.slabs, m.slots, m.refill);
+      n = m.pool.takeBatch(m.locations, m.refill);
     }
     n--;
-    Slab slab = m.slabs[n];
-    int slot = m.slots[n];
-    m.slabs[n] = null; // never pin a slab object that may later be released
+    long location = m.locations[n];
     COUNT.setOpaque(m, n);
-    int gen = slab.markAllocated(slot);
+    Slab slab = directory.get(Handles.slab(location));
+    if (slab == null) {
+      throw new AllocatorClosedException(); // only a closed allocator drops a slab a magazine holds
+    }
+    int gen = slab.markAllocated(Handles.slot(location));
     ALLOCS.setOpaque(m, m.allocs + 1);
     REQUESTED.setOpaque(m, m.requested + size);
-    return Handles.make(gen, slab.blockSize - size, slab.id, slot);
+    return location | ((long) (slab.blockSize - size) << Handles.SLACK_SHIFT)
+        | ((long) gen << Handles.GEN_SHIFT);
   }
 
-  /** Parks a slot whose generation the caller already moved to free. */
-  void free(int cls, Slab slab, int slot, long requested) {
+  /** Parks the block of {@code handle}, whose generation the caller already moved to free. */
+  void free(int cls, long handle, long requested) {
     if (trimRequested) {
       trim();
     }
     Magazine m = magazine(cls);
+    long[] locations = m.locations;
     int n = m.count;
-    if (n == m.slabs.length) {
+    if (n == locations.length) {
       int half = n / 2;
-      m.pool.returnBatch(m.slabs, m.slots, 0, half);
-      System.arraycopy(m.slabs, half, m.slabs, 0, n - half);
-      System.arraycopy(m.slots, half, m.slots, 0, n - half);
-      java.util.Arrays.fill(m.slabs, n - half, n, null);
+      m.pool.returnBatch(locations, 0, half);
+      System.arraycopy(locations, half, locations, 0, n - half);
       n -= half;
     }
-    m.slabs[n] = slab;
-    m.slots[n] = slot;
+    locations[n] = handle & Handles.LOCATION_MASK;
     COUNT.setOpaque(m, n + 1);
     FREES.setOpaque(m, m.frees + 1);
     REQUESTED.setOpaque(m, m.requested - requested);
@@ -131,7 +137,7 @@ final class ThreadCache {
     trimRequested = false;
     for (Magazine m : magazines) {
       if (m != null && m.count > 0) {
-        m.pool.returnBatch(m.slabs, m.slots, 0, m.count);
+        m.pool.returnBatch(m.locations, 0, m.count);
         COUNT.setOpaque(m, 0);
       }
     }
