@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
  */
 class ConcurrentStressTest extends AllocatorTestBase {
   private static final int THREADS = 4;
-  private static final int OPS_PER_THREAD = 150_000;
+  private static final int OPS_PER_THREAD = 1_000_000;
 
   @Test
   void noSlotIsLostOrHandedOutTwiceUnderContention() throws Exception {
