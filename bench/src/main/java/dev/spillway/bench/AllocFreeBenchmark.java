@@ -46,7 +46,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 5, time = 1)
 @Fork(value = 1, jvmArgsAppend = {
   "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow",
-  "-Dio.netty.leakDetection.level=disabled", "-Xms1g", "-Xmx1g"
+  "-Dio.netty.leakDetection.level=disabled", "-Xms1g", "-Xmx1g", "-XX:MaxDirectMemorySize=4g"
 })
 public class AllocFreeBenchmark {
   static final int LIVE = 8192;

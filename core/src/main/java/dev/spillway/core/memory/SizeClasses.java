@@ -7,17 +7,19 @@ import dev.spillway.config.Sizes;
  * and anything larger gets a dedicated, page-rounded mapping ({@link #HUGE}).
  *
  * <pre>
- *   small  8, 16, 24, ... 64            step 8          8 classes   slab-carved, thread-cached
- *          80, 96, 112, 128 ... 32 KiB  4 per doubling  36 classes  slab-carved, thread-cached
+ *   small  8, 16, 24, ... 64            step 8          8 classes   slab-carved, size in the handle
+ *          80, 96, 112, 128 ... 32 KiB  4 per doubling  36 classes  slab-carved, size in the handle
  *   large  40 KiB ... 1 MiB             4 per doubling  20 classes  page-aligned runs in slabs
  *   huge   over 1 MiB, up to 1 GiB      rounded to 4 KiB pages      one mapping per block
  * </pre>
  *
  * Four classes per doubling bound the worst-case internal waste at 20% (a request one byte over a
  * class) and keep the mean near 10%. Lookup is one array load for either pooled range.
+ * Every pooled class is served through per-thread magazines; small classes keep the exact size
+ * in the handle, large ones per slot.
  */
 public final class SizeClasses {
-  /** Largest small class: small classes are served by per-thread magazines. */
+  /** Largest small class: small blocks keep their exact size in the handle's slack bits. */
   public static final int MAX_SMALL = 32 << 10;
   /** Largest pooled class; larger requests are huge. */
   public static final int MAX_LARGE = 1 << 20;
@@ -98,7 +100,7 @@ public final class SizeClasses {
     return SIZES[index];
   }
 
-  /** Whether {@code index} is a small (thread-cached) class. */
+  /** Whether {@code index} is a small class (exact size in the handle, not per slot). */
   public static boolean isSmall(int index) {
     return index < SMALL_COUNT;
   }

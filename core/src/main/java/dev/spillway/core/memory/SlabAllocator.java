@@ -27,7 +27,6 @@ final class SlabAllocator implements BlockAllocator {
   private final long maxBlockSize;
   private final boolean cacheEnabled;
   private final SlabDirectory directory = new SlabDirectory();
-  private final Slab[][] slabTable = directory.pages;
   private final SizePool[] pools = new SizePool[SizeClasses.COUNT];
   private final HugeBlocks huge = new HugeBlocks(directory);
   private final ThreadCacheTable caches = new ThreadCacheTable();
@@ -133,6 +132,11 @@ final class SlabAllocator implements BlockAllocator {
       if (c != null) {
         return c.allocate(SizeClasses.smallIndexOf((int) size), (int) size);
       }
+    } else if (size <= SizeClasses.MAX_LARGE) {
+      ThreadCache c = cache();
+      if (c != null) {
+        return c.allocate(SizeClasses.indexOf(size), (int) size);
+      }
     }
     ensureOpen();
     if (size <= SizeClasses.MAX_LARGE) {
@@ -169,7 +173,7 @@ final class SlabAllocator implements BlockAllocator {
       throw staleOnFree(handle, slab, slot, gen);
     }
     int cls = slab.classIndex;
-    if (cls < SizeClasses.SMALL_COUNT) {
+    if (cls < SizeClasses.COUNT) {
       ThreadCache c = cache();
       if (c != null) {
         c.free(cls, handle, requested);
@@ -202,7 +206,7 @@ final class SlabAllocator implements BlockAllocator {
 
   /** The slab a handle names, with the slot in range; generation not yet checked. */
   private Slab slabOf(long handle) {
-    Slab slab = SlabDirectory.get(slabTable, Handles.slab(handle));
+    Slab slab = directory.get(Handles.slab(handle));
     if (slab == null) {
       ensureOpen(); // close empties the table: report that rather than a bad handle
       throw new InvalidHandleException(handle, InvalidHandleException.Problem.UNKNOWN_SLAB,
@@ -466,10 +470,8 @@ final class SlabAllocator implements BlockAllocator {
       long[] counters = new long[4];
       for (SizePool pool : pools) {
         java.util.Arrays.fill(counters, 0);
-        if (SizeClasses.isSmall(pool.classIndex)) {
-          for (ThreadCache c : all) {
-            c.addCounters(pool.classIndex, counters);
-          }
+        for (ThreadCache c : all) {
+          c.addCounters(pool.classIndex, counters);
         }
         PoolStats s = pool.stats(counters[0], counters[1], counters[2], counters[3]);
         if (s.slabs() > 0 || s.allocations() > 0) {

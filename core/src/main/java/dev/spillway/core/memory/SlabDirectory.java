@@ -3,11 +3,12 @@ package dev.spillway.core.memory;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayDeque;
+import java.util.Arrays;
 
 /**
- * The table from slab index (the middle bits of a handle) to {@link Slab}: two levels of 1024
- * entries, pages created on demand, so an idle allocator costs 8 KiB of table. Lookups are plain
- * array reads; a handle reaches another thread only through the application's own synchronization,
+ * The table from slab index (the middle bits of a handle) to {@link Slab}: one flat array, grown by
+ * doubling and republished whole, so a lookup is one array load. Readers take the current array
+ * without locks; a handle reaches another thread only through the application's own synchronization,
  * which also publishes the slab.
  *
  * <p>Released indexes are reused oldest first, and the slab that reuses an index starts its
@@ -15,26 +16,18 @@ import java.util.ArrayDeque;
  * detectably stale.
  */
 final class SlabDirectory {
-  private static final int PAGE_BITS = 10;
-  private static final int PAGE_SIZE = 1 << PAGE_BITS;
-  private static final int PAGE_MASK = PAGE_SIZE - 1;
+  private static final int INITIAL_CAPACITY = 256;
 
-  /** Read directly by the allocator's fast path; see {@link #get}. */
-  final Slab[][] pages = new Slab[Handles.MAX_SLABS >>> PAGE_BITS][];
+  /** The current table; replaced (never resized in place) under the lock. */
+  private volatile Slab[] table = new Slab[INITIAL_CAPACITY];
   private final ArrayDeque<long[]> released = new ArrayDeque<>();
   private int nextFresh;
   private int live;
-  private int pageCount;
 
   /** The slab at {@code index}, or null. */
   Slab get(int index) {
-    return get(pages, index);
-  }
-
-  /** The slab at {@code index} of the table {@code pages}, or null. */
-  static Slab get(Slab[][] pages, int index) {
-    Slab[] page = pages[index >>> PAGE_BITS];
-    return page == null ? null : page[index & PAGE_MASK];
+    Slab[] t = table;
+    return index < t.length ? t[index] : null;
   }
 
   /**
@@ -64,7 +57,7 @@ final class SlabDirectory {
   void release(Slab slab) {
     int seed = slab.nextSeed();
     synchronized (this) {
-      pages[slab.id >>> PAGE_BITS][slab.id & PAGE_MASK] = null;
+      table[slab.id] = null;
       live--;
       released.addLast(new long[] {slab.id, seed});
     }
@@ -76,8 +69,8 @@ final class SlabDirectory {
   }
 
   /** Heap bytes of the table itself. */
-  synchronized long metadataBytes() {
-    return 16L + 4L * pages.length + (long) pageCount * (16 + 4L * PAGE_SIZE);
+  long metadataBytes() {
+    return 16L + 4L * table.length;
   }
 
   private synchronized long[] reserve() {
@@ -92,9 +85,8 @@ final class SlabDirectory {
           + " larger slabs hold the same memory");
     }
     int index = nextFresh++;
-    if (pages[index >>> PAGE_BITS] == null) {
-      pages[index >>> PAGE_BITS] = new Slab[PAGE_SIZE];
-      pageCount++;
+    if (index >= table.length) {
+      table = Arrays.copyOf(table, Math.min(Handles.MAX_SLABS, table.length * 2));
     }
     live++;
     return new long[] {index, 0};
@@ -106,6 +98,6 @@ final class SlabDirectory {
   }
 
   private synchronized void publish(Slab slab) {
-    pages[slab.id >>> PAGE_BITS][slab.id & PAGE_MASK] = slab;
+    table[slab.id] = slab;
   }
 }

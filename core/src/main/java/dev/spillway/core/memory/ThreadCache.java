@@ -6,7 +6,7 @@ import java.lang.invoke.VarHandle;
 import java.lang.ref.WeakReference;
 
 /**
- * One thread's magazines of free slots, one per small class. Only the owning thread touches a
+ * One thread's magazines of free slots, one per pooled class (small and large). Only the owning thread touches a
  * magazine's slots, so allocate and free are a few plain array operations with no lock and no atomic
  * beyond the slot's generation. An empty magazine refills half its capacity from the pool in one
  * locked batch; a full one returns its older half the same way.
@@ -62,7 +62,7 @@ final class ThreadCache {
 
   final WeakReference<Thread> owner;
   final long threadId;
-  private final Magazine[] magazines = new Magazine[SizeClasses.SMALL_COUNT];
+  private final Magazine[] magazines = new Magazine[SizeClasses.COUNT];
   private final SizePool[] pools;
   private final SlabDirectory directory;
   private final ThreadCacheSettings settings;
@@ -105,11 +105,18 @@ final class ThreadCache {
     if (slab == null) {
       throw new AllocatorClosedException(); // only a closed allocator drops a slab a magazine holds
     }
-    int gen = slab.markAllocated(Handles.slot(location));
+    int slot = Handles.slot(location);
+    long slack;
+    if (slab.requested == null) {
+      slack = slab.blockSize - size; // small classes carry the exact size in the handle
+    } else {
+      slab.requested[slot] = size; // large classes keep it per slot
+      slack = 0;
+    }
+    int gen = slab.markAllocated(slot);
     ALLOCS.setOpaque(m, m.allocs + 1);
     REQUESTED.setOpaque(m, m.requested + size);
-    return location | ((long) (slab.blockSize - size) << Handles.SLACK_SHIFT)
-        | ((long) gen << Handles.GEN_SHIFT);
+    return location | (slack << Handles.SLACK_SHIFT) | ((long) gen << Handles.GEN_SHIFT);
   }
 
   /** Parks the block of {@code handle}, whose generation the caller already moved to free. */
