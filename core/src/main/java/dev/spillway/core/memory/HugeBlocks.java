@@ -39,7 +39,9 @@ final class HugeBlocks {
 
   /** Unmaps a huge block whose generation the caller already moved to free. */
   void free(Slab slab) {
-    slabs.remove(slab);
+    if (!slabs.remove(slab)) {
+      throw new AllocatorClosedException(); // closeAll took it first
+    }
     live.decrementAndGet();
     frees.incrementAndGet();
     mappedBytes.addAndGet(-slab.bytes());

@@ -114,8 +114,14 @@ final class SizePool {
   void returnBatch(long[] locations, int from, int count) {
     lock.lock();
     try {
+      if (closed) {
+        throw new AllocatorClosedException();
+      }
       for (int i = from; i < from + count; i++) {
         Slab slab = directory.get(Handles.slab(locations[i]));
+        if (slab == null) {
+          throw new AllocatorClosedException(); // close released it under a racing free
+        }
         slab.release(Handles.slot(locations[i]));
         relist(slab);
       }
@@ -161,6 +167,9 @@ final class SizePool {
   void free(Slab slab, int slot, long requested) {
     lock.lock();
     try {
+      if (closed) {
+        throw new AllocatorClosedException();
+      }
       slab.release(slot);
       relist(slab);
       taken--;

@@ -184,6 +184,32 @@ class HandleValidationTest extends AllocatorTestBase {
   }
 
   @Test
+  void freesRacingCloseFailWithTheClosedErrorOnly() throws Exception {
+    for (int round = 0; round < 20; round++) {
+      BlockAllocator a = BlockAllocator.create(settings(round % 2 == 0 ? "thread-cache.max-blocks-per-class = 4" : "thread-cache.enabled = false"));
+      long[] handles = new long[2000];
+      for (int i = 0; i < handles.length; i++) {
+        handles[i] = a.allocate(i % 50 == 0 ? (2 << 20) : 64 + (i % 3) * 1000);
+      }
+      java.util.concurrent.atomic.AtomicReference<Throwable> unexpected = new java.util.concurrent.atomic.AtomicReference<>();
+      Thread freer = Thread.ofPlatform().start(() -> {
+        for (long h : handles) {
+          try {
+            a.free(h);
+          } catch (AllocatorClosedException expected) {
+            // the only acceptable failure once close has begun
+          } catch (Throwable t) {
+            unexpected.compareAndSet(null, t);
+          }
+        }
+      });
+      a.close();
+      freer.join();
+      assertThat(unexpected.get()).as("round %d", round).isNull();
+    }
+  }
+
+  @Test
   void blockObjectFreesOnceOnClose() {
     BlockAllocator a = allocator();
     long handle;
