@@ -14,12 +14,15 @@ package dev.spillway.core.memory;
  * </pre>
  *
  * <ul>
- *   <li><b>generation</b>: the slot's generation while the block is live. Generations are odd while
- *       a slot is allocated and even while it is free, so a handle is never valid with an even
- *       generation, and {@code 0} is never a handle. Slots of classes under 128 B keep 8 bits (the
+ *   <li><b>generation</b>: the slot's generation when the block was handed out. Generations are
+ *       always odd (so {@code 0} is never a handle) and every free advances the slot's by two, so
+ *       every handle of a freed block is stale at once; a free slot already carries the generation
+ *       its next block will get, so allocating writes nothing. Slots of classes under 128 B keep 8 bits (the
  *       upper byte of the field is then zero), all others 16 bits: the metadata of a 64 B block stays
  *       under 2%, at the price of detecting a stale handle only until its slot has been reused 128
- *       times (32768 times for 16-bit slots).
+ *       times (32768 times for 16-bit slots). A handle forged to equal the next handle of a free
+ *       slot is not told apart from the real one, as a handle forged to equal a live block's cannot be
+ *       in any handle scheme; the generations are there to catch stale handles.
  *   <li><b>slack</b>: for small classes, class size minus requested size, so {@code size(handle)} is
  *       exact without a lookup. Zero for large and huge blocks, whose requested size is kept per slot.
  *   <li><b>slab index</b>: entry in the {@link SlabDirectory}; up to 1,048,576 live slabs.

@@ -27,7 +27,7 @@ final class HugeBlocks {
     long capacity = SizeClasses.hugeCapacity(size);
     Slab slab = directory.create(SizeClasses.HUGE, (int) capacity, 1, capacity);
     slab.requested[0] = (int) size;
-    int gen = slab.markAllocated(0);
+    int gen = slab.generation(0);
     slabs.add(slab);
     live.incrementAndGet();
     allocs.incrementAndGet();

@@ -9,7 +9,7 @@ public final class InvalidHandleException extends IllegalArgumentException {
 
   /** What is wrong with the handle. */
   public enum Problem {
-    /** The generation bits cannot belong to a live block (even, or wider than the slot's). */
+    /** The generation bits cannot belong to any block (even, or wider than the slot's). */
     MALFORMED,
     /** The slab it names does not exist (released, or never allocated). */
     UNKNOWN_SLAB,

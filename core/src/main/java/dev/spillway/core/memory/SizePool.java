@@ -73,8 +73,9 @@ final class SizePool {
   // ---- slots -------------------------------------------------------------------------------------
 
   /**
-   * Takes up to {@code max} free slots into {@code out} from index 0, as {@link Handles#location}s,
-   * growing by a slab when none is free. Returns how many were taken, at least one.
+   * Takes up to {@code max} free slots into {@code out} from index 0, each as the handle its next
+   * block gets (generation and location, no slack), growing by a slab when none is free. Returns
+   * how many were taken, at least one.
    */
   int takeBatch(long[] out, int max) {
     lock.lock();
@@ -96,7 +97,7 @@ final class SizePool {
           if (slot < 0) {
             break;
           }
-          out[n++] = Handles.location(slab.id, slot);
+          out[n++] = Handles.make(slab.generation(slot), 0, slab.id, slot);
         }
         relist(slab);
       }
@@ -110,7 +111,7 @@ final class SizePool {
     }
   }
 
-  /** Returns {@code count} locations taken by {@link #takeBatch}. */
+  /** Returns {@code count} slots taken by {@link #takeBatch} (handles or locations). */
   void returnBatch(long[] locations, int from, int count) {
     lock.lock();
     try {
@@ -156,8 +157,7 @@ final class SizePool {
       } else {
         slack = blockSize - requested;
       }
-      int gen = slab.markAllocated(slot);
-      return Handles.make(gen, slack, slab.id, slot);
+      return Handles.make(slab.generation(slot), slack, slab.id, slot);
     } finally {
       lock.unlock();
     }

@@ -10,9 +10,10 @@ import java.lang.invoke.VarHandle;
  * generation per slot. A huge block is a slab of one slot.
  *
  * <p>Ownership: the bitmap, {@code used} and the list links belong to the owning {@link SizePool}
- * and change only under its lock. Generations change with atomics: a slot's generation is bumped to
- * odd by the one thread that took the slot from the pool or its magazine (exclusive), and back to
- * even by {@link #markFreed}, a CAS, so of two racing frees exactly one wins.
+ * and change only under its lock. Generations are always odd. A slot's generation is the one its live
+ * block's handle carries, or, while the slot is free, the one its next block will get: allocation
+ * writes nothing. {@link #markFreed} advances it by two with a CAS, so of two racing frees exactly
+ * one wins, and every handle of the freed block is stale from then on.
  *
  * <p>Metadata per block: one bitmap bit plus one generation byte (classes under 128 B) or two (all
  * others), plus four bytes of requested size for large and huge blocks.
@@ -57,7 +58,7 @@ final class Slab {
     this.memory = memory;
     boolean wide = blockSize >= WIDE_GENERATION_FROM;
     this.generationMask = wide ? 0xFFFF : 0xFF;
-    int start = seed & generationMask & ~1;
+    int start = (seed & generationMask) | 1;
     if (wide) {
       gen8 = null;
       gen16 = new short[slots];
@@ -89,33 +90,30 @@ final class Slab {
     return gen16 != null ? gen16[slot] & 0xFFFF : gen8[slot] & 0xFF;
   }
 
-  /** Marks a slot this thread exclusively holds as allocated; returns its new (odd) generation. */
-  int markAllocated(int slot) {
-    int next = (generation(slot) + 1) & generationMask;
-    if (gen16 != null) {
-      GEN16.setRelease(gen16, slot, (short) next);
-    } else {
-      GEN8.setRelease(gen8, slot, (byte) next);
-    }
-    return next;
+  /** The generation after {@code generation}: the one the slot's next block gets. */
+  int nextGeneration(int generation) {
+    return (generation + 2) & generationMask;
   }
 
-  /** Moves a live slot of generation {@code expected} to free; false when it is not live at that generation. */
+  /**
+   * Frees the block of generation {@code expected} in {@code slot}: advances the slot to the next
+   * generation. False when the slot is not at {@code expected} (a stale handle or a double free).
+   */
   boolean markFreed(int slot, int expected) {
-    int next = (expected + 1) & generationMask;
+    int next = nextGeneration(expected);
     if (gen16 != null) {
       return GEN16.compareAndSet(gen16, slot, (short) expected, (short) next);
     }
     return GEN8.compareAndSet(gen8, slot, (byte) expected, (byte) next);
   }
 
-  /** An even generation past every one this slab handed out, to seed the slab that reuses its id. */
+  /** A generation past every one this slab handed out, to seed the slab that reuses its id. */
   int nextSeed() {
     int max = 0;
     for (int s = 0; s < slots; s++) {
       max = Math.max(max, generation(s));
     }
-    return (max + 2) & ~1;
+    return max + 2;
   }
 
   // ---- occupancy (pool lock) ------------------------------------------------------------------

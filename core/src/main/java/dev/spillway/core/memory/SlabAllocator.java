@@ -125,8 +125,9 @@ final class SlabAllocator implements BlockAllocator {
     if (size <= 0 || size > maxBlockSize) {
       throw badSize(size);
     }
-    // No check of `closed` here: after close the pools refuse to grow and the slab table is empty,
-    // so every path that could hand out memory fails with AllocatorClosedException on its own.
+    if (closed) {
+      throw new AllocatorClosedException(); // magazines would still hand out released slots
+    }
     if (size <= SizeClasses.MAX_SMALL) {
       ThreadCache c = cache();
       if (c != null) {
@@ -176,7 +177,9 @@ final class SlabAllocator implements BlockAllocator {
     if (cls < SizeClasses.COUNT) {
       ThreadCache c = cache();
       if (c != null) {
-        c.free(cls, handle, requested);
+        long next = (handle & Handles.LOCATION_MASK)
+            | ((long) slab.nextGeneration(gen) << Handles.GEN_SHIFT);
+        c.free(cls, next, requested);
         return;
       }
     }
@@ -232,7 +235,7 @@ final class SlabAllocator implements BlockAllocator {
 
   private InvalidHandleException malformed(long handle, Slab slab) {
     return new InvalidHandleException(handle, InvalidHandleException.Problem.MALFORMED,
-        "generation " + Handles.generation(handle) + " cannot belong to a live block (live generations are"
+        "generation " + Handles.generation(handle) + " cannot belong to any block (generations are"
             + " odd and at most " + slab.generationMask + " in this slab): not a handle");
   }
 
@@ -243,19 +246,19 @@ final class SlabAllocator implements BlockAllocator {
     }
     int now = slab.generation(Handles.slot(handle));
     return new InvalidHandleException(handle, InvalidHandleException.Problem.STALE,
-        "the block was freed" + ((now & 1) == 1 ? " and its slot reused by another block" : "")
+        "the block was freed" + (now == slab.nextGeneration(gen) ? "" : " and its slot reused since")
             + " (slot generation is now " + now + "): use after free");
   }
 
   private InvalidHandleException staleOnFree(long handle, Slab slab, int slot, int gen) {
     int now = slab.generation(slot);
-    if (now == ((gen + 1) & slab.generationMask)) {
+    if (now == slab.nextGeneration(gen)) {
       return new InvalidHandleException(handle, InvalidHandleException.Problem.DOUBLE_FREE,
           "the block is already free: double free");
     }
     return new InvalidHandleException(handle, InvalidHandleException.Problem.STALE,
-        "the block was freed" + ((now & 1) == 1 ? " and its slot reused by another block" : "")
-            + " (slot generation is now " + now + "): double free of a stale handle");
+        "the block was freed and its slot reused since (slot generation is now " + now
+            + "): double free of a stale handle");
   }
 
   private static long requestedSize(long handle, Slab slab, int slot) {

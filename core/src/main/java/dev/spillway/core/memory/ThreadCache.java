@@ -37,11 +37,13 @@ final class ThreadCache {
   }
 
   /**
-   * The free slots of one class held by one thread, as a stack of {@link Handles#location}s: one
-   * primitive array, so pushing and popping store no references and run no GC write barrier.
+   * The free slots of one class held by one thread, as a stack of the handles their next blocks get
+   * (generation and location, no slack): one primitive array, so pushing and popping store no
+   * references and run no GC write barrier, and a small allocation touches no slab at all.
    */
   static final class Magazine {
     final SizePool pool;
+    final int blockSize;
     final long[] locations;
     final int refill;
     int count;
@@ -51,6 +53,7 @@ final class ThreadCache {
 
     Magazine(SizePool pool, int capacity) {
       this.pool = pool;
+      this.blockSize = pool.blockSize;
       this.locations = new long[capacity];
       this.refill = Math.max(1, capacity / 2);
     }
@@ -99,28 +102,27 @@ final class ThreadCache {
       n = m.pool.takeBatch(m.locations, m.refill);
     }
     n--;
-    long location = m.locations[n];
+    long next = m.locations[n];
     COUNT.setOpaque(m, n);
-    Slab slab = directory.get(Handles.slab(location));
+    ALLOCS.setOpaque(m, m.allocs + 1);
+    REQUESTED.setOpaque(m, m.requested + size);
+    if (cls < SizeClasses.SMALL_COUNT) {
+      // Small classes carry the exact size in the handle: no slab is touched.
+      return next | ((long) (m.blockSize - size) << Handles.SLACK_SHIFT);
+    }
+    Slab slab = directory.get(Handles.slab(next));
     if (slab == null) {
       throw new AllocatorClosedException(); // only a closed allocator drops a slab a magazine holds
     }
-    int slot = Handles.slot(location);
-    long slack;
-    if (slab.requested == null) {
-      slack = slab.blockSize - size; // small classes carry the exact size in the handle
-    } else {
-      slab.requested[slot] = size; // large classes keep it per slot
-      slack = 0;
-    }
-    int gen = slab.markAllocated(slot);
-    ALLOCS.setOpaque(m, m.allocs + 1);
-    REQUESTED.setOpaque(m, m.requested + size);
-    return location | (slack << Handles.SLACK_SHIFT) | ((long) gen << Handles.GEN_SHIFT);
+    slab.requested[Handles.slot(next)] = size; // large classes keep it per slot
+    return next;
   }
 
-  /** Parks the block of {@code handle}, whose generation the caller already moved to free. */
-  void free(int cls, long handle, long requested) {
+  /**
+   * Parks the slot of a freed block; {@code next} is the handle its next block gets (the freed
+   * handle with the slot's new generation, no slack).
+   */
+  void free(int cls, long next, long requested) {
     if (trimRequested) {
       trim();
     }
@@ -133,7 +135,7 @@ final class ThreadCache {
       System.arraycopy(locations, half, locations, 0, n - half);
       n -= half;
     }
-    locations[n] = handle & Handles.LOCATION_MASK;
+    locations[n] = next;
     COUNT.setOpaque(m, n + 1);
     FREES.setOpaque(m, m.frees + 1);
     REQUESTED.setOpaque(m, m.requested - requested);

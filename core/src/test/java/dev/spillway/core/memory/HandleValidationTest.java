@@ -64,11 +64,14 @@ class HandleValidationTest extends AllocatorTestBase {
     long old = a.allocate(64);
     a.free(old);
     long reuse = a.allocate(64);
+    assertThatThrownBy(() -> a.getLong(old, 0)).hasMessageContaining("the block was freed");
     assertThat(Handles.slot(reuse)).isEqualTo(Handles.slot(old));
     assertThat(Handles.slab(reuse)).isEqualTo(Handles.slab(old));
+    a.free(reuse);
+    reuse = a.allocate(64);
     assertThatThrownBy(() -> a.getLong(old, 0))
         .isInstanceOf(InvalidHandleException.class)
-        .hasMessageContaining("reused by another block").hasMessageContaining("use after free");
+        .hasMessageContaining("slot reused since").hasMessageContaining("use after free");
     assertThatThrownBy(() -> a.free(old)).isInstanceOf(InvalidHandleException.class);
     assertThat(a.isLive(reuse)).isTrue();
     a.free(reuse);
@@ -107,8 +110,9 @@ class HandleValidationTest extends AllocatorTestBase {
         continue;
       }
       if (a.isLive(garbage)) {
-        // A flipped slack bit still names the live block: the size differs, the block is the same.
-        assertThat(Handles.slot(garbage)).isEqualTo(Handles.slot(live));
+        // A flipped slack bit still names the live block (the size differs, the block is the same);
+        // a flipped slot bit may name a free neighbour's next handle, which a forged handle can
+        // equal in any handle scheme (see Handles). Neither is a stale handle: nothing to check.
         continue;
       }
       assertThatThrownBy(() -> a.getLong(garbage, 0)).isInstanceOf(InvalidHandleException.class);
