@@ -57,11 +57,6 @@ final class Handles {
         | ((long) slab << SLAB_SHIFT) | slot;
   }
 
-  /** A location ({@link #LOCATION_MASK} bits) from its parts. */
-  static long location(int slab, int slot) {
-    return ((long) slab << SLAB_SHIFT) | slot;
-  }
-
   static int slot(long handle) {
     return (int) (handle & SLOT_MASK);
   }

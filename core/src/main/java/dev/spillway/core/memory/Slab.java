@@ -122,10 +122,6 @@ final class Slab {
     return used;
   }
 
-  int free() {
-    return slots - used;
-  }
-
   /** Takes a free slot, or returns -1 when the slab is full. */
   int take() {
     int words = bits.length;
@@ -158,10 +154,6 @@ final class Slab {
     if (w < hint) {
       hint = w;
     }
-  }
-
-  boolean isTaken(int slot) {
-    return (bits[slot >>> 6] & (1L << (slot & 63))) != 0;
   }
 
   /** Heap bytes of this slab's bookkeeping. */

@@ -22,7 +22,6 @@ final class SlabDirectory {
   private volatile Slab[] table = new Slab[INITIAL_CAPACITY];
   private final ArrayDeque<long[]> released = new ArrayDeque<>();
   private int nextFresh;
-  private int live;
 
   /** The slab at {@code index}, or null. */
   Slab get(int index) {
@@ -58,14 +57,9 @@ final class SlabDirectory {
     int seed = slab.nextSeed();
     synchronized (this) {
       table[slab.id] = null;
-      live--;
       released.addLast(new long[] {slab.id, seed});
     }
     slab.arena.close();
-  }
-
-  synchronized int liveSlabs() {
-    return live;
   }
 
   /** Heap bytes of the table itself. */
@@ -76,7 +70,6 @@ final class SlabDirectory {
   private synchronized long[] reserve() {
     long[] reused = released.pollFirst();
     if (reused != null) {
-      live++;
       return reused;
     }
     if (nextFresh >= Handles.MAX_SLABS) {
@@ -88,12 +81,10 @@ final class SlabDirectory {
     if (index >= table.length) {
       table = Arrays.copyOf(table, Math.min(Handles.MAX_SLABS, table.length * 2));
     }
-    live++;
     return new long[] {index, 0};
   }
 
   private synchronized void unreserve(int index, int seed) {
-    live--;
     released.addFirst(new long[] {index, seed});
   }
 
