@@ -16,7 +16,8 @@ import org.junit.jupiter.api.Test;
  * Several threads (more than the cores) allocate, write a pattern unique to the block, verify it,
  * and free, half of their blocks passing through a shared queue to be verified and freed by another
  * thread. A claim map proves no slot is handed out twice; every block's pattern proves no block was
- * overwritten by another. Runs a fixed number of operations, never a fixed time.
+ * overwritten by another, while a housekeeping thread runs {@code maintain()} (grow, shrink, slab
+ * release) and {@code stats()} throughout. Runs a fixed number of operations, never a fixed time.
  */
 class ConcurrentStressTest extends AllocatorTestBase {
   private static final int THREADS = 4;
@@ -41,10 +42,32 @@ class ConcurrentStressTest extends AllocatorTestBase {
         }
       }));
     }
+    // Housekeeping runs throughout: grow, shrink (slab release), cache reaping and statistics must
+    // all be safe against the churning threads.
+    java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+    java.util.concurrent.atomic.AtomicLong passes = new java.util.concurrent.atomic.AtomicLong();
+    Thread housekeeper = Thread.ofPlatform().name("stress-maintain").start(() -> {
+      try {
+        start.await();
+        while (!done.get()) {
+          a.maintain();
+          AllocatorStats s = a.stats();
+          if (s.blocksInUse() < 0 || s.residentBytes() < 0) {
+            throw new AssertionError("impossible statistics: " + s);
+          }
+          passes.incrementAndGet();
+        }
+      } catch (Throwable e) {
+        failure.compareAndSet(null, e);
+      }
+    });
     start.countDown();
     for (Thread t : threads) {
       t.join();
     }
+    done.set(true);
+    housekeeper.join();
+    assertThat(passes.get()).as("maintenance passes during the run").isPositive();
     if (failure.get() != null) {
       throw new AssertionError("a stress thread failed", failure.get());
     }
