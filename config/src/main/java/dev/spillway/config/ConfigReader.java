@@ -124,6 +124,30 @@ final class ConfigReader {
     }
   }
 
+  /** A string value. */
+  String string(String name) {
+    String key = key(name);
+    try {
+      return config.getString(key);
+    } catch (ConfigException.Missing e) {
+      throw new SettingsException(key, "is missing: a string is required", e);
+    } catch (ConfigException e) {
+      throw new SettingsException(key, "must be a string, found " + render(key), e);
+    }
+  }
+
+  /** A list of strings, possibly empty. */
+  java.util.List<String> strings(String name) {
+    String key = key(name);
+    try {
+      return config.getStringList(key);
+    } catch (ConfigException.Missing e) {
+      throw new SettingsException(key, "is missing: a list of strings [ \"...\", ... ] is required", e);
+    } catch (ConfigException e) {
+      throw new SettingsException(key, "must be a list of strings [ \"...\", ... ], found " + render(key), e);
+    }
+  }
+
   private String render(String key) {
     try {
       return config.getValue(key).render(com.typesafe.config.ConfigRenderOptions.concise());

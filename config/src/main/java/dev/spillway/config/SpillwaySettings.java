@@ -9,7 +9,7 @@ import com.typesafe.config.ConfigFactory;
  * naming the key, the value and what is allowed. Every other module takes these records, never raw
  * {@code Config}.
  */
-public record SpillwaySettings(MemorySettings memory) {
+public record SpillwaySettings(MemorySettings memory, TierSettings tier, CodecSettings codec) {
 
   /** The root path of Spillway's keys. */
   public static final String ROOT = "spillway";
@@ -31,6 +31,9 @@ public record SpillwaySettings(MemorySettings memory) {
   public static SpillwaySettings from(Config config) {
     Config resolved = config.withFallback(ConfigFactory.defaultReference()).resolve();
     ConfigReader root = new ConfigReader(resolved, ROOT);
-    return new SpillwaySettings(MemorySettings.read(root.child("memory")));
+    return new SpillwaySettings(
+        MemorySettings.read(root.child("memory")),
+        TierSettings.read(root.child("tier")),
+        CodecSettings.read(root.child("codec")));
   }
 }

@@ -1,0 +1,89 @@
+package dev.spillway.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.typesafe.config.ConfigFactory;
+import dev.spillway.config.TierSettings.Durability;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** {@code spillway.tier} and {@code spillway.codec}: defaults, overrides, and every bad value named. */
+class TierAndCodecSettingsTest {
+
+  private static SpillwaySettings load(String hocon) {
+    return SpillwaySettings.from(ConfigFactory.parseString("spillway { " + hocon + " }"));
+  }
+
+  @Test
+  void embeddedDefaults() {
+    SpillwaySettings s = SpillwaySettings.defaults();
+    TierSettings tier = s.tier();
+    assertThat(tier.directories()).containsExactly(TierSettings.defaultDirectory());
+    assertThat(tier.directories().getFirst().getFileName().toString())
+        .isEqualTo("spillway-" + ProcessHandle.current().pid());
+    assertThat(tier.directories().getFirst().getParent())
+        .isEqualTo(Path.of(System.getProperty("java.io.tmpdir")).toAbsolutePath());
+    assertThat(tier.segmentSize()).isEqualTo(256L << 20);
+    assertThat(tier.durability()).isEqualTo(Durability.BATCH);
+    assertThat(tier.compactLiveFractionBelow()).isEqualTo(0.5);
+    assertThat(s.codec().lz4MinGain()).isEqualTo(0.10);
+    assertThat(s.codec().kryoClasses()).isEmpty();
+  }
+
+  @Test
+  void overrides() {
+    SpillwaySettings s = load("tier { directories = [\"/mnt/a/spill\", \"/mnt/b/spill/\"], segment-size = 1 GiB,"
+        + " durability = ALWAYS, compaction.live-fraction-below = 0 },"
+        + " codec { lz4.min-gain = 0.25, kryo.classes = [\"java.util.ArrayList\", \"java.util.UUID\"] }");
+    assertThat(s.tier().directories()).containsExactly(Path.of("/mnt/a/spill"), Path.of("/mnt/b/spill"));
+    assertThat(s.tier().segmentSize()).isEqualTo(1L << 30);
+    assertThat(s.tier().durability()).isEqualTo(Durability.ALWAYS);
+    assertThat(s.tier().compactLiveFractionBelow()).isZero();
+    assertThat(s.codec().lz4MinGain()).isEqualTo(0.25);
+    assertThat(s.codec().kryoClasses()).containsExactly("java.util.ArrayList", "java.util.UUID");
+    assertThat(load("tier.durability = none").tier().durability()).isEqualTo(Durability.NONE);
+    assertThat(load("tier.segment-size = 16 GiB").tier().segmentSize()).isEqualTo(16L << 30);
+    assertThat(load("tier.segment-size = 1 MiB").tier().segmentSize()).isEqualTo(1L << 20);
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(delimiter = '|', value = {
+    "tier.segment-size = 512 KiB                 | spillway.tier.segment-size | allowed 1 MiB to 16 GiB",
+    "tier.segment-size = 17 GiB                  | spillway.tier.segment-size | allowed 1 MiB to 16 GiB",
+    "tier.segment-size = big                     | spillway.tier.segment-size | cannot be parsed as a size",
+    "tier.durability = sometimes                 | spillway.tier.durability | allowed none, batch, always",
+    "tier.durability = [1]                       | spillway.tier.durability | must be a string",
+    "tier.compaction.live-fraction-below = 1     | spillway.tier.compaction.live-fraction-below | allowed 0 <= value < 1",
+    "tier.compaction.live-fraction-below = -0.1  | spillway.tier.compaction.live-fraction-below | allowed 0 <= value < 1",
+    "tier.compaction.live-fraction-below = half  | spillway.tier.compaction.live-fraction-below | must be a number",
+    "tier.directories = \"/tmp/x\"               | spillway.tier.directories | list of strings",
+    "tier.directories = [\"relative/dir\"]       | spillway.tier.directories | allowed only absolute paths",
+    "tier.directories = [\"\"]                   | spillway.tier.directories | allowed only absolute paths",
+    "tier.directories = [\"/a\", \"/a/\"]        | spillway.tier.directories | twice",
+    "codec.lz4.min-gain = 1                      | spillway.codec.lz4.min-gain | allowed 0 <= value < 1",
+    "codec.lz4.min-gain = lots                   | spillway.codec.lz4.min-gain | must be a number",
+    "codec.kryo.classes = [\"com.example.Nope\"] | spillway.codec.kryo.classes | com.example.Nope",
+    "codec.kryo.classes = [\"not a class\"]      | spillway.codec.kryo.classes | not a class name",
+    "codec.kryo.classes = [\"java.util.UUID\", \"java.util.UUID\"] | spillway.codec.kryo.classes | twice",
+    "codec.kryo.classes = java.util.UUID         | spillway.codec.kryo.classes | list of strings",
+  })
+  void everyBadValueNamesTheKeyTheValueAndWhatIsAllowed(String hocon, String key, String allowed) {
+    assertThatThrownBy(() -> load(hocon))
+        .isInstanceOfSatisfying(SettingsException.class, e -> assertThat(e.key()).isEqualTo(key))
+        .hasMessageStartingWith(key)
+        .hasMessageContaining(allowed);
+  }
+
+  @Test
+  void badValuesInTheRecordsConstructorsAreRefused() {
+    assertThatThrownBy(() -> new TierSettings(List.of(), 1L << 20, Durability.NONE, 0.5))
+        .hasMessageContaining("at least one directory");
+    assertThatThrownBy(() -> new TierSettings(List.of(Path.of("/x")), 1, Durability.NONE, 0.5))
+        .hasMessageContaining("allowed 1 MiB to 16 GiB");
+    assertThatThrownBy(() -> new CodecSettings(1.5, List.of())).hasMessageContaining("0 <= value < 1");
+  }
+}

@@ -1,0 +1,130 @@
+package dev.spillway.core.tier;
+
+import static dev.spillway.core.tier.SegmentDescriptor.*;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One compaction pass, run under the log's write lock. Candidates are the sealed segments (never the
+ * active one) whose live fraction, live bytes / file bytes, is under the configured threshold, in id
+ * order. For each, the records the index points into it are read (CRC verified) and appended to the
+ * active segment in batches, each forced before the index moves to the copy; copies get new, higher
+ * sequence numbers, so if a crash leaves both copy and original, recovery keeps the copy. Only when
+ * every copy is durable is the old file deleted (and the directory synced).
+ *
+ * <p>Tombstones: sequence numbers grow with segment ids, so a tombstone in the oldest remaining
+ * segment shadows nothing that survives the deletion of that segment, and is dropped; a tombstone in
+ * any other segment is copied, because an older segment may still hold a record of its key.
+ */
+final class Compaction {
+  /** Live records are copied in batches of about this many bytes, each forced before the index moves. */
+  private static final long COPY_BATCH_BYTES = 8L << 20;
+  private final FileSegmentLog log;
+  private int rewritten;
+  private long copied;
+  private long dropped;
+
+  Compaction(FileSegmentLog log) {
+    this.log = log;
+  }
+
+  CompactionResult run() throws IOException {
+    double threshold = log.settings().compactLiveFractionBelow();
+    if (threshold <= 0) {
+      return new CompactionResult(0, 0, 0, 0);
+    }
+    SegmentFile active = log.writer().active();
+    List<SegmentFile> candidates = new ArrayList<>();
+    for (SegmentFile s : log.segments().values()) {
+      if (s != active) {
+        candidates.add(s);
+      }
+    }
+    if (candidates.isEmpty()) {
+      return new CompactionResult(0, 0, 0, 0);
+    }
+    Map<Long, List<LogIndex.Entry>> bySegment = new HashMap<>();
+    for (SegmentFile s : candidates) {
+      bySegment.put(s.id, new ArrayList<>());
+    }
+    for (LogIndex.Entry e : log.index().entries()) {
+      List<LogIndex.Entry> list = bySegment.get(e.location().segmentId());
+      if (list != null) {
+        list.add(e);
+      }
+    }
+    long diskBefore = diskBytes();
+    for (SegmentFile s : candidates) {
+      boolean oldest = log.segments().firstKey() == s.id;
+      LogIndex.Usage u = log.index().usage(s.id);
+      long live = u.dataBytes.get() + (oldest ? 0 : u.tombstoneBytes.get());
+      if (live < threshold * s.size()) {
+        rewrite(s, oldest, bySegment.get(s.id));
+      }
+    }
+    return new CompactionResult(rewritten, copied, dropped, diskBefore - diskBytes());
+  }
+
+  private long diskBytes() {
+    long sum = 0;
+    for (SegmentFile s : log.segments().values()) {
+      sum += s.size();
+    }
+    return sum;
+  }
+
+  private void rewrite(SegmentFile segment, boolean oldest, List<LogIndex.Entry> entries) throws IOException {
+    entries.sort(Comparator.comparingLong(e -> e.location().offset()));
+    List<LogIndex.Entry> drop = new ArrayList<>();
+    List<SegmentWriter.Pending> batch = new ArrayList<>();
+    long batchBytes = 0;
+    for (LogIndex.Entry e : entries) {
+      if (e.tombstone() && oldest) {
+        drop.add(e);
+        continue;
+      }
+      RecordReader.Verified v = RecordReader.read(segment.channel, segment.path, e.location().offset(),
+          segment.size(), log.codecs(), h -> ByteBuffer.allocate(h.storedLength()));
+      RecordFormat.Header h = v.header();
+      if (h.key() != e.key() || h.sequence() != e.sequence()) {
+        throw new CorruptRecordException(segment.path, e.location().offset(), "holds key " + h.key()
+            + " sequence " + h.sequence() + " but the index expected key " + e.key() + " sequence " + e.sequence());
+      }
+      batch.add(new SegmentWriter.Pending(h.kind(), h.codec(), h.generation(), h.key(), h.rawLength(),
+          h.storedLength() == 0 ? null : v.stored()));
+      batchBytes += h.length();
+      if (batchBytes >= COPY_BATCH_BYTES) {
+        flush(batch);
+        batch.clear();
+        batchBytes = 0;
+      }
+    }
+    flush(batch);
+    log.deleteSegment(segment);
+    for (LogIndex.Entry e : drop) {
+      if (log.index().remove(e)) {
+        dropped++;
+      }
+    }
+    log.index().forgetSegment(segment.id);
+    rewritten++;
+  }
+
+
+  private void flush(List<SegmentWriter.Pending> batch) throws IOException {
+    if (batch.isEmpty()) {
+      return;
+    }
+    log.writer().write(batch, FileSegmentLog.copyDurability(), (r, seq, loc) -> {
+      log.index().apply(new LogIndex.Entry(r.key(), r.generation(), seq, r.codec(), r.rawLength(),
+          r.kind() == KIND_TOMBSTONE, loc));
+      copied++;
+    });
+  }
+}

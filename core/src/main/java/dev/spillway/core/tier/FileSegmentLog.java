@@ -1,0 +1,412 @@
+package dev.spillway.core.tier;
+
+import static dev.spillway.core.tier.SegmentDescriptor.*;
+
+import dev.spillway.config.TierSettings;
+import dev.spillway.config.TierSettings.Durability;
+import dev.spillway.core.codec.Codec;
+import dev.spillway.core.codec.Codecs;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.NavigableMap;
+import java.util.Optional;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+/**
+ * The {@link SegmentLog} on local files. Appends, deletes and compaction hold {@link #writeLock};
+ * reads hold the read side of {@link #lifecycle}, whose write side is taken only to close a segment
+ * file (compaction deleting it, or {@link #close()}), so a read never sees a channel closed under it.
+ * The index is updated only after a record is acknowledged, so a reader never reaches a record that
+ * is still being written.
+ */
+final class FileSegmentLog implements SegmentLog {
+  /** How often a read by key retries when compaction moved its record between lookup and read. */
+  private static final int MOVED_RETRIES = 8;
+
+  private final TierSettings settings;
+  private final Codecs codecs;
+  private final TierDirectories directories;
+  private final List<FileChannel> lockFiles;
+  private final NavigableMap<Long, SegmentFile> segments;
+  private final LogIndex index;
+  private final SegmentWriter writer;
+  private final RecoveryReport report;
+  private final ReentrantLock writeLock = new ReentrantLock();
+  private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
+  private volatile boolean closed;
+
+  private FileSegmentLog(TierSettings settings, Codecs codecs, TierDirectories directories,
+      List<FileChannel> lockFiles, Recovery.State state) {
+    this.settings = settings;
+    this.codecs = codecs;
+    this.directories = directories;
+    this.lockFiles = lockFiles;
+    this.segments = state.segments();
+    this.index = state.index();
+    this.report = state.report();
+    this.writer = new SegmentWriter(directories, segments, settings.segmentSize(), state.active(),
+        state.nextSegmentId(), state.nextSequence());
+  }
+
+  static FileSegmentLog open(TierSettings settings, Codecs codecs) throws IOException {
+    TierDirectories directories = TierDirectories.open(settings.directories());
+    List<FileChannel> locks = new ArrayList<>();
+    boolean success = false;
+    try {
+      for (Path dir : directories.all()) {
+        locks.add(lock(dir));
+      }
+      Recovery.State state = Recovery.run(directories, codecs, settings.segmentSize());
+      FileSegmentLog log = new FileSegmentLog(settings, codecs, directories, locks, state);
+      success = true;
+      return log;
+    } finally {
+      if (!success) {
+        for (FileChannel ch : locks) {
+          ch.close();
+        }
+      }
+    }
+  }
+
+  /** One log per directory: a second open (in this or another process) fails instead of corrupting it. */
+  private static FileChannel lock(Path dir) throws IOException {
+    Path file = dir.resolve(".lock");
+    FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+    FileLock lock;
+    try {
+      lock = ch.tryLock();
+    } catch (OverlappingFileLockException e) {
+      lock = null;
+    }
+    if (lock == null) {
+      ch.close();
+      throw new IOException("segment directory " + dir + " is already in use by another open SegmentLog"
+          + " (lock " + file + "). Fix: close the other log, or give each log its own spillway.tier.directories");
+    }
+    return ch;
+  }
+
+  @Override
+  public RecoveryReport recoveryReport() {
+    return report;
+  }
+
+  @Override
+  public List<RecordLocation> append(List<Write> batch) throws IOException {
+    if (batch.isEmpty()) {
+      return List.of();
+    }
+    try (Arena arena = Arena.ofConfined()) {
+      List<SegmentWriter.Pending> pending = new ArrayList<>(batch.size());
+      for (Write w : batch) {
+        pending.add(encode(w, arena));
+      }
+      List<RecordLocation> out = new ArrayList<>(batch.size());
+      writeLock.lock();
+      try {
+        ensureOpen();
+        writer.write(pending, settings.durability(), (r, seq, loc) -> {
+          index.apply(entry(r, seq, loc));
+          out.add(loc);
+        });
+      } finally {
+        writeLock.unlock();
+      }
+      return out;
+    }
+  }
+
+  /**
+   * Encodes one write. Raw and Kryo payloads are written straight from the caller's memory (no copy);
+   * LZ4 compresses into {@code arena}, falling back to the caller's bytes when it does not pay.
+   */
+  private SegmentWriter.Pending encode(Write w, Arena arena) {
+    long rawLength = w.data().byteSize();
+    if (rawLength > MAX_RAW_LENGTH) {
+      throw new IllegalArgumentException("record of key " + w.key() + " has " + rawLength
+          + " bytes: allowed at most " + MAX_RAW_LENGTH + " (1 GiB)");
+    }
+    Codec codec = w.codec();
+    if (codecs.byId(codec.id()) != codec) {
+      throw new IllegalArgumentException("codec " + codec + " of key " + w.key()
+          + " does not belong to this log's Codecs: use the codecs the log was opened with");
+    }
+    ByteBuffer raw = w.data().asByteBuffer();
+    if (storesRaw(codec, rawLength)) {
+      return new SegmentWriter.Pending(KIND_DATA, codec.id(), w.generation(), w.key(), (int) rawLength, raw);
+    }
+    ByteBuffer out = arena.allocate(codec.maxStoredLength(rawLength)).asByteBuffer();
+    int stored = codec.encode(raw, out);
+    if (stored == Codec.STORE_RAW) {
+      return new SegmentWriter.Pending(KIND_DATA, codecs.raw().id(), w.generation(), w.key(), (int) rawLength, raw);
+    }
+    return new SegmentWriter.Pending(KIND_DATA, codec.id(), w.generation(), w.key(), (int) rawLength,
+        out.slice(0, stored));
+  }
+
+  /** Whether {@code codec} stores a record of this raw length as the raw bytes themselves. */
+  private static boolean storesRaw(Codec codec, long rawLength) {
+    return codec.maxStoredLength(rawLength) == rawLength;
+  }
+
+  private static LogIndex.Entry entry(SegmentWriter.Pending r, long seq, RecordLocation loc) {
+    return new LogIndex.Entry(r.key(), r.generation(), seq, r.codec(), r.rawLength(), r.kind() == KIND_TOMBSTONE, loc);
+  }
+
+  @Override
+  public boolean delete(long key) throws IOException {
+    writeLock.lock();
+    try {
+      ensureOpen();
+      LogIndex.Entry e = index.get(key);
+      if (e == null || e.tombstone()) {
+        return false;
+      }
+      SegmentWriter.Pending tombstone =
+          new SegmentWriter.Pending(KIND_TOMBSTONE, codecs.raw().id(), e.generation(), key, 0, null);
+      writer.write(List.of(tombstone), settings.durability(), (r, seq, loc) -> index.apply(entry(r, seq, loc)));
+      return true;
+    } finally {
+      writeLock.unlock();
+    }
+  }
+
+  @Override
+  public Optional<RecordInfo> lookup(long key) {
+    ensureOpen();
+    LogIndex.Entry e = index.get(key);
+    return e == null || e.tombstone() ? Optional.empty() : Optional.of(e.info());
+  }
+
+  @Override
+  public Optional<byte[]> read(long key) throws IOException {
+    for (int attempt = 0; ; attempt++) {
+      Optional<RecordInfo> info = lookup(key);
+      if (info.isEmpty()) {
+        return Optional.empty();
+      }
+      try {
+        return Optional.of(read(info.get().location()));
+      } catch (SegmentGoneException e) {
+        if (attempt >= MOVED_RETRIES) {
+          throw e;
+        }
+      }
+    }
+  }
+
+  @Override
+  public long readInto(long key, MemorySegment dst) throws IOException {
+    for (int attempt = 0; ; attempt++) {
+      Optional<RecordInfo> info = lookup(key);
+      if (info.isEmpty()) {
+        return -1;
+      }
+      try {
+        return readInto(info.get().location(), dst);
+      } catch (SegmentGoneException e) {
+        if (attempt >= MOVED_RETRIES) {
+          throw e;
+        }
+      }
+    }
+  }
+
+  @Override
+  public byte[] read(RecordLocation location) throws IOException {
+    lifecycle.readLock().lock();
+    try {
+      SegmentFile segment = segmentOf(location);
+      RecordReader.Verified v = RecordReader.read(segment.channel, segment.path, location.offset(),
+          segment.size(), codecs, h -> ByteBuffer.allocate(h.storedLength()));
+      checkIsData(v.header(), segment, location);
+      if (storesRaw(codecs.byId(v.header().codec()), v.header().rawLength())) {
+        return v.stored().array(); // raw and Kryo payloads are stored as they are
+      }
+      byte[] raw = new byte[v.header().rawLength()];
+      RecordReader.decode(v, codecs, ByteBuffer.wrap(raw), segment.path, location.offset());
+      return raw;
+    } finally {
+      lifecycle.readLock().unlock();
+    }
+  }
+
+  @Override
+  public long readInto(RecordLocation location, MemorySegment dst) throws IOException {
+    lifecycle.readLock().lock();
+    try (Arena arena = Arena.ofConfined()) {
+      SegmentFile segment = segmentOf(location);
+      // Payloads stored as raw bytes are read straight into the destination and checked there: no copy.
+      RecordReader.Verified v = RecordReader.read(segment.channel, segment.path, location.offset(), segment.size(),
+          codecs, h -> {
+            if (h.rawLength() > dst.byteSize()) {
+              throw new IllegalArgumentException("record at " + location + " has " + h.rawLength()
+                  + " raw bytes but the destination holds only " + dst.byteSize());
+            }
+            return storesRaw(codecs.byId(h.codec()), h.rawLength())
+                ? dst.asSlice(0, h.storedLength()).asByteBuffer()
+                : arena.allocate(Math.max(1, h.storedLength())).asByteBuffer().limit(h.storedLength());
+          });
+      checkIsData(v.header(), segment, location);
+      if (!storesRaw(codecs.byId(v.header().codec()), v.header().rawLength())) {
+        RecordReader.decode(v, codecs, dst.asSlice(0, v.header().rawLength()).asByteBuffer(), segment.path,
+            location.offset());
+      }
+      return v.header().rawLength();
+    } finally {
+      lifecycle.readLock().unlock();
+    }
+  }
+
+  private SegmentFile segmentOf(RecordLocation location) throws IOException {
+    ensureOpen();
+    SegmentFile segment = segments.get(location.segmentId());
+    if (segment == null) {
+      throw new SegmentGoneException(location);
+    }
+    if (location.offset() < FILE_HEADER_LENGTH || location.length() < RECORD_HEADER_LENGTH
+        || location.offset() + location.length() > segment.size()) {
+      throw new IllegalArgumentException("location " + location + " is outside segment " + segment.path
+          + " (" + segment.size() + " bytes)");
+    }
+    return segment;
+  }
+
+  private static void checkIsData(RecordFormat.Header h, SegmentFile segment, RecordLocation location)
+      throws CorruptRecordException {
+    if (h.length() != location.length()) {
+      throw new CorruptRecordException(segment.path, location.offset(), "record length " + h.length()
+          + " differs from the indexed length " + location.length());
+    }
+    if (h.tombstone()) {
+      throw new IllegalArgumentException("location " + location + " holds a tombstone (key " + h.key() + " was deleted)");
+    }
+  }
+
+  /** A record's segment was deleted by compaction after its location was looked up. */
+  static final class SegmentGoneException extends IOException {
+    private static final long serialVersionUID = 1L;
+
+    SegmentGoneException(RecordLocation location) {
+      super("segment " + location.segmentId() + " no longer exists (compaction moved its records): read by key"
+          + " or look the key up again");
+    }
+  }
+
+  @Override
+  public CompactionResult compact() throws IOException {
+    writeLock.lock();
+    try {
+      ensureOpen();
+      return new Compaction(this).run();
+    } finally {
+      writeLock.unlock();
+    }
+  }
+
+  // ---- used by Compaction, under writeLock ----
+
+  TierSettings settings() {
+    return settings;
+  }
+
+  Codecs codecs() {
+    return codecs;
+  }
+
+  LogIndex index() {
+    return index;
+  }
+
+  NavigableMap<Long, SegmentFile> segments() {
+    return segments;
+  }
+
+  SegmentWriter writer() {
+    return writer;
+  }
+
+  /** The durability compaction copies need: forced before the original may go, whatever the setting. */
+  static Durability copyDurability() {
+    return Durability.BATCH;
+  }
+
+  /** Removes a segment from the log and deletes its file; waits for reads of it to finish. */
+  void deleteSegment(SegmentFile segment) throws IOException {
+    lifecycle.writeLock().lock();
+    try {
+      segments.remove(segment.id);
+      segment.close();
+    } finally {
+      lifecycle.writeLock().unlock();
+    }
+    java.nio.file.Files.deleteIfExists(segment.path);
+    TierDirectories.syncDirectory(segment.directory);
+  }
+
+  @Override
+  public TierStats stats() {
+    long bytes = 0;
+    int count = 0;
+    for (SegmentFile s : segments.values()) {
+      bytes += s.size();
+      count++;
+    }
+    long tombstones = index.tombstones();
+    return new TierStats(count, bytes, index.liveBytes(), index.keys() - tombstones, tombstones,
+        writer.nextSequence());
+  }
+
+  private void ensureOpen() {
+    if (closed) {
+      throw new IllegalStateException("segment log over " + directories.all() + " is closed");
+    }
+  }
+
+  @Override
+  public void close() throws IOException {
+    writeLock.lock();
+    lifecycle.writeLock().lock();
+    try {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      IOException failure = null;
+      for (SegmentFile s : segments.values()) {
+        try {
+          if (settings.durability() != Durability.NONE) {
+            s.channel.force(true);
+          }
+          s.close();
+        } catch (IOException e) {
+          failure = failure == null ? e : failure;
+        }
+      }
+      for (FileChannel lock : lockFiles) {
+        try {
+          lock.close();
+        } catch (IOException e) {
+          failure = failure == null ? e : failure;
+        }
+      }
+      if (failure != null) {
+        throw failure;
+      }
+    } finally {
+      lifecycle.writeLock().unlock();
+      writeLock.unlock();
+    }
+  }
+}

@@ -1,0 +1,97 @@
+package dev.spillway.core.tier;
+
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The in-memory index: key to its latest record (data or tombstone), and per segment the bytes of the
+ * records the index points into. Mutated only under the log's write lock (or by recovery before the
+ * log is published); read concurrently by readers and {@code stats()}. A record with a higher sequence
+ * number supersedes; an older or equal one is ignored, so replaying duplicates (a compaction copy and
+ * its original) resolves by sequence.
+ */
+final class LogIndex {
+  /** The latest record of a key. */
+  record Entry(long key, int generation, long sequence, int codec, int rawLength, boolean tombstone,
+      RecordLocation location) {
+    RecordInfo info() {
+      return new RecordInfo(key, generation, sequence, codec, rawLength, location);
+    }
+  }
+
+  /** Live bytes of one segment, split so compaction can discount droppable tombstones. */
+  static final class Usage {
+    final AtomicLong dataBytes = new AtomicLong();
+    final AtomicLong tombstoneBytes = new AtomicLong();
+  }
+
+  private final Map<Long, Entry> entries = new ConcurrentHashMap<>();
+  private final Map<Long, Usage> usage = new ConcurrentHashMap<>();
+  private final AtomicLong tombstones = new AtomicLong();
+
+  Entry get(long key) {
+    return entries.get(key);
+  }
+
+  /** Applies a record; returns false when an equal or newer record of the key is already indexed. */
+  boolean apply(Entry e) {
+    Entry old = entries.get(e.key());
+    if (old != null && old.sequence() >= e.sequence()) {
+      return false;
+    }
+    entries.put(e.key(), e);
+    if (old != null) {
+      account(old, -1);
+    }
+    account(e, +1);
+    return true;
+  }
+
+  /** Removes {@code e} if it is still the key's entry (a tombstone compaction dropped). */
+  boolean remove(Entry e) {
+    if (entries.remove(e.key(), e)) {
+      account(e, -1);
+      return true;
+    }
+    return false;
+  }
+
+  private void account(Entry e, int sign) {
+    Usage u = usage.computeIfAbsent(e.location().segmentId(), id -> new Usage());
+    if (e.tombstone()) {
+      u.tombstoneBytes.addAndGet(sign * (long) e.location().length());
+      tombstones.addAndGet(sign);
+    } else {
+      u.dataBytes.addAndGet(sign * (long) e.location().length());
+    }
+  }
+
+  Usage usage(long segmentId) {
+    return usage.computeIfAbsent(segmentId, id -> new Usage());
+  }
+
+  void forgetSegment(long segmentId) {
+    usage.remove(segmentId);
+  }
+
+  long liveBytes() {
+    long sum = 0;
+    for (Usage u : usage.values()) {
+      sum += u.dataBytes.get() + u.tombstoneBytes.get();
+    }
+    return sum;
+  }
+
+  long keys() {
+    return entries.size();
+  }
+
+  long tombstones() {
+    return tombstones.get();
+  }
+
+  Iterable<Entry> entries() {
+    return entries.values();
+  }
+}

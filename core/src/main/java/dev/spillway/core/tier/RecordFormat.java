@@ -1,0 +1,219 @@
+package dev.spillway.core.tier;
+
+import static dev.spillway.core.tier.SegmentDescriptor.*;
+
+import dev.spillway.core.codec.Codec;
+import dev.spillway.core.codec.Codecs;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Path;
+import java.util.zip.CRC32C;
+
+/**
+ * The segment-file format, version 1: how file headers and record headers are laid out, written and
+ * validated. A segment file is a 32-byte file header followed by records appended back to back;
+ * nothing is ever rewritten in place. Every field is little-endian; offsets are the constants of
+ * {@link SegmentDescriptor}.
+ *
+ * <pre>
+ * file header (32 bytes)
+ *  0        4        6        8                16               24       28       32
+ *  +--------+--------+--------+----------------+----------------+--------+--------+
+ *  | magic  |version | flags  |   segment id   | created millis |reserved| CRC32C |
+ *  | "SPWS" |  u16=1 |  u16=0 |      u64       |      u64       |  u32=0 |  [0,28)|
+ *  +--------+--------+--------+----------------+----------------+--------+--------+
+ *
+ * record (48-byte header, then stored-length payload bytes)
+ *  0        4        8    9    10       12       16               24               32
+ *  +--------+--------+----+----+--------+--------+----------------+----------------+
+ *  | magic  | record |kind|codc| flags  |  gen   |     key id     |    sequence    |
+ *  | "SPWR" | length | u8 | u8 |  u16=0 |  u32   |      u64       |      u64       |
+ *  +--------+--------+----+----+--------+--------+----------------+----------------+
+ *  32       36       40       44       48
+ *  +--------+--------+--------+--------+------------------------------------ - - -
+ *  |  raw   | stored |reserved| CRC32C |  payload (stored length bytes)
+ *  | length | length |  u32=0 |        |
+ *  +--------+--------+--------+--------+------------------------------------ - - -
+ *
+ *  record length = 48 + stored length       kind: 1 = DATA, 2 = TOMBSTONE (delete of key)
+ *  CRC32C covers the 48 header bytes with the CRC field zeroed, then the payload
+ *  raw length &lt;= 1 GiB; stored length &lt;= the codec's bound for the raw length;
+ *  a tombstone has codec 0 (raw) and no payload
+ * </pre>
+ *
+ * <p>Validation never trusts a length: {@link #parseHeader} checks every field against the format's
+ * limits and against the bytes the file holds after the record's offset before anything is sized from
+ * it, so a forged length is reported as a {@link CorruptRecordException}, never allocated.
+ */
+final class RecordFormat {
+  private RecordFormat() {}
+
+  /** A validated record header. */
+  record Header(
+      byte kind, int codec, int generation, long key, long sequence, int rawLength, int storedLength,
+      int crc) {
+    int length() {
+      return RECORD_HEADER_LENGTH + storedLength;
+    }
+
+    boolean tombstone() {
+      return kind == KIND_TOMBSTONE;
+    }
+  }
+
+  /** A validated file header. */
+  record FileHeader(long segmentId, long createdMillis) {}
+
+  static ByteBuffer allocateHeader() {
+    return ByteBuffer.allocate(RECORD_HEADER_LENGTH).order(ByteOrder.LITTLE_ENDIAN);
+  }
+
+  /**
+   * Writes a record header into {@code h} at index 0 with the CRC field zero; {@link #sealCrc} fills it
+   * once the payload is known.
+   */
+  static void writeHeader(ByteBuffer h, byte kind, int codec, int generation, long key, long sequence,
+      int rawLength, int storedLength) {
+    h.putInt(RECORD_MAGIC_OFFSET, RECORD_MAGIC);
+    h.putInt(RECORD_LENGTH_OFFSET, RECORD_HEADER_LENGTH + storedLength);
+    h.put(RECORD_KIND_OFFSET, kind);
+    h.put(RECORD_CODEC_OFFSET, (byte) codec);
+    h.putShort(RECORD_FLAGS_OFFSET, (short) 0);
+    h.putInt(RECORD_GENERATION_OFFSET, generation);
+    h.putLong(RECORD_KEY_OFFSET, key);
+    h.putLong(RECORD_SEQUENCE_OFFSET, sequence);
+    h.putInt(RECORD_RAW_LENGTH_OFFSET, rawLength);
+    h.putInt(RECORD_STORED_LENGTH_OFFSET, storedLength);
+    h.putInt(RECORD_RESERVED_OFFSET, 0);
+    h.putInt(RECORD_CRC_OFFSET, 0);
+  }
+
+  /** Computes the record CRC over {@code h} (CRC field zero) and {@code payload}, and stores it in {@code h}. */
+  static int sealCrc(ByteBuffer h, ByteBuffer payload) {
+    int crc = crc(h, payload);
+    h.putInt(RECORD_CRC_OFFSET, crc);
+    return crc;
+  }
+
+  /** CRC32C of the header bytes with the CRC field read as zero, then of the payload (positions untouched). */
+  static int crc(ByteBuffer h, ByteBuffer payload) {
+    CRC32C crc = new CRC32C();
+    crcHeader(crc, h);
+    if (payload != null) {
+      crc.update(payload.duplicate());
+    }
+    return (int) crc.getValue();
+  }
+
+  static void crcHeader(CRC32C crc, ByteBuffer h) {
+    ByteBuffer view = h.duplicate().clear();
+    view.limit(RECORD_CRC_OFFSET);
+    crc.update(view);
+    crc.update(0);
+    crc.update(0);
+    crc.update(0);
+    crc.update(0);
+  }
+
+  /**
+   * Validates the 48 header bytes of a record found at {@code offset} in a file of {@code fileSize}
+   * bytes: magic, kind, codec, reserved fields, every length against the format's limits and against
+   * the bytes left in the file. The CRC is checked later, with the payload.
+   */
+  static Header parseHeader(ByteBuffer h, Path file, long offset, long fileSize, Codecs codecs)
+      throws CorruptRecordException {
+    if (h.getInt(RECORD_MAGIC_OFFSET) != RECORD_MAGIC) {
+      throw new CorruptRecordException(file, offset, String.format(
+          "bad record magic 0x%08x (expected 0x%08x)", h.getInt(RECORD_MAGIC_OFFSET), RECORD_MAGIC));
+    }
+    byte kind = h.get(RECORD_KIND_OFFSET);
+    if (kind != KIND_DATA && kind != KIND_TOMBSTONE) {
+      throw new CorruptRecordException(file, offset, "unknown record kind " + kind + " (allowed 1 = data, 2 = tombstone)");
+    }
+    int codecId = Byte.toUnsignedInt(h.get(RECORD_CODEC_OFFSET));
+    Codec codec = codecs.byId(codecId);
+    if (codec == null) {
+      throw new CorruptRecordException(file, offset, "unknown codec id " + codecId);
+    }
+    if (h.getShort(RECORD_FLAGS_OFFSET) != 0 || h.getInt(RECORD_RESERVED_OFFSET) != 0) {
+      throw new CorruptRecordException(file, offset, "reserved header fields are not zero");
+    }
+    long rawLength = Integer.toUnsignedLong(h.getInt(RECORD_RAW_LENGTH_OFFSET));
+    long storedLength = Integer.toUnsignedLong(h.getInt(RECORD_STORED_LENGTH_OFFSET));
+    long recordLength = Integer.toUnsignedLong(h.getInt(RECORD_LENGTH_OFFSET));
+    if (rawLength > MAX_RAW_LENGTH) {
+      throw new CorruptRecordException(file, offset, "raw length " + rawLength + " exceeds the limit of "
+          + MAX_RAW_LENGTH);
+    }
+    long bound = codec.maxStoredLength(rawLength);
+    if (storedLength > bound) {
+      throw new CorruptRecordException(file, offset, "stored length " + storedLength + " exceeds the "
+          + codec.name() + " bound of " + bound + " for raw length " + rawLength);
+    }
+    if (rawLength > codec.maxRawLength(storedLength)) {
+      throw new CorruptRecordException(file, offset, "raw length " + rawLength + " is more than " + codec.name()
+          + " can decode from " + storedLength + " stored bytes (at most " + codec.maxRawLength(storedLength) + ")");
+    }
+    if (bound == rawLength && storedLength != rawLength) {
+      throw new CorruptRecordException(file, offset, "stored length " + storedLength + " differs from raw length "
+          + rawLength + ", but codec " + codec.name() + " stores raw bytes as they are");
+    }
+    if (kind == KIND_TOMBSTONE && (rawLength != 0 || storedLength != 0 || codecId != 0)) {
+      throw new CorruptRecordException(file, offset, "a tombstone must have codec 0 and no payload, found codec "
+          + codecId + ", raw " + rawLength + ", stored " + storedLength);
+    }
+    if (recordLength != RECORD_HEADER_LENGTH + storedLength) {
+      throw new CorruptRecordException(file, offset, "record length " + recordLength
+          + " is not header (" + RECORD_HEADER_LENGTH + ") + stored length (" + storedLength + ")");
+    }
+    long remaining = fileSize - offset;
+    if (recordLength > remaining) {
+      throw new CorruptRecordException(file, offset, "record length " + recordLength
+          + " runs past the end of the file (" + remaining + " bytes left)");
+    }
+    return new Header(kind, codecId, h.getInt(RECORD_GENERATION_OFFSET), h.getLong(RECORD_KEY_OFFSET),
+        h.getLong(RECORD_SEQUENCE_OFFSET), (int) rawLength, (int) storedLength, h.getInt(RECORD_CRC_OFFSET));
+  }
+
+  /** A file header for {@code segmentId}, CRC included, ready to write at offset 0. */
+  static ByteBuffer fileHeader(long segmentId, long createdMillis) {
+    ByteBuffer b = ByteBuffer.allocate(FILE_HEADER_LENGTH).order(ByteOrder.LITTLE_ENDIAN);
+    b.putInt(FILE_MAGIC_OFFSET, FILE_MAGIC);
+    b.putShort(FILE_VERSION_OFFSET, FORMAT_VERSION);
+    b.putShort(FILE_FLAGS_OFFSET, (short) 0);
+    b.putLong(FILE_SEGMENT_ID_OFFSET, segmentId);
+    b.putLong(FILE_CREATED_MILLIS_OFFSET, createdMillis);
+    b.putInt(FILE_RESERVED_OFFSET, 0);
+    b.putInt(FILE_CRC_OFFSET, fileHeaderCrc(b));
+    return b;
+  }
+
+  private static int fileHeaderCrc(ByteBuffer b) {
+    CRC32C crc = new CRC32C();
+    crc.update(b.duplicate().clear().limit(FILE_CRC_OFFSET));
+    return (int) crc.getValue();
+  }
+
+  /** Validates a file header read from {@code file}, named for segment {@code expectedId}. */
+  static FileHeader parseFileHeader(ByteBuffer b, Path file, long expectedId) throws CorruptRecordException {
+    b = b.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+    if (b.getInt(FILE_MAGIC_OFFSET) != FILE_MAGIC) {
+      throw new CorruptRecordException(file, 0, String.format("bad file magic 0x%08x (expected 0x%08x):"
+          + " not a Spillway segment file", b.getInt(FILE_MAGIC_OFFSET), FILE_MAGIC));
+    }
+    if (b.getInt(FILE_CRC_OFFSET) != fileHeaderCrc(b)) {
+      throw new CorruptRecordException(file, 0, "file header checksum mismatch");
+    }
+    short version = b.getShort(FILE_VERSION_OFFSET);
+    if (version != FORMAT_VERSION) {
+      throw new CorruptRecordException(file, 0, "format version " + version + " is not supported (this"
+          + " build reads version " + FORMAT_VERSION + ")");
+    }
+    long id = b.getLong(FILE_SEGMENT_ID_OFFSET);
+    if (id != expectedId) {
+      throw new CorruptRecordException(file, 0, "file header names segment " + id
+          + " but the file name names segment " + expectedId);
+    }
+    return new FileHeader(id, b.getLong(FILE_CREATED_MILLIS_OFFSET));
+  }
+}

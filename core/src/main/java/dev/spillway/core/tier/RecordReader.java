@@ -1,0 +1,153 @@
+package dev.spillway.core.tier;
+
+import static dev.spillway.core.tier.SegmentDescriptor.*;
+
+import dev.spillway.core.codec.Codec;
+import dev.spillway.core.codec.CodecException;
+import dev.spillway.core.codec.Codecs;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.util.function.Function;
+import java.util.zip.CRC32C;
+
+/**
+ * Positional reads of single records: read the header, validate every field and length (against the
+ * format and the file's size) before sizing any buffer, read the payload, verify the CRC, decode.
+ * Stateless; safe from many threads at once (positional {@link FileChannel} reads).
+ */
+final class RecordReader {
+  private static final int CHUNK = 64 << 10;
+
+  private RecordReader() {}
+
+  /** A record whose header and payload passed validation. */
+  record Verified(RecordFormat.Header header, ByteBuffer stored) {}
+
+  /** Reads and validates the header at {@code offset} of a file whose valid bytes end at {@code fileSize}. */
+  static RecordFormat.Header readHeader(FileChannel ch, Path file, long offset, long fileSize, Codecs codecs)
+      throws IOException {
+    if (offset < FILE_HEADER_LENGTH || fileSize - offset < RECORD_HEADER_LENGTH) {
+      throw new CorruptRecordException(file, offset, "no room for a " + RECORD_HEADER_LENGTH
+          + "-byte record header (file holds " + fileSize + " bytes)");
+    }
+    ByteBuffer h = RecordFormat.allocateHeader();
+    readFully(ch, h, offset, file);
+    return RecordFormat.parseHeader(h, file, offset, fileSize, codecs);
+  }
+
+  /**
+   * Reads the record at {@code offset}: header validated first, then a payload buffer of the
+   * validated stored length from {@code allocate}, then the CRC over both.
+   */
+  static Verified read(FileChannel ch, Path file, long offset, long fileSize, Codecs codecs,
+      Function<RecordFormat.Header, ByteBuffer> allocate) throws IOException {
+    RecordFormat.Header header = readHeader(ch, file, offset, fileSize, codecs);
+    ByteBuffer stored = allocate.apply(header);
+    if (stored.remaining() != header.storedLength()) {
+      stored = stored.slice(stored.position(), header.storedLength());
+    }
+    readFully(ch, stored, offset + RECORD_HEADER_LENGTH, file);
+    stored.flip();
+    CRC32C crc = new CRC32C();
+    crcHeaderOf(crc, header);
+    crc.update(stored.duplicate());
+    if ((int) crc.getValue() != header.crc()) {
+      throw new CorruptRecordException(file, offset, String.format("checksum mismatch (stored 0x%08x,"
+          + " computed 0x%08x)", header.crc(), (int) crc.getValue()));
+    }
+    return new Verified(header, stored);
+  }
+
+  /** Decodes a verified record into {@code raw} (exactly its raw length remaining). */
+  static void decode(Verified v, Codecs codecs, ByteBuffer raw, Path file, long offset) throws CorruptRecordException {
+    Codec codec = codecs.byId(v.header().codec());
+    try {
+      codec.decode(v.stored(), raw);
+    } catch (CodecException | IndexOutOfBoundsException e) {
+      throw new CorruptRecordException(file, offset, "payload does not decode: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Validates the record at {@code offset} completely (header, lengths, CRC) without holding its
+   * payload in memory: the CRC is computed through {@code scratch} in chunks. Used by recovery, where a
+   * candidate found by resync may carry any length.
+   */
+  static RecordFormat.Header verify(FileChannel ch, Path file, long offset, long fileSize, Codecs codecs,
+      ByteBuffer scratch) throws IOException {
+    RecordFormat.Header header = readHeader(ch, file, offset, fileSize, codecs);
+    CRC32C crc = new CRC32C();
+    crcHeaderOf(crc, header);
+    long pos = offset + RECORD_HEADER_LENGTH;
+    long end = pos + header.storedLength();
+    while (pos < end) {
+      scratch.clear().limit((int) Math.min(scratch.capacity(), end - pos));
+      readFully(ch, scratch, pos, file);
+      scratch.flip();
+      pos += scratch.remaining();
+      crc.update(scratch);
+    }
+    if ((int) crc.getValue() != header.crc()) {
+      throw new CorruptRecordException(file, offset, String.format("checksum mismatch (stored 0x%08x,"
+          + " computed 0x%08x)", header.crc(), (int) crc.getValue()));
+    }
+    return header;
+  }
+
+  /**
+   * The offset of the first record after {@code from} that validates in full (magic, every length,
+   * CRC), or -1 when none does before {@code fileSize}. Scans for the record magic chunk by chunk.
+   */
+  static long resync(FileChannel ch, Path file, long from, long fileSize, Codecs codecs, ByteBuffer scratch)
+      throws IOException {
+    ByteBuffer window = ByteBuffer.allocate(CHUNK + 3);
+    long base = Math.max(from, FILE_HEADER_LENGTH);
+    while (base + RECORD_HEADER_LENGTH <= fileSize) {
+      window.clear().limit((int) Math.min(window.capacity(), fileSize - base));
+      readFully(ch, window, base, file);
+      window.flip();
+      int n = window.remaining();
+      for (int i = 0; i + 4 <= n; i++) {
+        if (window.get(i) == 'S' && window.get(i + 1) == 'P' && window.get(i + 2) == 'W' && window.get(i + 3) == 'R') {
+          long candidate = base + i;
+          try {
+            verify(ch, file, candidate, fileSize, codecs, scratch);
+            return candidate;
+          } catch (CorruptRecordException e) {
+            // not a record after all: keep scanning
+          }
+        }
+      }
+      if (n < window.capacity()) {
+        break;
+      }
+      base += n - 3; // overlap by 3 so a magic across the chunk boundary is still seen
+    }
+    return -1;
+  }
+
+  static ByteBuffer scratch() {
+    return ByteBuffer.allocateDirect(CHUNK);
+  }
+
+  private static void crcHeaderOf(CRC32C crc, RecordFormat.Header header) {
+    ByteBuffer h = RecordFormat.allocateHeader();
+    RecordFormat.writeHeader(h, header.kind(), header.codec(), header.generation(), header.key(),
+        header.sequence(), header.rawLength(), header.storedLength());
+    RecordFormat.crcHeader(crc, h);
+  }
+
+  /** Fills {@code dst} from {@code position}; a file that ends early is a corrupt (vanished) record. */
+  static void readFully(FileChannel ch, ByteBuffer dst, long position, Path file) throws IOException {
+    long start = position;
+    while (dst.hasRemaining()) {
+      int n = ch.read(dst, position);
+      if (n < 0) {
+        throw new CorruptRecordException(file, start, "file ends at " + position + " inside a record");
+      }
+      position += n;
+    }
+  }
+}

@@ -1,0 +1,73 @@
+package dev.spillway.core.tier;
+
+import dev.spillway.config.TierSettings;
+import dev.spillway.core.codec.Codecs;
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The NVMe tier's append-only log of keyed records in segment files (format: {@link RecordFormat},
+ * {@code docs/FORMAT.md}). {@link #open} recovers what is on disk (every checksum verified, the index
+ * rebuilt, a torn tail truncated, corruption reported in {@link #recoveryReport()} rather than
+ * failing); {@link #append} writes a batch with one gathering write per segment touched and returns
+ * once the configured durability is met, which is when its records count as acknowledged; reads
+ * validate every length and the CRC and either return exactly the bytes written or throw
+ * {@link CorruptRecordException}. Appends, deletes and compaction are serialized internally; reads run
+ * concurrently with them and with each other. Operations after {@link #close()} fail with
+ * {@link IllegalStateException}.
+ */
+public interface SegmentLog extends AutoCloseable {
+
+  /** Opens (creating directories as needed) and recovers the log described by {@code settings}. */
+  static SegmentLog open(TierSettings settings, Codecs codecs) throws IOException {
+    return FileSegmentLog.open(settings, codecs);
+  }
+
+  /** What recovery found at open. */
+  RecoveryReport recoveryReport();
+
+  /** Appends {@code batch} in order; returns each record's location once the batch is acknowledged. */
+  List<RecordLocation> append(List<Write> batch) throws IOException;
+
+  /** Appends one record. */
+  default RecordLocation append(Write write) throws IOException {
+    return append(List.of(write)).getFirst();
+  }
+
+  /** Writes a tombstone for {@code key}; returns false (and writes nothing) when the key has no record. */
+  boolean delete(long key) throws IOException;
+
+  /** The index's knowledge of {@code key}'s current record, if it has a readable one. */
+  Optional<RecordInfo> lookup(long key);
+
+  /** The raw bytes of {@code key}'s current record, if any. */
+  Optional<byte[]> read(long key) throws IOException;
+
+  /** The raw bytes of the record at {@code location}. */
+  byte[] read(RecordLocation location) throws IOException;
+
+  /**
+   * Decodes {@code key}'s current record into the start of {@code dst} (which may be off-heap); returns
+   * its raw length, or -1 when the key has no record. On an exception {@code dst}'s contents are
+   * unspecified.
+   */
+  long readInto(long key, MemorySegment dst) throws IOException;
+
+  /** Decodes the record at {@code location} into the start of {@code dst}; returns its raw length. */
+  long readInto(RecordLocation location, MemorySegment dst) throws IOException;
+
+  /**
+   * Rewrites every sealed segment whose live fraction is under {@code compaction.live-fraction-below}:
+   * live records are copied to the active segment and forced, then the old file is deleted.
+   */
+  CompactionResult compact() throws IOException;
+
+  /** A snapshot of segments, bytes and records. */
+  TierStats stats();
+
+  /** Closes every segment file; acknowledged records stay on disk for the next open. */
+  @Override
+  void close() throws IOException;
+}

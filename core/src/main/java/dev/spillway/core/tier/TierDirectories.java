@@ -1,0 +1,128 @@
+package dev.spillway.core.tier;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.DirectoryStream;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * The directories of one log: created 0700 when missing and probed for writability at open, segments
+ * placed round-robin across them by segment id (striping), files created 0600. On a file system
+ * without POSIX permissions the permissions are skipped, silently.
+ */
+final class TierDirectories {
+  private static final Set<StandardOpenOption> CREATE =
+      Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE);
+  private static final Set<StandardOpenOption> OPEN = Set.of(StandardOpenOption.READ, StandardOpenOption.WRITE);
+
+  private final List<Path> directories;
+
+  private TierDirectories(List<Path> directories) {
+    this.directories = List.copyOf(directories);
+  }
+
+  /** Creates missing directories and checks that each is a writable directory. */
+  static TierDirectories open(List<Path> directories) throws IOException {
+    for (Path dir : directories) {
+      prepare(dir.toAbsolutePath());
+    }
+    return new TierDirectories(directories.stream().map(Path::toAbsolutePath).toList());
+  }
+
+  private static void prepare(Path dir) throws IOException {
+    if (!Files.isDirectory(dir)) {
+      try {
+        if (posix(dir.getRoot() == null ? dir : dir.getRoot())) {
+          Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        } else {
+          Files.createDirectories(dir);
+        }
+      } catch (FileAlreadyExistsException e) {
+        throw new IOException("segment directory " + dir + " cannot be created: " + e.getFile()
+            + " exists and is not a directory. Fix: remove it or name another directory in spillway.tier.directories", e);
+      } catch (IOException | UnsupportedOperationException e) {
+        throw new IOException("segment directory " + dir + " is missing and cannot be created (" + e
+            + "). Fix: create it with write permission for this user, or name another directory in"
+            + " spillway.tier.directories", e);
+      }
+    }
+    // A real write probe: as root, or on a read-only mount, permission bits alone say nothing.
+    Path probe = dir.resolve(".spillway-probe-" + ProcessHandle.current().pid() + "-" + System.nanoTime());
+    try {
+      Files.write(probe, new byte[] {1}, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+      Files.delete(probe);
+    } catch (IOException e) {
+      throw new IOException("segment directory " + dir + " is not writable (" + e + "). Fix: make it"
+          + " writable for this user (check `ls -ld " + dir + "` and `findmnt -T " + dir + "` for a read-only"
+          + " mount), or name another directory in spillway.tier.directories", e);
+    }
+  }
+
+  private static boolean posix(Path path) {
+    return path.getFileSystem().supportedFileAttributeViews().contains("posix");
+  }
+
+  List<Path> all() {
+    return directories;
+  }
+
+  /** The directory that holds segment {@code id}: round-robin by id. */
+  Path directoryFor(long id) {
+    return directories.get((int) Long.remainderUnsigned(id, directories.size()));
+  }
+
+  /** Every segment file in every directory, by id; two files with one id fail naming both. */
+  TreeMap<Long, Path> listSegments() throws IOException {
+    TreeMap<Long, Path> out = new TreeMap<>();
+    for (Path dir : directories) {
+      try (DirectoryStream<Path> files = Files.newDirectoryStream(dir)) {
+        for (Path file : files) {
+          long id = SegmentDescriptor.parseFileName(file.getFileName().toString());
+          if (id < 0 || !Files.isRegularFile(file)) {
+            continue;
+          }
+          Path other = out.put(id, file);
+          if (other != null) {
+            throw new IOException("segment " + id + " exists twice: " + other + " and " + file
+                + ". Fix: remove the stale copy (spillway.tier.directories must not share files)");
+          }
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Creates a new, empty segment file (0600) for {@code id}. */
+  static FileChannel create(Path file) throws IOException {
+    if (posix(file.getParent())) {
+      FileAttribute<?> mode = PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"));
+      return FileChannel.open(file, CREATE, mode);
+    }
+    return FileChannel.open(file, CREATE);
+  }
+
+  static FileChannel openExisting(Path file) throws IOException {
+    return FileChannel.open(file, OPEN);
+  }
+
+  /** Makes a created or deleted directory entry durable. */
+  static void syncDirectory(Path dir) throws IOException {
+    try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+      ch.force(true);
+    } catch (IOException e) {
+      // Some file systems refuse to open or sync a directory; the data itself was forced already.
+      if (Files.isDirectory(dir)) {
+        return;
+      }
+      throw e;
+    }
+  }
+}
