@@ -18,9 +18,9 @@ public final class Codecs {
   private final KryoCodec kryo;
   private final Codec[] byId;
 
-  private Codecs(double lz4MinGain, List<Class<?>> kryoClasses) {
+  private Codecs(double lz4MinGain, KryoCodec kryo) {
     this.lz4 = new Lz4Codec(lz4MinGain);
-    this.kryo = new KryoCodec(kryoClasses);
+    this.kryo = kryo;
     this.byId = new Codec[] {raw, lz4, kryo};
   }
 
@@ -79,11 +79,13 @@ public final class Codecs {
           all.add(c);
         }
       }
+      KryoCodec kryo;
       try {
-        return new Codecs(settings.lz4MinGain(), all);
+        kryo = new KryoCodec(all);
       } catch (RuntimeException e) {
         throw new SettingsException(CodecSettings.KRYO_CLASSES_KEY, "lists a class Kryo cannot register: " + e, e);
       }
+      return new Codecs(settings.lz4MinGain(), kryo);
     }
   }
 }

@@ -59,7 +59,12 @@ final class FileSegmentLog implements SegmentLog {
   }
 
   static FileSegmentLog open(TierSettings settings, Codecs codecs) throws IOException {
-    TierDirectories directories = TierDirectories.open(settings.directories());
+    return open(settings, codecs, ChannelOpener.FILES);
+  }
+
+  /** Opens the log with segment files opened through {@code opener} (tests inject faults here). */
+  static FileSegmentLog open(TierSettings settings, Codecs codecs, ChannelOpener opener) throws IOException {
+    TierDirectories directories = TierDirectories.open(settings.directories(), opener);
     List<FileChannel> locks = new ArrayList<>();
     boolean success = false;
     try {

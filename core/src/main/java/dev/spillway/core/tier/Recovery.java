@@ -46,57 +46,65 @@ final class Recovery {
         long id = f.getKey();
         Path path = f.getValue();
         boolean last = id == lastId;
-        FileChannel ch = TierDirectories.openExisting(path);
-        long size = ch.size();
-        if (size < FILE_HEADER_LENGTH) {
-          // A crash while the file was being created: it cannot hold a record.
-          ch.close();
-          Files.delete(path);
-          torn.add(new RecoveryReport.TornTail(path, 0, size, "file of " + size
-              + " bytes is shorter than its header; deleted"));
-          continue;
-        }
-        boolean headerOk = true;
-        ByteBuffer header = ByteBuffer.allocate(FILE_HEADER_LENGTH);
-        RecordReader.readFully(ch, header, 0, path);
+        FileChannel ch = directories.openExisting(path);
+        boolean scanned = false;
         try {
-          RecordFormat.parseFileHeader(header.flip(), path, id);
-        } catch (CorruptRecordException e) {
-          headerOk = false;
-          corrupt.add(new RecoveryReport.Corruption(path, 0, FILE_HEADER_LENGTH, e.reason()));
-        }
-        long pos = FILE_HEADER_LENGTH;
-        while (pos < size) {
-          try {
-            RecordFormat.Header h = RecordReader.verify(ch, path, pos, size, codecs, scratch);
-            index.apply(new LogIndex.Entry(h.key(), h.generation(), h.sequence(), h.codec(), h.rawLength(),
-                h.tombstone(), new RecordLocation(id, pos, h.length())));
-            maxSequence = Math.max(maxSequence, h.sequence());
-            records++;
-            pos += h.length();
-          } catch (CorruptRecordException e) {
-            long next = RecordReader.resync(ch, path, pos + 1, size, codecs, scratch);
-            if (next >= 0) {
-              corrupt.add(new RecoveryReport.Corruption(path, pos, next - pos, e.reason()));
-              pos = next;
-              continue;
-            }
-            if (last) {
-              ch.truncate(pos);
-              ch.force(true);
-              torn.add(new RecoveryReport.TornTail(path, pos, size - pos, e.reason()));
-              size = pos;
-            } else {
-              corrupt.add(new RecoveryReport.Corruption(path, pos, size - pos, e.reason()
-                  + " (no valid record follows before the end of the file)"));
-            }
-            break;
+          long size = ch.size();
+          if (size < FILE_HEADER_LENGTH) {
+            // A crash while the file was being created: it cannot hold a record.
+            ch.close();
+            Files.delete(path);
+            torn.add(new RecoveryReport.TornTail(path, 0, size, "file of " + size
+                + " bytes is shorter than its header; deleted"));
+            continue;
           }
-        }
-        SegmentFile segment = new SegmentFile(id, path, ch, size);
-        segments.put(id, segment);
-        if (last && headerOk && size < segmentSize) {
-          active = segment;
+          boolean headerOk = true;
+          ByteBuffer header = ByteBuffer.allocate(FILE_HEADER_LENGTH);
+          RecordReader.readFully(ch, header, 0, path);
+          try {
+            RecordFormat.parseFileHeader(header.flip(), path, id);
+          } catch (CorruptRecordException e) {
+            headerOk = false;
+            corrupt.add(new RecoveryReport.Corruption(path, 0, FILE_HEADER_LENGTH, e.reason()));
+          }
+          long pos = FILE_HEADER_LENGTH;
+          while (pos < size) {
+            try {
+              RecordFormat.Header h = RecordReader.verify(ch, path, pos, size, codecs, scratch);
+              index.apply(new LogIndex.Entry(h.key(), h.generation(), h.sequence(), h.codec(), h.rawLength(),
+                  h.tombstone(), new RecordLocation(id, pos, h.length())));
+              maxSequence = Math.max(maxSequence, h.sequence());
+              records++;
+              pos += h.length();
+            } catch (CorruptRecordException e) {
+              long next = RecordReader.resync(ch, path, pos + 1, size, codecs, scratch);
+              if (next >= 0) {
+                corrupt.add(new RecoveryReport.Corruption(path, pos, next - pos, e.reason()));
+                pos = next;
+                continue;
+              }
+              if (last) {
+                ch.truncate(pos);
+                ch.force(true);
+                torn.add(new RecoveryReport.TornTail(path, pos, size - pos, e.reason()));
+                size = pos;
+              } else {
+                corrupt.add(new RecoveryReport.Corruption(path, pos, size - pos, e.reason()
+                    + " (no valid record follows before the end of the file)"));
+              }
+              break;
+            }
+          }
+          SegmentFile segment = new SegmentFile(id, path, ch, size);
+          segments.put(id, segment);
+          scanned = true;
+          if (last && headerOk && size < segmentSize) {
+            active = segment;
+          }
+        } finally {
+          if (!scanned && ch.isOpen()) {
+            ch.close(); // a failure before the segment joined the map: nobody else will close it
+          }
         }
       }
       success = true;

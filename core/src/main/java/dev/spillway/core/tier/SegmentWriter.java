@@ -105,7 +105,7 @@ final class SegmentWriter {
     Path file = directories.directoryFor(id).resolve(fileName(id));
     FileChannel ch = null;
     try {
-      ch = TierDirectories.create(file);
+      ch = directories.create(file);
       ByteBuffer header = RecordFormat.fileHeader(id, System.currentTimeMillis());
       while (header.hasRemaining()) {
         ch.write(header, header.position());

@@ -24,17 +24,19 @@ final class TierDirectories {
   private static final Set<StandardOpenOption> OPEN = Set.of(StandardOpenOption.READ, StandardOpenOption.WRITE);
 
   private final List<Path> directories;
+  private final ChannelOpener opener;
 
-  private TierDirectories(List<Path> directories) {
+  private TierDirectories(List<Path> directories, ChannelOpener opener) {
     this.directories = List.copyOf(directories);
+    this.opener = opener;
   }
 
   /** Creates missing directories and checks that each is a writable directory. */
-  static TierDirectories open(List<Path> directories) throws IOException {
+  static TierDirectories open(List<Path> directories, ChannelOpener opener) throws IOException {
     for (Path dir : directories) {
       prepare(dir.toAbsolutePath());
     }
-    return new TierDirectories(directories.stream().map(Path::toAbsolutePath).toList());
+    return new TierDirectories(directories.stream().map(Path::toAbsolutePath).toList(), opener);
   }
 
   private static void prepare(Path dir) throws IOException {
@@ -100,8 +102,18 @@ final class TierDirectories {
     return out;
   }
 
-  /** Creates a new, empty segment file (0600) for {@code id}. */
-  static FileChannel create(Path file) throws IOException {
+  /** Creates a new, empty segment file through this log's opener. */
+  FileChannel create(Path file) throws IOException {
+    return opener.create(file);
+  }
+
+  /** Opens an existing segment file through this log's opener. */
+  FileChannel openExisting(Path file) throws IOException {
+    return opener.openExisting(file);
+  }
+
+  /** Creates a new, empty segment file (0600). */
+  static FileChannel createFile(Path file) throws IOException {
     if (posix(file.getParent())) {
       FileAttribute<?> mode = PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"));
       return FileChannel.open(file, CREATE, mode);
@@ -109,7 +121,7 @@ final class TierDirectories {
     return FileChannel.open(file, CREATE);
   }
 
-  static FileChannel openExisting(Path file) throws IOException {
+  static FileChannel openFile(Path file) throws IOException {
     return FileChannel.open(file, OPEN);
   }
 
