@@ -59,6 +59,7 @@ class CrashConsistencyTest {
       long maxKey = acknowledged.stream().mapToLong(Long::longValue).max().orElse(firstKey);
       try (SegmentLog log = SegmentLog.open(settings(dir, 1L << 20, Durability.BATCH), CODECS)) {
         assertThat(log.recoveryReport().corrupt()).as("round %d", round).isEmpty();
+        System.out.printf("crash round %d: %d acknowledged, recovery %s%n", round, acked.size(), log.recoveryReport());
         for (long key : acknowledged) {
           assertThat(log.read(key)).as("acknowledged key %d, round %d", key, round)
               .get().isEqualTo(CrashWriterMain.crashPayload(key));
