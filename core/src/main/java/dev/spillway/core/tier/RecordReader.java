@@ -60,6 +60,37 @@ final class RecordReader {
     return new Verified(header, stored);
   }
 
+  /**
+   * Reads a whole record of {@code length} bytes (as the index recorded it) at {@code offset} with one
+   * positional read into {@code scratch} (capacity at least {@code length}), then validates it as
+   * {@link #read} does. The payload of the result is a slice of {@code scratch}.
+   */
+  static Verified readWhole(FileChannel ch, Path file, long offset, long fileSize, Codecs codecs,
+      int length, ByteBuffer scratch) throws IOException {
+    if (offset < FILE_HEADER_LENGTH || length < RECORD_HEADER_LENGTH || fileSize - offset < length) {
+      throw new CorruptRecordException(file, offset, "no room for a " + length + "-byte record (file holds "
+          + fileSize + " bytes)");
+    }
+    scratch.clear().limit(length);
+    readFully(ch, scratch, offset, file);
+    ByteBuffer h = scratch.duplicate().order(java.nio.ByteOrder.LITTLE_ENDIAN).clear().limit(RECORD_HEADER_LENGTH);
+    RecordFormat.Header header = RecordFormat.parseHeader(h.slice().order(java.nio.ByteOrder.LITTLE_ENDIAN),
+        file, offset, fileSize, codecs);
+    if (header.length() != length) {
+      throw new CorruptRecordException(file, offset, "record length " + header.length()
+          + " differs from the " + length + " bytes the index recorded");
+    }
+    ByteBuffer stored = scratch.duplicate().clear().position(RECORD_HEADER_LENGTH).limit(length).slice();
+    CRC32C crc = new CRC32C();
+    crcHeaderOf(crc, header);
+    crc.update(stored.duplicate());
+    if ((int) crc.getValue() != header.crc()) {
+      throw new CorruptRecordException(file, offset, String.format("checksum mismatch (stored 0x%08x,"
+          + " computed 0x%08x)", header.crc(), (int) crc.getValue()));
+    }
+    return new Verified(header, stored);
+  }
+
   /** Decodes a verified record into {@code raw} (exactly its raw length remaining). */
   static void decode(Verified v, Codecs codecs, ByteBuffer raw, Path file, long offset) throws CorruptRecordException {
     Codec codec = codecs.byId(v.header().codec());

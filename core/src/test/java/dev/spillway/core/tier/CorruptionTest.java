@@ -103,7 +103,9 @@ class CorruptionTest {
   void flipsWhileTheLogIsOpenMakeTheReaderThrowNeverReturnWrongBytes() throws IOException {
     Random random = new Random(77);
     try (SegmentLog log = SegmentLog.open(settings(dir, 1L << 20, Durability.NONE), CODECS);
-        FileChannel ch = FileChannel.open(segment, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+        FileChannel ch = FileChannel.open(segment, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+      java.lang.foreign.MemorySegment offHeap = arena.allocate(1 << 20);
       for (int trial = 0; trial < 300; trial++) {
         long seed = random.nextLong();
         Random r = new Random(seed);
@@ -120,8 +122,15 @@ class CorruptionTest {
                   assertThat(e.offset()).isEqualTo(locations.get((int) k).offset());
                   assertThat(e.reason()).isNotBlank();
                 });
+            // readInto (the restore path: one read into a scratch buffer) must refuse it too.
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> log.readInto(k, offHeap))
+                .as("readInto, flip at %d (seed %d)", pos, seed)
+                .isInstanceOf(CorruptRecordException.class);
           } else {
             assertThat(log.read(key)).get().isEqualTo(written.get(key));
+            long n = log.readInto(key, offHeap);
+            assertThat(offHeap.asSlice(0, n).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE))
+                .as("readInto, flip at %d (seed %d)", pos, seed).isEqualTo(written.get(key));
           }
         }
         ch.write(ByteBuffer.wrap(new byte[] {original[pos]}), pos);
