@@ -14,7 +14,6 @@ import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.NavigableMap;
@@ -93,7 +92,7 @@ final class FileSegmentLog implements SegmentLog {
   /** One log per directory: a second open (in this or another process) fails instead of corrupting it. */
   private static FileChannel lock(Path dir) throws IOException {
     Path file = dir.resolve(".lock");
-    FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+    FileChannel ch = TierDirectories.openLockFile(file);
     FileLock lock;
     try {
       lock = ch.tryLock();

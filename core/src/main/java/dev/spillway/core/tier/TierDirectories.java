@@ -121,6 +121,16 @@ final class TierDirectories {
     return FileChannel.open(file, CREATE);
   }
 
+  /** Opens (creating, 0600) the file a log locks to own its directory. */
+  static FileChannel openLockFile(Path file) throws IOException {
+    Set<StandardOpenOption> options = Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+    if (posix(file.getParent())) {
+      return FileChannel.open(file, options,
+          PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+    }
+    return FileChannel.open(file, options);
+  }
+
   static FileChannel openFile(Path file) throws IOException {
     return FileChannel.open(file, OPEN);
   }

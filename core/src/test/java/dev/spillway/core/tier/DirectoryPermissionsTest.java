@@ -33,6 +33,11 @@ class DirectoryPermissionsTest {
     assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir))).isEqualTo("rwx------");
     Path segment = SegmentLogTest.segmentFiles(dir).getFirst();
     assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(segment))).isEqualTo("rw-------");
+    try (var files = Files.list(dir)) { // every file the log made, its lock file included
+      for (Path f : files.toList()) {
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(f))).as("%s", f).isEqualTo("rw-------");
+      }
+    }
   }
 
   @Test
