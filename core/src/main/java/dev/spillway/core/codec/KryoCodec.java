@@ -20,7 +20,7 @@ import java.util.List;
  * 25). As a {@link Codec} it stores its serialized bytes unchanged: the record's codec id says that
  * the payload is a Kryo object, and {@link #deserialize} turns it back.
  */
-public final class KryoCodec implements Codec {
+public final class KryoCodec extends StoredAsIs {
   static final int ID = 2;
   private static final int POOL_SIZE = 64;
   private static final int INITIAL_OUTPUT = 256;
@@ -125,31 +125,6 @@ public final class KryoCodec implements Codec {
   @Override
   public String name() {
     return "kryo";
-  }
-
-  @Override
-  public long maxStoredLength(long rawLength) {
-    return rawLength;
-  }
-
-  @Override
-  public long maxRawLength(long storedLength) {
-    return storedLength;
-  }
-
-  @Override
-  public int encode(ByteBuffer raw, ByteBuffer stored) {
-    stored.duplicate().put(raw.duplicate());
-    return raw.remaining();
-  }
-
-  @Override
-  public void decode(ByteBuffer stored, ByteBuffer raw) {
-    if (stored.remaining() != raw.remaining()) {
-      throw new CodecException("kryo: " + stored.remaining() + " stored bytes for a raw length of "
-          + raw.remaining() + " (Kryo payloads are stored as serialized)");
-    }
-    raw.duplicate().put(stored.duplicate());
   }
 
   @Override

@@ -53,10 +53,7 @@ final class RecordReader {
     CRC32C crc = new CRC32C();
     crcHeaderOf(crc, header);
     crc.update(stored.duplicate());
-    if ((int) crc.getValue() != header.crc()) {
-      throw new CorruptRecordException(file, offset, String.format("checksum mismatch (stored 0x%08x,"
-          + " computed 0x%08x)", header.crc(), (int) crc.getValue()));
-    }
+    checkCrc(crc, header, file, offset);
     return new Verified(header, stored);
   }
 
@@ -84,11 +81,16 @@ final class RecordReader {
     CRC32C crc = new CRC32C();
     crcHeaderOf(crc, header);
     crc.update(stored.duplicate());
+    checkCrc(crc, header, file, offset);
+    return new Verified(header, stored);
+  }
+
+  private static void checkCrc(CRC32C crc, RecordFormat.Header header, Path file, long offset)
+      throws CorruptRecordException {
     if ((int) crc.getValue() != header.crc()) {
       throw new CorruptRecordException(file, offset, String.format("checksum mismatch (stored 0x%08x,"
           + " computed 0x%08x)", header.crc(), (int) crc.getValue()));
     }
-    return new Verified(header, stored);
   }
 
   /** Decodes a verified record into {@code raw} (exactly its raw length remaining). */
@@ -120,10 +122,7 @@ final class RecordReader {
       pos += scratch.remaining();
       crc.update(scratch);
     }
-    if ((int) crc.getValue() != header.crc()) {
-      throw new CorruptRecordException(file, offset, String.format("checksum mismatch (stored 0x%08x,"
-          + " computed 0x%08x)", header.crc(), (int) crc.getValue()));
-    }
+    checkCrc(crc, header, file, offset);
     return header;
   }
 
