@@ -9,7 +9,8 @@ import com.typesafe.config.ConfigFactory;
  * naming the key, the value and what is allowed. Every other module takes these records, never raw
  * {@code Config}.
  */
-public record SpillwaySettings(MemorySettings memory, TierSettings tier, CodecSettings codec) {
+public record SpillwaySettings(
+    MemorySettings memory, TierSettings tier, CodecSettings codec, SpillSettings spill) {
 
   /** The root path of Spillway's keys. */
   public static final String ROOT = "spillway";
@@ -34,6 +35,7 @@ public record SpillwaySettings(MemorySettings memory, TierSettings tier, CodecSe
     return new SpillwaySettings(
         MemorySettings.read(root.child("memory")),
         TierSettings.read(root.child("tier")),
-        CodecSettings.read(root.child("codec")));
+        CodecSettings.read(root.child("codec")),
+        SpillSettings.read(root.child("spill")));
   }
 }

@@ -11,9 +11,11 @@ import java.util.List;
  * @param threadCaches live per-thread caches
  * @param directoryBytes heap bytes of the slab table
  * @param threadCacheBytes heap bytes of the thread caches' magazines
+ * @param spill figures of spilling and restoring (zeros without a tier)
  */
 public record AllocatorStats(
-    List<PoolStats> pools, PoolStats huge, int threadCaches, long directoryBytes, long threadCacheBytes) {
+    List<PoolStats> pools, PoolStats huge, int threadCaches, long directoryBytes, long threadCacheBytes,
+    SpillStats spill) {
 
   public AllocatorStats {
     pools = List.copyOf(pools);

@@ -1,7 +1,12 @@
 package dev.spillway.core.memory;
 
 import dev.spillway.config.MemorySettings;
+import dev.spillway.config.SpillSettings;
 import dev.spillway.config.SpillwaySettings;
+import dev.spillway.config.TierSettings;
+import dev.spillway.core.codec.Codecs;
+import dev.spillway.core.tier.SegmentLog;
+import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -18,12 +23,44 @@ import java.lang.foreign.MemorySegment;
  * raises {@link InvalidHandleException}, an access outside the block {@link BlockBoundsException},
  * and any call after {@link #close()} {@link AllocatorClosedException}. Stale handles are detected
  * until their slot has been reused 128 times (classes under 128 B) or 32768 times (all others).
+ *
+ * <p><b>Spilling.</b> An allocator {@linkplain #open opened with a tier} can {@link #spill} blocks to
+ * NVMe segment files: their RAM goes back to the pools, and the next access of any kind (get, put,
+ * read, write, segment, pin) restores the block on the calling thread, byte for byte, while its
+ * handle stays the same. Any access to a block while it is being spilled keeps it resident (the spill
+ * is discarded), a pinned block never spills, concurrent accesses to a spilled block restore it once,
+ * and a failed spill leaves the block resident. A block restored into a slot other than its own is
+ * reached through a forwarding table: one lookup more per access until it is freed.
  */
 public interface BlockAllocator extends AutoCloseable {
 
   /** An allocator with the given settings. */
   static BlockAllocator create(MemorySettings settings) {
     return new SlabAllocator(settings);
+  }
+
+  /**
+   * An allocator that spills to the tier of {@code settings}: its log lives in a {@code spill}
+   * directory under each of {@code spillway.tier.directories} and starts empty (spilled blocks die
+   * with the process that spilled them, so segment files a previous process left there are deleted,
+   * once this process holds the directory's lock).
+   *
+   * @throws IOException when a tier directory is missing and cannot be created, is not writable, or
+   *     is locked by another live process
+   */
+  static BlockAllocator open(SpillwaySettings settings) throws IOException {
+    TierSettings tier = settings.tier();
+    TierSettings spillTier = tier.withDirectories(
+        tier.directories().stream().map(d -> d.resolve("spill")).toList());
+    Codecs codecs = Codecs.from(settings.codec());
+    SegmentLog store = SegmentLog.openEmpty(spillTier, codecs);
+    try {
+      var codec = settings.spill().codec() == SpillSettings.SpillCodec.LZ4 ? codecs.lz4() : codecs.raw();
+      return new SlabAllocator(settings.memory(), store, codec);
+    } catch (RuntimeException e) {
+      store.close();
+      throw e;
+    }
   }
 
   /** An allocator on the embedded defaults of {@code reference.conf}. */
@@ -50,11 +87,46 @@ public interface BlockAllocator extends AutoCloseable {
   long capacity(long handle);
 
   /**
-   * A view of the block's {@code size(handle)} bytes. The view stays usable after {@code free}
-   * (it then aliases whatever reuses the memory), so prefer the primitive accessors, which check the
-   * handle on every call.
+   * A transient view of the block's {@code size(handle)} bytes, restoring the block if it is spilled.
+   * The view works until a block of the same slab moves (a spill ends the access epoch), after which
+   * it fails with {@link IllegalStateException} rather than show another block's bytes; after
+   * {@code free} it aliases whatever reuses the memory. For a view that stays valid, {@link #pin} the
+   * block; otherwise prefer the primitive accessors, which check the handle on every call.
    */
   MemorySegment segment(long handle);
+
+  /**
+   * Pins the block in RAM (restoring it if it is spilled) and returns a view of its bytes that stays
+   * valid until the matching {@link #unpin}: a pinned block never spills or moves, and cannot be
+   * freed. Pins nest: each pin needs its own unpin.
+   */
+  MemorySegment pin(long handle);
+
+  /** Undoes one {@link #pin}; fails with {@link IllegalStateException} when the block is not pinned. */
+  void unpin(long handle);
+
+  /** Whether the block is in RAM (not spilled). Does not restore it. */
+  boolean isResident(long handle);
+
+  /**
+   * Spills one block: writes it to the tier and, once the record is acknowledged per
+   * {@code spillway.tier.durability}, releases its RAM.
+   *
+   * @throws SpillFailedException when the write fails (device full, I/O error); the block stays
+   *     resident and unchanged
+   * @throws IllegalStateException when the allocator has no tier
+   */
+  SpillOutcome spill(long handle);
+
+  /**
+   * Spills {@code handles[from, from + count)} as one batch: one gathering write (and one fsync with
+   * durability {@code batch}). Blocks that are pinned, already spilled, or touched while the batch is
+   * written stay as they are and are counted in the report. An invalid handle fails the call before
+   * anything is written.
+   *
+   * @throws SpillFailedException when the write fails; every block of the batch stays resident
+   */
+  SpillReport spill(long[] handles, int from, int count);
 
   byte getByte(long handle, long offset);
 
@@ -104,7 +176,8 @@ public interface BlockAllocator extends AutoCloseable {
 
   /**
    * One pass of housekeeping, driven by the control plane: returns the blocks of dead threads' caches,
-   * asks idle caches to trim, and applies each pool's grow / shrink rule once.
+   * asks idle caches to trim, applies each pool's grow / shrink rule once, unmaps released slabs, and,
+   * with a tier, writes pending tombstones and compacts its segments.
    */
   MaintenanceReport maintain();
 

@@ -18,19 +18,33 @@ final class HugeBlocks {
   private final AtomicLong mappedBytes = new AtomicLong();
   private final AtomicLong requestedBytes = new AtomicLong();
   private final AtomicLong metadataBytes = new AtomicLong();
+  private final AtomicLong spilled = new AtomicLong();
+  private final AtomicLong spilledRequested = new AtomicLong();
 
   HugeBlocks(SlabDirectory directory) {
     this.directory = directory;
   }
 
   long allocate(long size) {
+    allocs.incrementAndGet();
+    return map(size);
+  }
+
+  /** Maps a block for {@code size} bytes coming back from the tier; returns its slot's handle. */
+  long allocateForRestore(long size) {
+    long handle = map(size);
+    spilled.decrementAndGet();
+    spilledRequested.addAndGet(-size);
+    return handle;
+  }
+
+  private long map(long size) {
     long capacity = SizeClasses.hugeCapacity(size);
     Slab slab = directory.create(SizeClasses.HUGE, (int) capacity, 1, capacity);
     slab.requested[0] = (int) size;
     int gen = slab.generation(0);
     slabs.add(slab);
     live.incrementAndGet();
-    allocs.incrementAndGet();
     mappedBytes.addAndGet(capacity);
     requestedBytes.addAndGet(size);
     metadataBytes.addAndGet(slab.metadataBytes());
@@ -39,11 +53,34 @@ final class HugeBlocks {
 
   /** Unmaps a huge block whose generation the caller already moved to free. */
   void free(Slab slab) {
+    frees.incrementAndGet();
+    unmap(slab);
+  }
+
+  /** Unmaps a huge block whose bytes are now on the tier; the block stays live, as spilled. */
+  void releaseSpilled(Slab slab) {
+    spilled.incrementAndGet();
+    spilledRequested.addAndGet(slab.requested[0]);
+    unmap(slab);
+  }
+
+  /** Accounts the free of a spilled huge block (it holds no mapping). */
+  void freeSpilled(long size) {
+    spilled.decrementAndGet();
+    spilledRequested.addAndGet(-size);
+    frees.incrementAndGet();
+  }
+
+  /** Live huge blocks on the tier, and the bytes they were asked for. */
+  long[] spilledFigures() {
+    return new long[] {spilled.get(), spilledRequested.get()};
+  }
+
+  private void unmap(Slab slab) {
     if (!slabs.remove(slab)) {
       throw new AllocatorClosedException(); // closeAll took it first
     }
     live.decrementAndGet();
-    frees.incrementAndGet();
     mappedBytes.addAndGet(-slab.bytes());
     requestedBytes.addAndGet(-slab.requested[0]);
     metadataBytes.addAndGet(-slab.metadataBytes());

@@ -8,11 +8,11 @@ package dev.spillway.core.memory;
  * @param blockSize bytes per block (0 for huge: each is sized to its request)
  * @param slabs slab chunks (mappings) the class holds
  * @param capacityBlocks blocks the slabs have room for
- * @param blocksInUse blocks allocated and not yet freed
+ * @param blocksInUse blocks allocated, not yet freed, and resident (spilled blocks hold no slot)
  * @param cachedBlocks free blocks parked in thread caches (part of {@code freeBlocks})
  * @param freeBlocks {@code capacityBlocks - blocksInUse}
  * @param residentBytes bytes mapped for the class
- * @param requestedBytes bytes the live blocks were asked for
+ * @param requestedBytes bytes the live resident blocks were asked for
  * @param reservedBytes bytes the live blocks occupy ({@code blocksInUse * blockSize} for pooled classes)
  * @param metadataBytes heap bytes of bookkeeping: bitmaps, generations, requested sizes, slab objects
  * @param allocations allocations since start

@@ -41,6 +41,9 @@ final class SizePool {
   private long allocs;
   private long frees;
   private long requestedBytes;
+  /** Live blocks of this class whose bytes are on the NVMe tier, and what they were asked for. */
+  private long spilled;
+  private long spilledRequested;
 
   SizePool(int classIndex, int slotsPerSlab, long slabBytes, long initialBlocks, long maxBlocks,
       String limitSource, SlabDirectory directory) {
@@ -180,6 +183,134 @@ final class SizePool {
     }
   }
 
+  /**
+   * Returns the slot of a block that was just spilled: the block stays live but leaves RAM. The
+   * caller already moved the slot's generation past the block's.
+   */
+  void releaseSpilled(Slab slab, int slot, long requested, boolean keepSlot) {
+    lock.lock();
+    try {
+      if (closed) {
+        throw new AllocatorClosedException();
+      }
+      if (!keepSlot) {
+        slab.release(slot);
+        relist(slab);
+        taken--;
+      }
+      spilled++;
+      spilledRequested += requested;
+      requestedBytes -= requested;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Takes a slot for a block coming back from the tier: {@code home}'s {@code slot} when it is still
+   * free and at generation {@code homeGeneration} (nothing used it since the block left), otherwise
+   * any free slot, growing if needed. Returns the taken slot as a handle (its current generation and
+   * location, no slack).
+   */
+  long takeForRestore(Slab home, int slot, int homeGeneration, long requested) {
+    lock.lock();
+    try {
+      long handle;
+      if (home != null && home.list >= 0 && !home.released && home.generation(slot) == homeGeneration
+          && home.take(slot)) {
+        relist(home);
+        handle = Handles.make(homeGeneration, 0, home.id, slot);
+      } else {
+        Slab slab = partial.first();
+        if (slab == null) {
+          slab = empty.first();
+        }
+        if (slab == null) {
+          if (!canGrow()) {
+            throw exhausted();
+          }
+          slab = addSlab();
+        }
+        int s = slab.take();
+        relist(slab);
+        handle = Handles.make(slab.generation(s), 0, slab.id, s);
+      }
+      taken++;
+      spilled--;
+      spilledRequested -= requested;
+      requestedBytes += requested;
+      return handle;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Returns a slot kept out of the pool by {@code releaseSpilled(..., keepSlot = true)}. */
+  void releaseSlot(Slab slab, int slot) {
+    lock.lock();
+    try {
+      if (closed) {
+        throw new AllocatorClosedException();
+      }
+      slab.release(slot);
+      relist(slab);
+      taken--;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Gives back a slot {@link #takeForRestore} took for a restore that failed. */
+  void undoRestore(Slab slab, int slot, long requested) {
+    lock.lock();
+    try {
+      if (closed) {
+        return;
+      }
+      slab.release(slot);
+      relist(slab);
+      taken--;
+      spilled++;
+      spilledRequested += requested;
+      requestedBytes -= requested;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Accounts the free of a block whose slot stays out of the pool (quarantined). */
+  void freeKeepSlot(long requested) {
+    lock.lock();
+    try {
+      frees++;
+      requestedBytes -= requested;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Accounts the free of a spilled block (it holds no slot). */
+  void freeSpilled(long requested) {
+    lock.lock();
+    try {
+      spilled--;
+      spilledRequested -= requested;
+      frees++;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Live blocks of this class on the tier, and the bytes they were asked for. */
+  long[] spilledFigures() {
+    lock.lock();
+    try {
+      return new long[] {spilled, spilledRequested};
+    } finally {
+      lock.unlock();
+    }
+  }
+
   /** Folds the counters of a thread cache that is going away. */
   void retire(long cacheAllocs, long cacheFrees, long cacheRequested) {
     lock.lock();
@@ -286,7 +417,7 @@ final class SizePool {
           metadata += s.metadataBytes();
         }
       }
-      long inUse = allocs + cacheAllocs - (frees + cacheFrees);
+      long inUse = allocs + cacheAllocs - (frees + cacheFrees) - spilled;
       long capacity = capacityBlocks();
       return new PoolStats(Sizes.classKey(blockSize), blockSize, slabs, capacity, inUse, cachedBlocks,
           capacity - inUse, (long) slabs * slabBytes, requestedBytes + cacheRequested,

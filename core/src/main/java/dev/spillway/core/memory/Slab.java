@@ -26,13 +26,41 @@ final class Slab {
 
   private static final VarHandle GEN8 = MethodHandles.arrayElementVarHandle(byte[].class);
   private static final VarHandle GEN16 = MethodHandles.arrayElementVarHandle(short[].class);
+  private static final VarHandle PINS = MethodHandles.arrayElementVarHandle(int[].class);
+  private static final VarHandle MOVED;
+
+  static {
+    try {
+      MOVED = MethodHandles.lookup().findVarHandle(Slab.class, "moved", int.class);
+    } catch (ReflectiveOperationException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
 
   final int id;
   final int classIndex;
   final int blockSize;
   final int slots;
   final Arena arena;
+  /**
+   * The whole mapping, tied to {@link #arena} (closed, and unmapped, only when the slab is released).
+   * The allocator's own copies and pinned views use it; unpinned accesses go through {@link #view}.
+   */
   final MemorySegment memory;
+  /**
+   * The mapping as the fast paths see it, tied to the directory's current access epoch. Moving a
+   * block ends the epoch: a thread that checked a generation before the block was frozen finishes
+   * its access through the old view before the epoch's arena closes, or fails and retries.
+   * Load it <em>before</em> checking a generation.
+   */
+  volatile MemorySegment view;
+  /** Pin counts per slot, created on the first pin in this slab. */
+  private volatile int[] pins;
+  /** Moved blocks whose handles name this slab; their generations must not be handed out again. */
+  @SuppressWarnings("unused") // through MOVED
+  private volatile int moved;
+  /** Set when the directory released the slab; its id waits until {@code moved} drops to zero. */
+  volatile boolean released;
   /** Requested size per slot for large and huge blocks; null for small classes (the handle has it). */
   final int[] requested;
   final int generationMask;
@@ -96,15 +124,78 @@ final class Slab {
   }
 
   /**
-   * Frees the block of generation {@code expected} in {@code slot}: advances the slot to the next
-   * generation. False when the slot is not at {@code expected} (a stale handle or a double free).
+   * Frees the block of generation {@code expected} in {@code slot}: moves the slot to {@code next}
+   * (the generation its next block gets). False when the slot is not at {@code expected} (a stale
+   * handle, a double free, or a block being moved).
    */
-  boolean markFreed(int slot, int expected) {
-    int next = nextGeneration(expected);
+  boolean markFreed(int slot, int expected, int next) {
+    return casGeneration(slot, expected, next);
+  }
+
+  /** Sets a slot's generation; used to freeze, unfreeze and rewind slots of moving blocks. */
+  void setGeneration(int slot, int generation) {
     if (gen16 != null) {
-      return GEN16.compareAndSet(gen16, slot, (short) expected, (short) next);
+      GEN16.setVolatile(gen16, slot, (short) generation);
+    } else {
+      GEN8.setVolatile(gen8, slot, (byte) generation);
     }
-    return GEN8.compareAndSet(gen8, slot, (byte) expected, (byte) next);
+  }
+
+  /** Moves a slot from {@code expected} to {@code update}; false when it was not at {@code expected}. */
+  boolean casGeneration(int slot, int expected, int update) {
+    if (gen16 != null) {
+      return GEN16.compareAndSet(gen16, slot, (short) expected, (short) update);
+    }
+    return GEN8.compareAndSet(gen8, slot, (byte) expected, (byte) update);
+  }
+
+  /** Whether {@code handle}'s generation is odd and equals its slot's: the block lives here now. */
+  boolean holds(long handle) {
+    int gen = Handles.generation(handle);
+    int slot = Handles.slot(handle);
+    if (slot >= slots || (gen & 1) == 0) {
+      return false;
+    }
+    // Acquire: a block restored in place publishes its bytes before its generation.
+    int now = gen16 != null ? (short) GEN16.getAcquire(gen16, slot) & 0xFFFF : (byte) GEN8.getAcquire(gen8, slot) & 0xFF;
+    return now == gen;
+  }
+
+  // ---- pins and moved blocks ------------------------------------------------------------------
+
+  /** Adds {@code delta} to a slot's pin count; returns the new count. */
+  int addPin(int slot, int delta) {
+    int[] p = pins;
+    if (p == null) {
+      synchronized (this) {
+        p = pins;
+        if (p == null) {
+          pins = p = new int[slots];
+        }
+      }
+    }
+    return (int) PINS.getAndAdd(p, slot, delta) + delta;
+  }
+
+  /** A slot's pin count (a volatile read, ordered after a freeze by the caller's CAS). */
+  int pinCount(int slot) {
+    int[] p = pins;
+    return p == null ? 0 : (int) PINS.getVolatile(p, slot);
+  }
+
+  /** Whether any slot of this slab has been pinned since the slab was created. */
+  boolean everPinned() {
+    return pins != null;
+  }
+
+  /** Adds {@code delta} to the count of moved blocks named by this slab; returns the new count. */
+  int addMoved(int delta) {
+    return (int) MOVED.getAndAdd(this, delta) + delta;
+  }
+
+  /** Moved blocks whose handles name this slab (plain read: a hint on the free path). */
+  int movedCount() {
+    return (int) MOVED.getOpaque(this);
   }
 
   /** A generation past every one this slab handed out, to seed the slab that reuses its id. */
@@ -142,6 +233,18 @@ final class Slab {
     return -1;
   }
 
+  /** Takes {@code slot} if it is free; false when it is taken. */
+  boolean take(int slot) {
+    long mask = 1L << (slot & 63);
+    int w = slot >>> 6;
+    if ((bits[w] & mask) != 0) {
+      return false;
+    }
+    bits[w] |= mask;
+    used++;
+    return true;
+  }
+
   /** Returns a slot taken by {@link #take}. */
   void release(int slot) {
     long mask = 1L << (slot & 63);
@@ -160,6 +263,7 @@ final class Slab {
   long metadataBytes() {
     long gens = gen16 != null ? 2L * slots : slots;
     long req = requested != null ? 4L * slots : 0;
-    return FIXED_OVERHEAD_BYTES + 8L * bits.length + gens + req;
+    long pinned = pins != null ? 4L * slots : 0;
+    return FIXED_OVERHEAD_BYTES + 8L * bits.length + gens + req + pinned;
   }
 }

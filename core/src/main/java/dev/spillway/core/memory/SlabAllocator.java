@@ -4,6 +4,8 @@ import dev.spillway.config.MemorySettings;
 import dev.spillway.config.PoolSettings;
 import dev.spillway.config.SettingsException;
 import dev.spillway.config.Sizes;
+import dev.spillway.core.codec.Codec;
+import dev.spillway.core.tier.SegmentLog;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -30,9 +32,27 @@ final class SlabAllocator implements BlockAllocator {
   private final SizePool[] pools = new SizePool[SizeClasses.COUNT];
   private final HugeBlocks huge = new HugeBlocks(directory);
   private final ThreadCacheTable caches = new ThreadCacheTable();
+  /** Spill and restore; null when the allocator has no tier. */
+  private final BlockMover mover;
+  private final BlockMover.HandleChecker checker = new BlockMover.HandleChecker() {
+    @Override
+    public long requestedSize(long handle, Slab slab) {
+      return SlabAllocator.requestedSize(handle, slab, Handles.slot(handle));
+    }
+
+    @Override
+    public RuntimeException invalid(long handle) {
+      return SlabAllocator.this.invalid(handle);
+    }
+  };
   private volatile boolean closed;
 
   SlabAllocator(MemorySettings settings) {
+    this(settings, null, null);
+  }
+
+  /** An allocator that spills to {@code store} with {@code codec}; it closes the store when it closes. */
+  SlabAllocator(MemorySettings settings, SegmentLog store, Codec codec) {
     this.settings = settings;
     this.maxBlockSize = settings.maxBlockSize();
     this.cacheEnabled = settings.threadCache().enabled();
@@ -42,10 +62,12 @@ final class SlabAllocator implements BlockAllocator {
       for (int cls = 0; cls < SizeClasses.COUNT; cls++) {
         pools[cls] = newPool(cls);
       }
+      mover = store == null ? null : new BlockMover(directory, pools, huge, store, codec);
       ok = true;
     } finally {
       if (!ok) {
         closePools();
+        directory.close();
       }
     }
   }
@@ -163,31 +185,72 @@ final class SlabAllocator implements BlockAllocator {
 
   @Override
   public void free(long handle) {
-    Slab slab = slabOf(handle);
+    for (long h = handle; ; ) {
+      if (freeDirect(h)) {
+        return;
+      }
+      long r = mover == null ? BlockMover.NOT_MOVED : mover.free(handle);
+      if (r == BlockMover.FREED) {
+        return;
+      }
+      if (r == BlockMover.NOT_MOVED) {
+        throw freeError(handle);
+      }
+      h = r; // the block's RAM slot, or the handle itself after an aborted spill
+    }
+  }
+
+  /** Frees a block whose handle names its slot directly; false when the handle does not. */
+  private boolean freeDirect(long handle) {
+    Slab slab = directory.get(Handles.slab(handle));
     int slot = Handles.slot(handle);
     int gen = Handles.generation(handle);
-    if ((gen & 1) == 0 || gen > slab.generationMask) {
-      throw malformed(handle, slab);
+    if (slab == null || slot >= slab.slots || (gen & 1) == 0 || gen > slab.generationMask) {
+      return false;
+    }
+    if (slab.everPinned() && slab.pinCount(slot) != 0 && slab.generation(slot) == gen) {
+      throw pinnedOnFree(handle, slab.pinCount(slot));
     }
     long requested = requestedSize(handle, slab, slot);
-    if (!slab.markFreed(slot, gen)) {
-      throw staleOnFree(handle, slab, slot, gen);
+    int next = mover == null ? slab.nextGeneration(gen) : mover.nextGeneration(slab, slot, gen);
+    if (next < 0) {
+      return mover.quarantineFree(slab, slot, gen, requested);
+    }
+    if (!slab.markFreed(slot, gen, next)) {
+      return false;
     }
     int cls = slab.classIndex;
     if (cls < SizeClasses.COUNT) {
       ThreadCache c = cache();
       if (c != null) {
-        long next = (handle & Handles.LOCATION_MASK)
-            | ((long) slab.nextGeneration(gen) << Handles.GEN_SHIFT);
-        c.free(cls, next, requested);
-        return;
+        c.free(cls, (handle & Handles.LOCATION_MASK) | ((long) next << Handles.GEN_SHIFT), requested);
+        return true;
       }
     }
     if (cls == SizeClasses.HUGE) {
       huge.free(slab);
+      directory.unmapReleased();
     } else {
       pools[cls].free(slab, slot, requested);
     }
+    return true;
+  }
+
+  static IllegalStateException pinnedOnFree(long handle, int pins) {
+    return new IllegalStateException("block " + Handles.format(handle) + " is pinned (" + pins
+        + " pin(s)): unpin it as often as it was pinned before freeing it");
+  }
+
+  /** Why {@code handle} could not be freed: closed, not a handle, stale, or a double free. */
+  private RuntimeException freeError(long handle) {
+    Slab slab = slabOf(handle);
+    int slot = Handles.slot(handle);
+    int gen = Handles.generation(handle);
+    if ((gen & 1) == 0 || gen > slab.generationMask) {
+      return malformed(handle, slab);
+    }
+    requestedSize(handle, slab, slot); // malformed slack
+    return staleOnFree(handle, slab, slot, gen);
   }
 
   @Override
@@ -223,14 +286,35 @@ final class SlabAllocator implements BlockAllocator {
     return slab;
   }
 
-  /** The slab of a live block, after every check. */
-  private Slab live(long handle) {
-    Slab slab = slabOf(handle);
-    int gen = Handles.generation(handle);
-    if (slab.generation(Handles.slot(handle)) != gen || (gen & 1) == 0) {
-      throw stale(handle, slab);
+  /**
+   * The slow path of every access: a handle that names its block's slot directly (the handle itself,
+   * or the RAM slot of a block that moved), restoring a spilled block first. Throws for a handle of no
+   * live block.
+   */
+  private long resolve(long handle) {
+    Slab slab = directory.get(Handles.slab(handle));
+    if (slab != null && slab.holds(handle)) {
+      return handle; // an epoch ended under the caller's access: just retry
     }
-    return slab;
+    if (mover != null) {
+      ensureOpen();
+      long h = mover.resolve(handle);
+      if (h != BlockMover.NOT_MOVED) {
+        return h;
+      }
+    }
+    throw invalid(handle);
+  }
+
+  /** The exception for a handle that names no live block (after close: the allocator is closed). */
+  private RuntimeException invalid(long handle) {
+    Slab slab = slabOf(handle);
+    return stale(handle, slab);
+  }
+
+  /** The slab of a block that is live and direct, after every check; moved blocks come back first. */
+  private Slab live(long handle) {
+    return directory.get(Handles.slab(resolve(handle)));
   }
 
   private InvalidHandleException malformed(long handle, Slab slab) {
@@ -295,123 +379,389 @@ final class SlabAllocator implements BlockAllocator {
       return false;
     }
     Slab slab = directory.get(Handles.slab(handle));
-    if (slab == null || Handles.slot(handle) >= slab.slots) {
-      return false;
+    if (slab != null && slab.holds(handle)) {
+      return true;
     }
-    int gen = Handles.generation(handle);
-    return (gen & 1) == 1 && slab.generation(Handles.slot(handle)) == gen;
+    return mover != null && mover.isResident(handle) != null;
+  }
+
+  @Override
+  public boolean isResident(long handle) {
+    Slab slab = directory.get(Handles.slab(handle));
+    if (slab != null && slab.holds(handle)) {
+      return true;
+    }
+    Boolean resident = mover == null ? null : mover.isResident(handle);
+    if (resident == null) {
+      throw invalid(handle);
+    }
+    return resident;
   }
 
   @Override
   public long size(long handle) {
-    Slab slab = live(handle);
-    return requestedSize(handle, slab, Handles.slot(handle));
+    Slab slab = directory.get(Handles.slab(handle));
+    if (slab != null && slab.holds(handle)) {
+      return requestedSize(handle, slab, Handles.slot(handle));
+    }
+    long size = mover == null ? -1 : mover.requestedSize(handle);
+    if (size < 0) {
+      throw invalid(handle);
+    }
+    return size;
   }
 
   @Override
   public long capacity(long handle) {
-    return live(handle).blockSize;
+    Slab slab = directory.get(Handles.slab(handle));
+    if (slab != null && slab.holds(handle)) {
+      return slab.blockSize;
+    }
+    int cls = mover == null ? -1 : mover.classIndex(handle);
+    if (cls < 0) {
+      throw invalid(handle);
+    }
+    return cls == SizeClasses.HUGE ? SizeClasses.hugeCapacity(mover.requestedSize(handle)) : SizeClasses.sizeOf(cls);
   }
 
   @Override
   public MemorySegment segment(long handle) {
-    Slab slab = live(handle);
-    int slot = Handles.slot(handle);
-    return slab.memory.asSlice(slab.offsetOf(slot), requestedSize(handle, slab, slot));
+    for (long h = handle; ; h = resolve(handle)) {
+      Slab slab = directory.get(Handles.slab(h));
+      if (slab != null) {
+        MemorySegment view = slab.view;
+        if (slab.holds(h)) {
+          int slot = Handles.slot(h);
+          return view.asSlice(slab.offsetOf(slot), requestedSize(h, slab, slot));
+        }
+      }
+    }
+  }
+
+  @Override
+  public MemorySegment pin(long handle) {
+    for (long h = handle; ; h = resolve(handle)) {
+      Slab slab = directory.get(Handles.slab(h));
+      if (slab != null && slab.holds(h)) {
+        int slot = Handles.slot(h);
+        // Pin, then check again: a spill freezes, then reads the pins, so one of us sees the other.
+        slab.addPin(slot, 1);
+        if (slab.holds(h)) {
+          return slab.memory.asSlice(slab.offsetOf(slot), requestedSize(h, slab, slot));
+        }
+        slab.addPin(slot, -1);
+      }
+    }
+  }
+
+  @Override
+  public void unpin(long handle) {
+    for (long h = handle; ; h = resolve(handle)) {
+      Slab slab = directory.get(Handles.slab(h));
+      if (slab != null && slab.holds(h)) {
+        int slot = Handles.slot(h);
+        if (slab.addPin(slot, -1) < 0) {
+          slab.addPin(slot, 1);
+          throw new IllegalStateException("block " + Handles.format(handle)
+              + " is not pinned: unpin must follow a pin of the same block");
+        }
+        return;
+      }
+    }
+  }
+
+  @Override
+  public SpillOutcome spill(long handle) {
+    return spill(new long[] {handle}, 0, 1).single();
+  }
+
+  @Override
+  public SpillReport spill(long[] handles, int from, int count) {
+    java.util.Objects.checkFromIndexSize(from, count, handles.length);
+    ensureOpen();
+    if (mover == null) {
+      throw new IllegalStateException("this allocator has no tier to spill to: open it with"
+          + " BlockAllocator.open(settings), which opens the tier of spillway.tier.directories");
+    }
+    return count == 0 ? SpillReport.EMPTY : mover.spill(handles, from, count, checker);
   }
 
   @Override
   public byte getByte(long handle, long offset) {
-    Slab slab = live(handle);
-    return slab.memory.get(ValueLayout.JAVA_BYTE, address(handle, slab, offset, 1));
+    for (long h = handle; ; h = resolve(handle)) {
+      Slab slab = directory.get(Handles.slab(h));
+      if (slab != null) {
+        MemorySegment view = slab.view; // before the generation: see Slab#view
+        if (slab.holds(h)) {
+          try {
+            return view.get(ValueLayout.JAVA_BYTE, address(h, slab, offset, 1));
+          } catch (IllegalStateException epochEnded) {
+            // a block of this slab moved under the access: look again
+          }
+        }
+      }
+    }
   }
 
   @Override
   public void putByte(long handle, long offset, byte value) {
-    Slab slab = live(handle);
-    slab.memory.set(ValueLayout.JAVA_BYTE, address(handle, slab, offset, 1), value);
+    for (long h = handle; ; h = resolve(handle)) {
+      Slab slab = directory.get(Handles.slab(h));
+      if (slab != null) {
+        MemorySegment view = slab.view;
+        if (slab.holds(h)) {
+          try {
+            view.set(ValueLayout.JAVA_BYTE, address(h, slab, offset, 1), value);
+            return;
+          } catch (IllegalStateException epochEnded) {
+            // retried: a write is idempotent
+          }
+        }
+      }
+    }
   }
 
   @Override
   public short getShort(long handle, long offset) {
-    Slab slab = live(handle);
-    return slab.memory.get(SHORT, address(handle, slab, offset, 2));
+    for (long h = handle; ; h = resolve(handle)) {
+      Slab slab = directory.get(Handles.slab(h));
+      if (slab != null) {
+        MemorySegment view = slab.view; // before the generation: see Slab#view
+        if (slab.holds(h)) {
+          try {
+            return view.get(SHORT, address(h, slab, offset, 2));
+          } catch (IllegalStateException epochEnded) {
+            // a block of this slab moved under the access: look again
+          }
+        }
+      }
+    }
   }
 
   @Override
   public void putShort(long handle, long offset, short value) {
-    Slab slab = live(handle);
-    slab.memory.set(SHORT, address(handle, slab, offset, 2), value);
+    for (long h = handle; ; h = resolve(handle)) {
+      Slab slab = directory.get(Handles.slab(h));
+      if (slab != null) {
+        MemorySegment view = slab.view;
+        if (slab.holds(h)) {
+          try {
+            view.set(SHORT, address(h, slab, offset, 2), value);
+            return;
+          } catch (IllegalStateException epochEnded) {
+            // retried: a write is idempotent
+          }
+        }
+      }
+    }
   }
 
   @Override
   public int getInt(long handle, long offset) {
-    Slab slab = live(handle);
-    return slab.memory.get(INT, address(handle, slab, offset, 4));
+    for (long h = handle; ; h = resolve(handle)) {
+      Slab slab = directory.get(Handles.slab(h));
+      if (slab != null) {
+        MemorySegment view = slab.view; // before the generation: see Slab#view
+        if (slab.holds(h)) {
+          try {
+            return view.get(INT, address(h, slab, offset, 4));
+          } catch (IllegalStateException epochEnded) {
+            // a block of this slab moved under the access: look again
+          }
+        }
+      }
+    }
   }
 
   @Override
   public void putInt(long handle, long offset, int value) {
-    Slab slab = live(handle);
-    slab.memory.set(INT, address(handle, slab, offset, 4), value);
+    for (long h = handle; ; h = resolve(handle)) {
+      Slab slab = directory.get(Handles.slab(h));
+      if (slab != null) {
+        MemorySegment view = slab.view;
+        if (slab.holds(h)) {
+          try {
+            view.set(INT, address(h, slab, offset, 4), value);
+            return;
+          } catch (IllegalStateException epochEnded) {
+            // retried: a write is idempotent
+          }
+        }
+      }
+    }
   }
 
   @Override
   public long getLong(long handle, long offset) {
-    Slab slab = live(handle);
-    return slab.memory.get(LONG, address(handle, slab, offset, 8));
+    for (long h = handle; ; h = resolve(handle)) {
+      Slab slab = directory.get(Handles.slab(h));
+      if (slab != null) {
+        MemorySegment view = slab.view; // before the generation: see Slab#view
+        if (slab.holds(h)) {
+          try {
+            return view.get(LONG, address(h, slab, offset, 8));
+          } catch (IllegalStateException epochEnded) {
+            // a block of this slab moved under the access: look again
+          }
+        }
+      }
+    }
   }
 
   @Override
   public void putLong(long handle, long offset, long value) {
-    Slab slab = live(handle);
-    slab.memory.set(LONG, address(handle, slab, offset, 8), value);
+    for (long h = handle; ; h = resolve(handle)) {
+      Slab slab = directory.get(Handles.slab(h));
+      if (slab != null) {
+        MemorySegment view = slab.view;
+        if (slab.holds(h)) {
+          try {
+            view.set(LONG, address(h, slab, offset, 8), value);
+            return;
+          } catch (IllegalStateException epochEnded) {
+            // retried: a write is idempotent
+          }
+        }
+      }
+    }
   }
 
   @Override
   public double getDouble(long handle, long offset) {
-    Slab slab = live(handle);
-    return slab.memory.get(DOUBLE, address(handle, slab, offset, 8));
+    for (long h = handle; ; h = resolve(handle)) {
+      Slab slab = directory.get(Handles.slab(h));
+      if (slab != null) {
+        MemorySegment view = slab.view; // before the generation: see Slab#view
+        if (slab.holds(h)) {
+          try {
+            return view.get(DOUBLE, address(h, slab, offset, 8));
+          } catch (IllegalStateException epochEnded) {
+            // a block of this slab moved under the access: look again
+          }
+        }
+      }
+    }
   }
 
   @Override
   public void putDouble(long handle, long offset, double value) {
-    Slab slab = live(handle);
-    slab.memory.set(DOUBLE, address(handle, slab, offset, 8), value);
+    for (long h = handle; ; h = resolve(handle)) {
+      Slab slab = directory.get(Handles.slab(h));
+      if (slab != null) {
+        MemorySegment view = slab.view;
+        if (slab.holds(h)) {
+          try {
+            view.set(DOUBLE, address(h, slab, offset, 8), value);
+            return;
+          } catch (IllegalStateException epochEnded) {
+            // retried: a write is idempotent
+          }
+        }
+      }
+    }
   }
 
   @Override
   public void read(long handle, long offset, byte[] dst, int dstOffset, int length) {
     java.util.Objects.checkFromIndexSize(dstOffset, length, dst.length);
-    Slab slab = live(handle);
-    MemorySegment.copy(slab.memory, ValueLayout.JAVA_BYTE, address(handle, slab, offset, length),
-        dst, dstOffset, length);
+    for (long h = handle; ; h = resolve(handle)) {
+      Slab slab = directory.get(Handles.slab(h));
+      if (slab != null) {
+        MemorySegment view = slab.view;
+        if (slab.holds(h)) {
+          try {
+            MemorySegment.copy(view, ValueLayout.JAVA_BYTE, address(h, slab, offset, length), dst, dstOffset, length);
+            return;
+          } catch (IllegalStateException epochEnded) {
+            // look again
+          }
+        }
+      }
+    }
   }
 
   @Override
   public void write(long handle, long offset, byte[] src, int srcOffset, int length) {
     java.util.Objects.checkFromIndexSize(srcOffset, length, src.length);
-    Slab slab = live(handle);
-    MemorySegment.copy(src, srcOffset, slab.memory, ValueLayout.JAVA_BYTE,
-        address(handle, slab, offset, length), length);
+    for (long h = handle; ; h = resolve(handle)) {
+      Slab slab = directory.get(Handles.slab(h));
+      if (slab != null) {
+        MemorySegment view = slab.view;
+        if (slab.holds(h)) {
+          try {
+            MemorySegment.copy(src, srcOffset, view, ValueLayout.JAVA_BYTE, address(h, slab, offset, length), length);
+            return;
+          } catch (IllegalStateException epochEnded) {
+            // look again
+          }
+        }
+      }
+    }
   }
 
   @Override
   public void read(long handle, long offset, MemorySegment dst, long dstOffset, long length) {
-    Slab slab = live(handle);
-    MemorySegment.copy(slab.memory, address(handle, slab, offset, length), dst, dstOffset, length);
+    for (long h = handle; ; h = resolve(handle)) {
+      Slab slab = directory.get(Handles.slab(h));
+      if (slab != null) {
+        MemorySegment view = slab.view;
+        if (slab.holds(h)) {
+          long at = address(h, slab, offset, length);
+          try {
+            MemorySegment.copy(view, at, dst, dstOffset, length);
+            return;
+          } catch (IllegalStateException e) {
+            if (!isEpochEnd(view)) {
+              throw e; // dst's own arena is closed: the caller's problem
+            }
+          }
+        }
+      }
+    }
   }
 
   @Override
   public void write(long handle, long offset, MemorySegment src, long srcOffset, long length) {
-    Slab slab = live(handle);
-    MemorySegment.copy(src, srcOffset, slab.memory, address(handle, slab, offset, length), length);
+    for (long h = handle; ; h = resolve(handle)) {
+      Slab slab = directory.get(Handles.slab(h));
+      if (slab != null) {
+        MemorySegment view = slab.view;
+        if (slab.holds(h)) {
+          long at = address(h, slab, offset, length);
+          try {
+            MemorySegment.copy(src, srcOffset, view, at, length);
+            return;
+          } catch (IllegalStateException e) {
+            if (!isEpochEnd(view)) {
+              throw e;
+            }
+          }
+        }
+      }
+    }
+  }
+
+  /** Whether an access through {@code view} failed because its epoch ended (rather than another arena). */
+  private static boolean isEpochEnd(MemorySegment view) {
+    return !view.scope().isAlive();
   }
 
   @Override
   public void fill(long handle, long offset, long length, byte value) {
-    Slab slab = live(handle);
-    slab.memory.asSlice(address(handle, slab, offset, length), length).fill(value);
+    for (long h = handle; ; h = resolve(handle)) {
+      Slab slab = directory.get(Handles.slab(h));
+      if (slab != null) {
+        MemorySegment view = slab.view;
+        if (slab.holds(h)) {
+          try {
+            view.asSlice(address(h, slab, offset, length), length).fill(value);
+            return;
+          } catch (IllegalStateException epochEnded) {
+            // look again
+          }
+        }
+      }
+    }
   }
 
   // ---- control ---------------------------------------------------------------------------------
@@ -454,6 +804,10 @@ final class SlabAllocator implements BlockAllocator {
         shrunk -= delta;
       }
     }
+    if (mover != null) {
+      mover.maintain();
+    }
+    directory.unmapReleased();
     return new MaintenanceReport(dead, idle, grown, shrunk);
   }
 
@@ -482,7 +836,9 @@ final class SlabAllocator implements BlockAllocator {
         }
       }
     }
-    return new AllocatorStats(out, huge.stats(), cacheCount, directory.metadataBytes(), cacheBytes);
+    SpillStats spill = mover != null ? mover.stats()
+        : new SpillStats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, directory.epochs());
+    return new AllocatorStats(out, huge.stats(), cacheCount, directory.metadataBytes(), cacheBytes, spill);
   }
 
   @Override
@@ -494,8 +850,12 @@ final class SlabAllocator implements BlockAllocator {
       closed = true;
       caches.removeIf(c -> true);
     }
+    if (mover != null) {
+      mover.close(); // waits for a spill in progress
+    }
     closePools();
     huge.closeAll();
+    directory.close();
   }
 
   private void closePools() {

@@ -13,6 +13,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -69,12 +70,26 @@ final class FileSegmentLog implements SegmentLog {
 
   /** Opens the log with segment files opened through {@code opener} (tests inject faults here). */
   static FileSegmentLog open(TierSettings settings, Codecs codecs, ChannelOpener opener) throws IOException {
+    return open(settings, codecs, opener, false);
+  }
+
+  /** Opens the log; with {@code discardExisting} its segment files are deleted once the locks are held. */
+  static FileSegmentLog open(TierSettings settings, Codecs codecs, ChannelOpener opener, boolean discardExisting)
+      throws IOException {
     TierDirectories directories = TierDirectories.open(settings.directories(), opener);
     List<FileChannel> locks = new ArrayList<>();
     boolean success = false;
     try {
       for (Path dir : directories.all()) {
         locks.add(lock(dir));
+      }
+      if (discardExisting) {
+        for (Path file : directories.listSegments().values()) {
+          Files.delete(file);
+        }
+        for (Path dir : directories.all()) {
+          TierDirectories.syncDirectory(dir);
+        }
       }
       Recovery.State state = Recovery.run(directories, codecs, settings.segmentSize());
       FileSegmentLog log = new FileSegmentLog(settings, codecs, directories, locks, state);
@@ -176,17 +191,27 @@ final class FileSegmentLog implements SegmentLog {
 
   @Override
   public boolean delete(long key) throws IOException {
+    return deleteAll(new long[] {key}, 1) == 1;
+  }
+
+  @Override
+  public int deleteAll(long[] keys, int count) throws IOException {
+    java.util.Objects.checkFromIndexSize(0, count, keys.length);
     writeLock.lock();
     try {
       ensureOpen();
-      LogIndex.Entry e = index.get(key);
-      if (e == null || e.tombstone()) {
-        return false;
+      List<SegmentWriter.Pending> tombstones = new ArrayList<>();
+      for (int i = 0; i < count; i++) {
+        LogIndex.Entry e = index.get(keys[i]);
+        if (e != null && !e.tombstone()) {
+          tombstones.add(new SegmentWriter.Pending(
+              KIND_TOMBSTONE, codecs.raw().id(), e.generation(), keys[i], 0, null));
+        }
       }
-      SegmentWriter.Pending tombstone =
-          new SegmentWriter.Pending(KIND_TOMBSTONE, codecs.raw().id(), e.generation(), key, 0, null);
-      writer.write(List.of(tombstone), settings.durability(), (r, seq, loc) -> index.apply(entry(r, seq, loc)));
-      return true;
+      if (!tombstones.isEmpty()) {
+        writer.write(tombstones, settings.durability(), (r, seq, loc) -> index.apply(entry(r, seq, loc)));
+      }
+      return tombstones.size();
     } finally {
       writeLock.unlock();
     }

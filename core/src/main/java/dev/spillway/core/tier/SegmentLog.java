@@ -25,6 +25,16 @@ public interface SegmentLog extends AutoCloseable {
     return FileSegmentLog.open(settings, codecs);
   }
 
+  /**
+   * Opens the log described by {@code settings} after deleting every segment file its directories
+   * hold. For logs whose records only mean something to the process that wrote them (spilled blocks:
+   * their handles die with the process). The directory locks are taken first, so a log another live
+   * process holds is never touched.
+   */
+  static SegmentLog openEmpty(TierSettings settings, Codecs codecs) throws IOException {
+    return FileSegmentLog.open(settings, codecs, ChannelOpener.FILES, true);
+  }
+
   /** What recovery found at open. */
   RecoveryReport recoveryReport();
 
@@ -38,6 +48,12 @@ public interface SegmentLog extends AutoCloseable {
 
   /** Writes a tombstone for {@code key}; returns false (and writes nothing) when the key has no record. */
   boolean delete(long key) throws IOException;
+
+  /**
+   * Writes tombstones for every key of {@code keys} that has a record, in one batch; returns how many
+   * were written.
+   */
+  int deleteAll(long[] keys, int count) throws IOException;
 
   /** The index's knowledge of {@code key}'s current record, if it has a readable one. */
   Optional<RecordInfo> lookup(long key);

@@ -1,0 +1,646 @@
+package dev.spillway.core.memory;
+
+import dev.spillway.core.codec.Codec;
+import dev.spillway.core.tier.RecordLocation;
+import dev.spillway.core.tier.SegmentLog;
+import dev.spillway.core.tier.Write;
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * Moves blocks between RAM and the NVMe tier: spill, transparent restore, and the slow paths of
+ * handles whose block moved. The allocator's fast paths never come here; a handle whose generation
+ * no longer matches its slot does.
+ *
+ * <p><b>Spilling a batch</b> (one batch at a time, under the directory's move lock):
+ * <ol>
+ *   <li>Freeze each block: a {@link MovedBlock} entry (SPILLING) goes into the table, then the RAM
+ *       slot's generation moves from {@code g} to {@code g + 1}. An even generation matches no handle,
+ *       so from here on every access takes the slow path, and every slow-path access aborts the
+ *       spill (the block stays resident, see {@link #abort}). A pin count read after the freeze
+ *       catches a pin that raced it (both sides use sequentially consistent atomics).
+ *   <li>End the access epoch ({@link SlabDirectory#endEpoch()}): a JVM handshake after which no
+ *       access that checked its generation before the freeze is still running.
+ *   <li>Encode straight from the slots and append the batch; it returns once durable as configured.
+ *   <li>Commit: each block still SPILLING becomes SPILLED and its slot goes back to its pool with a
+ *       generation past the block's. A block that was touched meanwhile stays resident; its record,
+ *       and every record of a batch that failed to write, is deleted (a tombstone).
+ * </ol>
+ *
+ * <p><b>Generations of moved handles are never handed out again</b> while their entry lives: a slot
+ * of a slab with moved blocks advances past every generation the table names for it
+ * ({@link #nextGeneration}), so a wrapped generation can never make a moved handle look direct.
+ */
+final class BlockMover {
+  /** Result of {@link #free}: the handle had no entry. */
+  static final long NOT_MOVED = 0;
+  /** Result of {@link #free}: the free is done. */
+  static final long FREED = -1;
+
+  private final SlabDirectory directory;
+  private final SizePool[] pools;
+  private final HugeBlocks huge;
+  private final SegmentLog store;
+  private final Codec codec;
+  private final MovedTable table = new MovedTable();
+  private final AtomicLong nextRecordKey = new AtomicLong(1);
+  /** Records of blocks that came back or were dropped, waiting to be deleted in one batch. */
+  private final List<Long> deadRecords = new ArrayList<>();
+  /** Slots that could not get a free generation (every one named by a moved handle); see quarantine. */
+  private final List<long[]> quarantined = new ArrayList<>();
+
+  private final LongAdder spills = new LongAdder();
+  private final LongAdder restores = new LongAdder();
+  private final LongAdder restoresInPlace = new LongAdder();
+  private final LongAdder busy = new LongAdder();
+  private final LongAdder failedSpills = new LongAdder();
+  private final LongAdder failedRestores = new LongAdder();
+  private final LongAdder rawWritten = new LongAdder();
+  private final LongAdder storedWritten = new LongAdder();
+  private final AtomicLong forwarded = new AtomicLong();
+
+  BlockMover(SlabDirectory directory, SizePool[] pools, HugeBlocks huge, SegmentLog store, Codec codec) {
+    this.directory = directory;
+    this.pools = pools;
+    this.huge = huge;
+    this.store = store;
+    this.codec = codec;
+  }
+
+  // ---- spill -------------------------------------------------------------------------------------
+
+  /**
+   * Spills the blocks of {@code handles[from, from + count)}. An invalid handle fails the whole call
+   * before anything is written (blocks frozen so far go back to normal).
+   */
+  SpillReport spill(long[] handles, int from, int count, HandleChecker checker) {
+    directory.lockMoves();
+    try {
+      List<MovedBlock> frozen = new ArrayList<>(count);
+      int already = 0;
+      int pinned = 0;
+      int busyNow = 0;
+      try {
+        for (int i = from; i < from + count; i++) {
+          switch (freeze(handles[i], checker, frozen)) {
+            case SPILLED -> { }
+            case ALREADY_SPILLED -> already++;
+            case PINNED -> pinned++;
+            case BUSY -> busyNow++;
+          }
+        }
+      } catch (RuntimeException e) {
+        frozen.forEach(this::abort);
+        throw e;
+      }
+      busy.add(busyNow + pinned);
+      if (frozen.isEmpty()) {
+        return new SpillReport(0, already, pinned, busyNow, 0, 0);
+      }
+      directory.endEpoch(); // the grace period: every access that passed its check has finished
+      List<Write> writes = new ArrayList<>(frozen.size());
+      for (MovedBlock b : frozen) {
+        b.recordKey = nextRecordKey.getAndIncrement();
+        Slab slab = directory.get(Handles.slab(b.ram));
+        MemorySegment bytes = slab.memory.asSlice(slab.offsetOf(Handles.slot(b.ram)), b.requested);
+        writes.add(new Write(b.recordKey, Handles.generation(b.handle), codec, bytes));
+      }
+      List<RecordLocation> locations;
+      try {
+        locations = store.append(writes);
+      } catch (IOException | RuntimeException e) {
+        failedSpills.add(frozen.size());
+        for (MovedBlock b : frozen) {
+          abort(b);
+          dropRecord(b.recordKey);
+        }
+        flushDeadRecords();
+        throw new SpillFailedException(frozen.size(), e);
+      }
+      int spilled = 0;
+      long raw = 0;
+      long stored = 0;
+      for (int i = 0; i < frozen.size(); i++) {
+        MovedBlock b = frozen.get(i);
+        if (commit(b)) {
+          spilled++;
+          raw += b.requested;
+          stored += locations.get(i).length();
+        } else {
+          busyNow++;
+          busy.increment();
+          dropRecord(b.recordKey);
+        }
+      }
+      spills.add(spilled);
+      rawWritten.add(raw);
+      storedWritten.add(stored);
+      flushDeadRecords();
+      return new SpillReport(spilled, already, pinned, busyNow, raw, stored);
+    } finally {
+      directory.unlockMoves(); // and unmaps huge blocks that left RAM
+    }
+  }
+
+  /** Freezes one block for spilling and adds it to {@code frozen}, or says why not. */
+  private SpillOutcome freeze(long handle, HandleChecker checker, List<MovedBlock> frozen) {
+    Slab slab = directory.get(Handles.slab(handle));
+    if (slab != null && slab.holds(handle)) {
+      int slot = Handles.slot(handle);
+      if (slab.pinCount(slot) != 0) {
+        return SpillOutcome.PINNED;
+      }
+      MovedBlock b = new MovedBlock(handle, slab, slab.classIndex, checker.requestedSize(handle, slab));
+      b.state = MovedBlock.SPILLING;
+      b.ram = handle & ~slackBits();
+      b.ramIsHome = true;
+      if (!table.add(b)) {
+        return SpillOutcome.BUSY;
+      }
+      slab.addMoved(1);
+      int gen = Handles.generation(handle);
+      if (!slab.casGeneration(slot, gen, (gen + 1) & slab.generationMask)) {
+        forget(b); // freed, or frozen by someone else, since the check
+        return SpillOutcome.BUSY;
+      }
+      if (slab.pinCount(slot) != 0) {
+        abort(b);
+        return SpillOutcome.PINNED;
+      }
+      frozen.add(b);
+      return SpillOutcome.SPILLED;
+    }
+    MovedBlock b = entryOf(handle);
+    if (b == null) {
+      throw checker.invalid(handle);
+    }
+    synchronized (b) {
+      switch (b.state) {
+        case MovedBlock.SPILLED, MovedBlock.RESTORING -> {
+          return SpillOutcome.ALREADY_SPILLED;
+        }
+        case MovedBlock.FORWARDED -> {
+          Slab ram = directory.get(Handles.slab(b.ram));
+          int slot = Handles.slot(b.ram);
+          int gen = Handles.generation(b.ram);
+          if (ram.pinCount(slot) != 0) {
+            return SpillOutcome.PINNED;
+          }
+          if (!ram.casGeneration(slot, gen, (gen + 1) & ram.generationMask)) {
+            return SpillOutcome.BUSY;
+          }
+          if (ram.pinCount(slot) != 0) {
+            ram.setGeneration(slot, gen);
+            return SpillOutcome.PINNED;
+          }
+          b.state = MovedBlock.SPILLING;
+          b.ramIsHome = false;
+          frozen.add(b);
+          return SpillOutcome.SPILLED;
+        }
+        case MovedBlock.SPILLING -> {
+          return SpillOutcome.BUSY;
+        }
+        default -> throw checker.invalid(handle); // GONE: freed meanwhile
+      }
+    }
+  }
+
+  /** SPILLING to SPILLED: releases the RAM slot. False when the spill was aborted meanwhile. */
+  private boolean commit(MovedBlock b) {
+    synchronized (b) {
+      if (b.state != MovedBlock.SPILLING) {
+        return false;
+      }
+      int next = releaseRam(b.ram, b.requested);
+      if (b.ramIsHome) {
+        b.homeGenerationAfter = next;
+      } else {
+        forwarded.decrementAndGet();
+      }
+      b.state = MovedBlock.SPILLED;
+      b.ram = 0;
+      return true;
+    }
+  }
+
+  /**
+   * Gives a frozen RAM slot back to its pool (or unmaps a huge block) as spilled; returns the slot's
+   * new generation, or -1 when it had to be quarantined.
+   */
+  private int releaseRam(long ram, long requested) {
+    Slab slab = directory.get(Handles.slab(ram));
+    int slot = Handles.slot(ram);
+    int next = nextGeneration(slab, slot, Handles.generation(ram));
+    if (slab.classIndex == SizeClasses.HUGE) {
+      // A huge slab's index is not reused while a moved handle names it, so any generation will do.
+      slab.setGeneration(slot, next < 0 ? slab.nextGeneration(Handles.generation(ram)) : next);
+      huge.releaseSpilled(slab);
+      return next;
+    }
+    SizePool pool = pools[slab.classIndex];
+    if (next < 0) {
+      pool.releaseSpilled(slab, slot, requested, /* keepSlot= */ true);
+      synchronized (quarantined) {
+        quarantined.add(new long[] {slab.id, slot});
+      }
+      return -1;
+    }
+    slab.setGeneration(slot, next);
+    pool.releaseSpilled(slab, slot, requested, /* keepSlot= */ false);
+    return next;
+  }
+
+  /** Aborts a spill in progress: the block stays (or is again) resident where it is. */
+  private void abort(MovedBlock b) {
+    synchronized (b) {
+      abortLocked(b);
+    }
+  }
+
+  private void abortLocked(MovedBlock b) {
+    if (b.state != MovedBlock.SPILLING) {
+      return;
+    }
+    Slab ram = directory.get(Handles.slab(b.ram));
+    ram.setGeneration(Handles.slot(b.ram), Handles.generation(b.ram));
+    if (b.ramIsHome) {
+      b.state = MovedBlock.GONE;
+      b.ram = 0;
+      removeEntry(b);
+    } else {
+      b.state = MovedBlock.FORWARDED;
+    }
+    b.notifyAll();
+  }
+
+  /** Drops an entry whose freeze never happened. */
+  private void forget(MovedBlock b) {
+    synchronized (b) {
+      b.state = MovedBlock.GONE;
+      removeEntry(b);
+    }
+  }
+
+  private void removeEntry(MovedBlock b) {
+    if (table.remove(b) && b.home.addMoved(-1) == 0 && b.home.released) {
+      directory.movedBlocksGone(b.home);
+    }
+  }
+
+  // ---- access to moved blocks ---------------------------------------------------------------------
+
+  /**
+   * Where the block of {@code handle} can be accessed now: a handle of its RAM slot (the handle
+   * itself when it is direct again, slack included), restoring the block first if it is on the tier
+   * and aborting a spill in progress. {@link #NOT_MOVED} when the handle has no entry.
+   */
+  long resolve(long handle) {
+    for (;;) {
+      MovedBlock b = entryOf(handle);
+      if (b == null) {
+        return NOT_MOVED;
+      }
+      synchronized (b) {
+        while (b.state == MovedBlock.RESTORING) {
+          awaitRestore(b);
+        }
+        switch (b.state) {
+          case MovedBlock.SPILLING -> {
+            abortLocked(b);
+            if (b.state == MovedBlock.GONE) {
+              return handle;
+            }
+            return withSlack(b.ram, handle);
+          }
+          case MovedBlock.FORWARDED -> {
+            return withSlack(b.ram, handle);
+          }
+          case MovedBlock.SPILLED -> b.state = MovedBlock.RESTORING;
+          default -> {
+            continue; // GONE: look again (it may be direct now, or freed)
+          }
+        }
+      }
+      return restore(b);
+    }
+  }
+
+  /** Whether the block of a moved handle is in RAM; null when the handle has no live entry. */
+  Boolean isResident(long handle) {
+    MovedBlock b = entryOf(handle);
+    if (b == null) {
+      return null;
+    }
+    synchronized (b) {
+      return switch (b.state) {
+        case MovedBlock.SPILLING, MovedBlock.FORWARDED -> Boolean.TRUE;
+        case MovedBlock.SPILLED, MovedBlock.RESTORING -> Boolean.FALSE;
+        default -> null;
+      };
+    }
+  }
+
+  /** The requested size of a moved block, or -1 when the handle has no live entry. */
+  long requestedSize(long handle) {
+    MovedBlock b = entryOf(handle);
+    return b == null ? -1 : b.requested;
+  }
+
+  /** The class of a moved block, or -1 when the handle has no live entry. */
+  int classIndex(long handle) {
+    MovedBlock b = entryOf(handle);
+    return b == null ? -1 : b.classIndex;
+  }
+
+  private long restore(MovedBlock b) {
+    long target = 0;
+    boolean inPlace = false;
+    try {
+      if (b.classIndex == SizeClasses.HUGE) {
+        target = huge.allocateForRestore(b.requested);
+      } else {
+        int slot = Handles.slot(b.handle);
+        target = pools[b.classIndex].takeForRestore(b.home, slot, b.homeGenerationAfter, b.requested);
+        inPlace = (target & Handles.LOCATION_MASK) == (b.handle & Handles.LOCATION_MASK);
+      }
+      Slab slab = directory.get(Handles.slab(target));
+      int slot = Handles.slot(target);
+      MemorySegment dst = slab.memory.asSlice(slab.offsetOf(slot), b.requested);
+      long n = store.readInto(b.recordKey, dst);
+      if (n != b.requested) {
+        throw new IOException(n < 0 ? "the block's record is missing from the tier"
+            : "the block's record holds " + n + " bytes, expected " + b.requested);
+      }
+      if (slab.requested != null) {
+        slab.requested[slot] = (int) b.requested;
+      }
+    } catch (IOException | RuntimeException e) {
+      failedRestores.increment();
+      if (target != 0) {
+        undoRestore(target, b.requested);
+      }
+      synchronized (b) {
+        b.state = MovedBlock.SPILLED;
+        b.notifyAll();
+      }
+      if (e instanceof AllocatorClosedException closed) {
+        throw closed;
+      }
+      throw new RestoreFailedException(b.handle, b.recordKey, e);
+    }
+    restores.increment();
+    long result;
+    synchronized (b) {
+      if (inPlace) {
+        // The slot kept generation homeGenerationAfter since the block left: no handle of another
+        // block names it, and rewinding makes this handle direct again.
+        b.home.setGeneration(Handles.slot(b.handle), Handles.generation(b.handle));
+        b.state = MovedBlock.GONE;
+        removeEntry(b);
+        restoresInPlace.increment();
+        result = b.handle;
+      } else {
+        b.ram = target;
+        b.state = MovedBlock.FORWARDED;
+        forwarded.incrementAndGet();
+        result = withSlack(target, b.handle);
+      }
+      b.notifyAll();
+    }
+    dropRecord(b.recordKey);
+    return result;
+  }
+
+  /** Gives back the slot a failed restore took; the block counts as spilled again. */
+  private void undoRestore(long target, long requested) {
+    Slab slab = directory.get(Handles.slab(target));
+    if (slab == null) {
+      return; // the allocator closed under us
+    }
+    if (slab.classIndex == SizeClasses.HUGE) {
+      huge.releaseSpilled(slab);
+    } else {
+      pools[slab.classIndex].undoRestore(slab, Handles.slot(target), requested);
+    }
+  }
+
+  private static void awaitRestore(MovedBlock b) {
+    try {
+      b.wait();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while waiting for another thread to restore block "
+          + Handles.format(b.handle), e);
+    }
+  }
+
+  /**
+   * The slow path of {@code free}: {@link #NOT_MOVED} when the handle has no entry, {@link #FREED}
+   * when the block was on the tier (its record gets a tombstone), or a handle the caller frees the
+   * ordinary way (the handle itself after an aborted spill, or the RAM slot of a forwarded block).
+   */
+  long free(long handle) {
+    for (;;) {
+      MovedBlock b = entryOf(handle);
+      if (b == null) {
+        return NOT_MOVED;
+      }
+      long key;
+      synchronized (b) {
+        while (b.state == MovedBlock.RESTORING) {
+          awaitRestore(b);
+        }
+        abortLocked(b);
+        switch (b.state) {
+          case MovedBlock.FORWARDED -> {
+            Slab ram = directory.get(Handles.slab(b.ram));
+            if (ram.pinCount(Handles.slot(b.ram)) != 0) {
+              throw SlabAllocator.pinnedOnFree(handle, ram.pinCount(Handles.slot(b.ram)));
+            }
+            b.state = MovedBlock.GONE;
+            removeEntry(b);
+            forwarded.decrementAndGet();
+            return withSlack(b.ram, handle);
+          }
+          case MovedBlock.SPILLED -> {
+            b.state = MovedBlock.GONE;
+            removeEntry(b);
+            key = b.recordKey;
+            if (b.classIndex == SizeClasses.HUGE) {
+              huge.freeSpilled(b.requested);
+            } else {
+              pools[b.classIndex].freeSpilled(b.requested);
+            }
+          }
+          default -> {
+            if (entryOf(handle) == null) {
+              return handle; // the abort made it direct again
+            }
+            continue;
+          }
+        }
+      }
+      dropRecord(key);
+      flushDeadRecords();
+      return FREED;
+    }
+  }
+
+  /** The entry of {@code handle}, if its key has one and the slack bits agree. */
+  private MovedBlock entryOf(long handle) {
+    MovedBlock b = table.get(MovedBlock.keyOf(handle));
+    return b != null && b.handle == handle ? b : null;
+  }
+
+  private static long slackBits() {
+    return ((long) Handles.MAX_SLACK) << Handles.SLACK_SHIFT;
+  }
+
+  private static long withSlack(long ram, long handle) {
+    return (ram & ~slackBits()) | (handle & slackBits());
+  }
+
+  // ---- generations -------------------------------------------------------------------------------
+
+  /**
+   * The generation {@code slot} of {@code slab} gets when the block of generation {@code gen} leaves
+   * it: the next one that no moved handle names; -1 if every generation is named.
+   */
+  int nextGeneration(Slab slab, int slot, int gen) {
+    int next = slab.nextGeneration(gen);
+    if (slab.movedCount() == 0 || slab.classIndex == SizeClasses.HUGE) {
+      return next; // a huge slab's index is not reused while a moved handle names it
+    }
+    int generations = (slab.generationMask + 1) / 2;
+    for (int i = 0; i < generations; i++) {
+      if (table.get(Handles.make(next, 0, slab.id, slot)) == null) {
+        return next;
+      }
+      next = slab.nextGeneration(next);
+    }
+    return -1;
+  }
+
+
+  /**
+   * Frees a block whose slot has no free generation left (see {@link #nextGeneration}): the slot
+   * stays frozen and taken until {@link #maintain} finds it one. False when the handle is not the
+   * slot's live block.
+   */
+  boolean quarantineFree(Slab slab, int slot, int gen, long requested) {
+    if (!slab.casGeneration(slot, gen, (gen + 1) & slab.generationMask)) {
+      return false;
+    }
+    pools[slab.classIndex].freeKeepSlot(requested);
+    synchronized (quarantined) {
+      quarantined.add(new long[] {slab.id, slot});
+    }
+    return true;
+  }
+
+  // ---- records -----------------------------------------------------------------------------------
+
+  private void dropRecord(long key) {
+    synchronized (deadRecords) {
+      deadRecords.add(key);
+    }
+  }
+
+  /** Writes tombstones for every dropped record; a failure leaves them queued for the next try. */
+  private void flushDeadRecords() {
+    long[] keys;
+    synchronized (deadRecords) {
+      if (deadRecords.isEmpty()) {
+        return;
+      }
+      keys = deadRecords.stream().mapToLong(Long::longValue).toArray();
+      deadRecords.clear();
+    }
+    try {
+      store.deleteAll(keys, keys.length);
+    } catch (IOException | RuntimeException e) {
+      synchronized (deadRecords) { // not data: an undeleted record only holds disk space until retried
+        for (long k : keys) {
+          deadRecords.add(k);
+        }
+      }
+    }
+  }
+
+  // ---- housekeeping --------------------------------------------------------------------------------
+
+  /**
+   * Flushes tombstones, returns quarantined slots that found a free generation, compacts the tier
+   * and ends the epoch when released slabs wait for it (skipped while a spill holds the lock).
+   */
+  void maintain() {
+    flushDeadRecords();
+    List<long[]> retry;
+    synchronized (quarantined) {
+      retry = new ArrayList<>(quarantined);
+      quarantined.clear();
+    }
+    for (long[] q : retry) {
+      // A slot every generation of which moved handles named (8-bit generations, 128 moved blocks
+      // from one slot) stayed frozen and taken; give it back once a generation is free.
+      Slab slab = directory.get((int) q[0]);
+      int slot = (int) q[1];
+      int frozen = slab.generation(slot);
+      int next = nextGeneration(slab, slot, (frozen - 1) & slab.generationMask);
+      if (next < 0) {
+        synchronized (quarantined) {
+          quarantined.add(q);
+        }
+      } else {
+        slab.setGeneration(slot, next);
+        pools[slab.classIndex].releaseSlot(slab, slot);
+      }
+    }
+    try {
+      store.compact();
+    } catch (IOException | RuntimeException e) {
+      // Compaction is an optimization; the next pass tries again.
+    }
+  }
+
+  /** Waits for a running spill, then closes the tier. */
+  void close() {
+    directory.lockMoves();
+    try {
+      flushDeadRecords();
+      store.close();
+    } catch (IOException e) {
+      // Nothing of value is lost: spilled blocks die with the allocator.
+    } finally {
+      directory.unlockMoves();
+    }
+  }
+
+  SpillStats stats() {
+    long blocks = 0;
+    long bytes = 0;
+    for (SizePool pool : pools) {
+      long[] f = pool.spilledFigures();
+      blocks += f[0];
+      bytes += f[1];
+    }
+    long[] h = huge.spilledFigures();
+    return new SpillStats(blocks + h[0], bytes + h[1], forwarded.get(), spills.sum(), restores.sum(),
+        restoresInPlace.sum(), busy.sum(), failedSpills.sum(), failedRestores.sum(), rawWritten.sum(),
+        storedWritten.sum(), directory.epochs());
+  }
+
+  /** The allocator's handle checks, for the mover's error paths. */
+  interface HandleChecker {
+    /** The requested size of the direct block {@code handle} in {@code slab}. */
+    long requestedSize(long handle, Slab slab);
+
+    /** The exception an invalid (not live, not moved) handle raises. */
+    RuntimeException invalid(long handle);
+  }
+}
