@@ -1,0 +1,549 @@
+package dev.spillway.bench;
+
+import dev.spillway.config.Sizes;
+import dev.spillway.config.SpillSettings.SpillCodec;
+import dev.spillway.config.SpillwaySettings;
+import dev.spillway.config.TierSettings;
+import dev.spillway.core.memory.BlockAllocator;
+import dev.spillway.core.memory.SpillReport;
+import dev.spillway.core.memory.SpillStats;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+import java.util.zip.CRC32C;
+import org.HdrHistogram.Histogram;
+
+/**
+ * Spilling and restoring blocks of a {@link BlockAllocator} against the file system's own limits, in
+ * the same run:
+ *
+ * <ul>
+ *   <li><b>spill throughput</b> of 4 KiB and 1 MiB blocks, incompressible (random bytes) and ~2:1
+ *       compressible (the generator of {@link SegmentLogWorkload}: 32 random bytes, 32 zero bytes),
+ *       with durability {@code batch}: {@code spill(handles, i, n)} over all blocks in batches of
+ *       4 MiB (one gathering write and one fsync per batch), spill codec LZ4 for both kinds and RAW
+ *       for incompressible data; against a plain sequential {@link FileChannel} write of the same
+ *       bytes (off-heap, page-aligned) in the same 4 MiB batches, each one gathering write followed by
+ *       {@code force(false)}, to a fresh file in the same directory. Rates are MiB/s of raw
+ *       (uncompressed) bytes; raw/stored is the compression reached ({@code stats().spill()}).
+ *   <li><b>restore latency</b> of a spilled 4 KiB block (incompressible, codec LZ4, so stored raw):
+ *       the first {@code getLong(handle, 0)} after the spill, which restores it transparently, timed
+ *       one by one in random order; against a raw positional 4 KiB read into a direct buffer at a
+ *       random 4 KiB-aligned offset of a file of the same size. Both files were just written, so both
+ *       reads come from the page cache; the two sides alternate in chunks of {@value #CHUNK}.
+ * </ul>
+ *
+ * Every round measures both sides of a row (their order alternates between rounds, so drifting
+ * machine noise hits both alike) and ratios are taken within a round; the tables give the median of
+ * the rounds and [min–max]. Warm-up rounds run first and are not reported. Each round opens a fresh
+ * allocator (tier directory {@code <dir>/round-…}, spill log in its {@code spill} subdirectory),
+ * frees its resident blocks and closes it (which releases the blocks still spilled: freeing those
+ * one by one costs a tombstone write and an fsync each); files are deleted as soon as a round ends.
+ * Restored bytes are checked against a CRC32C of what was written (with {@code --verify}, also every
+ * block of the throughput rounds, restored after the timing).
+ *
+ * <p>Options (all optional): {@code [dir]} or {@code --dir=PATH} (default: a fresh directory under
+ * {@code java.io.tmpdir}, deleted afterwards), {@code --total-mib=256} (bytes spilled per throughput
+ * round, at most 1024), {@code --restore-mib=64} (bytes spilled and restored per latency round),
+ * {@code --rounds=5}, {@code --warmup=1}, {@code --part=all|spill|restore}, {@code --verify}.
+ *
+ * <pre>
+ *   mvn -q -B -DskipTests -pl bench -am package
+ *   /usr/lib/jvm/temurin-25-jdk-amd64/bin/java --enable-native-access=ALL-UNNAMED \
+ *       --sun-misc-unsafe-memory-access=allow -cp bench/target/benchmarks.jar \
+ *       dev.spillway.bench.SpillRestoreBenchmark [dir] [--total-mib=256] [--restore-mib=64] [--rounds=5]
+ * </pre>
+ *
+ * Smoke test (well under a minute): {@code ... SpillRestoreBenchmark --total-mib=16 --restore-mib=16
+ * --rounds=2 --verify}.
+ */
+public final class SpillRestoreBenchmark {
+  private static final long BATCH_BYTES = 4L << 20;
+  private static final int RESTORE_BLOCK = 4096;
+  /** Samples per side before the restore measurement switches to the other side. */
+  private static final int CHUNK = 64;
+
+  private static final double SPILL_TARGET = 0.80;
+  private static final double COMPRESSIBLE_TARGET = 1.5;
+  private static final double RESTORE_P99_TARGET = 1.5;
+  private static final double[] PERCENTILES = {50, 90, 99, 99.9};
+
+  private static long sink;
+
+  private SpillRestoreBenchmark() {}
+
+  /** What the command line asked for. */
+  private record Options(Path dir, boolean tempDir, long totalBytes, long restoreBytes, int rounds,
+      int warmup, boolean spillPart, boolean restorePart, boolean verify) {
+
+    static Options parse(String[] args) throws IOException {
+      Path dir = null;
+      long total = 256;
+      long restore = 64;
+      int rounds = 5;
+      int warmup = 1;
+      String part = "all";
+      boolean verify = false;
+      for (String a : args) {
+        String value = a.contains("=") ? a.substring(a.indexOf('=') + 1) : "";
+        if (a.startsWith("--dir=")) {
+          dir = Path.of(value);
+        } else if (a.startsWith("--total-mib=")) {
+          total = Long.parseLong(value);
+        } else if (a.startsWith("--restore-mib=")) {
+          restore = Long.parseLong(value);
+        } else if (a.startsWith("--rounds=")) {
+          rounds = Integer.parseInt(value);
+        } else if (a.startsWith("--warmup=")) {
+          warmup = Integer.parseInt(value);
+        } else if (a.startsWith("--part=")) {
+          part = value;
+        } else if (a.equals("--verify")) {
+          verify = true;
+        } else if (!a.startsWith("--") && dir == null) {
+          dir = Path.of(a);
+        } else {
+          throw new IllegalArgumentException("unknown argument '" + a + "': allowed [dir] --dir=PATH"
+              + " --total-mib=N --restore-mib=N --rounds=N --warmup=N --part=all|spill|restore --verify");
+        }
+      }
+      if (total < 1 || total > 1024 || restore < 1 || restore > 1024) {
+        throw new IllegalArgumentException("--total-mib and --restore-mib: allowed 1 to 1024 (one pool"
+            + " holds at most spillway.memory.pools.default.max-bytes = 1 GiB)");
+      }
+      if (rounds < 1 || warmup < 0) {
+        throw new IllegalArgumentException("--rounds: allowed >= 1; --warmup: allowed >= 0");
+      }
+      if (!List.of("all", "spill", "restore").contains(part)) {
+        throw new IllegalArgumentException("--part=" + part + ": allowed all, spill, restore");
+      }
+      boolean temp = dir == null;
+      if (temp) {
+        dir = Files.createTempDirectory("spillway-bench");
+      }
+      dir = dir.toAbsolutePath().normalize();
+      Files.createDirectories(dir);
+      return new Options(dir, temp, total << 20, restore << 20, rounds, warmup,
+          !part.equals("restore"), !part.equals("spill"), verify);
+    }
+  }
+
+  public static void main(String[] args) throws IOException {
+    Options o = Options.parse(args);
+    System.out.printf(Locale.ROOT, "spill / restore vs raw FileChannel, Java %s, %d round(s) + %d warm-up,"
+        + " durability batch, dir %s%n", Runtime.version(), o.rounds, o.warmup, o.dir);
+    List<String> verdicts = new ArrayList<>();
+    if (o.spillPart) {
+      System.out.printf(Locale.ROOT, "%nspill throughput: %s per round in %s batches; MiB/s of raw bytes,"
+          + " median [min–max] of %d rounds%n", Sizes.format(o.totalBytes), Sizes.format(BATCH_BYTES), o.rounds);
+      System.out.println("block   data            codec  raw/stored   raw write MiB/s      spill MiB/s"
+          + "          spill/raw");
+      for (int blockSize : new int[] {4096, 1 << 20}) {
+        verdicts.addAll(spillRates(o, blockSize, false));
+        verdicts.addAll(spillRates(o, blockSize, true));
+      }
+    }
+    if (o.restorePart) {
+      verdicts.add(restoreLatency(o));
+    }
+    System.out.printf(Locale.ROOT, "%ntargets (median of the per-round ratios):%n");
+    verdicts.forEach(System.out::println);
+    if (o.tempDir) {
+      deleteTree(o.dir);
+    }
+    if (sink == 42) {
+      System.out.println();
+    }
+  }
+
+  // ---- spill throughput --------------------------------------------------------------------------
+
+  /** The figures of one spill round. */
+  private record SpillRun(double mibPerSecond, long rawBytes, long storedBytes) {}
+
+  /**
+   * One row per spill codec for {@code blockSize} and the data kind: the raw write and the spill
+   * codecs alternate within each round, in reverse order every other round. Returns the verdicts.
+   */
+  private static List<String> spillRates(Options o, int blockSize, boolean compressible) throws IOException {
+    int blocks = (int) (o.totalBytes / blockSize);
+    int perBatch = (int) Math.max(1, BATCH_BYTES / blockSize);
+    List<SpillCodec> codecs = compressible ? List.of(SpillCodec.LZ4) : List.of(SpillCodec.LZ4, SpillCodec.RAW);
+    int sides = codecs.size() + 1; // side 0: the raw write
+    double[][] rates = new double[sides][o.rounds];
+    long[][] raw = new long[sides][o.rounds];
+    long[][] stored = new long[sides][o.rounds];
+    try (Arena arena = Arena.ofShared()) {
+      MemorySegment[] data = fill(arena, blocks, blockSize, compressible, 7);
+      long[] crcs = o.verify ? crcs(data) : null;
+      for (int r = -o.warmup; r < o.rounds; r++) {
+        for (int k = 0; k < sides; k++) {
+          int side = (r & 1) == 0 ? k : sides - 1 - k;
+          Path dir = o.dir.resolve("round-" + blockSize + "-" + compressible + "-" + side + "-" + r);
+          Files.createDirectories(dir);
+          SpillRun run = side == 0
+              ? new SpillRun(rawWrite(dir.resolve("raw"), data, perBatch), 0, 0)
+              : spillRound(dir, data, perBatch, codecs.get(side - 1), crcs);
+          deleteTree(dir);
+          if (r >= 0) {
+            rates[side][r] = run.mibPerSecond;
+            raw[side][r] = run.rawBytes;
+            stored[side][r] = run.storedBytes;
+          }
+        }
+      }
+    }
+    List<String> verdicts = new ArrayList<>();
+    String kind = compressible ? "~2:1" : "incompressible";
+    for (int s = 1; s < sides; s++) {
+      double[] ratio = new double[o.rounds];
+      for (int r = 0; r < o.rounds; r++) {
+        ratio[r] = rates[s][r] / rates[0][r];
+      }
+      double compression = (double) Arrays.stream(raw[s]).sum() / Arrays.stream(stored[s]).sum();
+      System.out.printf(Locale.ROOT, "%-7s %-15s %-5s  %6.2f:1    %s  %s  %s%n", Sizes.classKey(blockSize), kind,
+          codecs.get(s - 1), compression, spread(rates[0], "%5.0f", 19), spread(rates[s], "%5.0f", 19),
+          spread(ratio, "%4.2f×", 0));
+      double target = compressible ? COMPRESSIBLE_TARGET : SPILL_TARGET;
+      double m = median(ratio);
+      verdicts.add(String.format(Locale.ROOT, "  spill %-6s %-15s codec %-3s  >= %.2f× raw write:  %5.3f×"
+              + "  [%.2f–%.2f]  %s", Sizes.classKey(blockSize), kind, codecs.get(s - 1), target, m,
+          min(ratio), max(ratio), m >= target ? "PASS" : "MISS"));
+    }
+    return verdicts;
+  }
+
+  /**
+   * Opens an allocator on {@code dir}, copies {@code data} into fresh blocks and times spilling all of
+   * them in batches of {@code perBatch}; then (with {@code crcs}) restores and checks every block,
+   * frees the resident blocks and closes the allocator.
+   */
+  private static SpillRun spillRound(Path dir, MemorySegment[] data, int perBatch, SpillCodec codec, long[] crcs)
+      throws IOException {
+    int blockSize = (int) data[0].byteSize();
+    long total = (long) data.length * blockSize;
+    try (BlockAllocator allocator = BlockAllocator.open(settings(dir, codec))) {
+      long[] handles = allocateAndFill(allocator, data);
+      long start = System.nanoTime();
+      spillAll(allocator, handles, perBatch);
+      double rate = mibPerSecond(total, System.nanoTime() - start);
+      SpillStats stats = allocator.stats().spill();
+      if (stats.spilledBlocks() != handles.length || stats.rawBytesWritten() != total) {
+        throw new IllegalStateException("after spilling " + handles.length + " blocks: " + stats);
+      }
+      if (crcs != null) {
+        verify(allocator, handles, data, crcs);
+      }
+      // Blocks still spilled are left to close(), which releases them at once: freeing a spilled
+      // block writes its tombstone on its own (one append and, with durability batch, one fsync each:
+      // 0.2-1.4 ms per 4 KiB block on the reference machine, minutes per round at the default size).
+      for (long h : handles) {
+        if (allocator.isResident(h)) {
+          allocator.free(h);
+        }
+      }
+      return new SpillRun(rate, stats.rawBytesWritten(), stats.storedBytesWritten());
+    }
+  }
+
+  /** Allocates one block per {@code data} segment and copies the segment into it. */
+  private static long[] allocateAndFill(BlockAllocator allocator, MemorySegment[] data) {
+    long[] handles = new long[data.length];
+    for (int i = 0; i < data.length; i++) {
+      long size = data[i].byteSize();
+      handles[i] = allocator.allocate(size);
+      allocator.write(handles[i], 0, data[i], 0, size);
+    }
+    return handles;
+  }
+
+  /** Spills every block in batches of {@code perBatch}; fails unless every block spilled. */
+  private static void spillAll(BlockAllocator allocator, long[] handles, int perBatch) {
+    for (int i = 0; i < handles.length; i += perBatch) {
+      int n = Math.min(perBatch, handles.length - i);
+      SpillReport report = allocator.spill(handles, i, n);
+      if (report.spilled() != n) {
+        throw new IllegalStateException("batch of " + n + " blocks from " + i + " spilled partly: " + report);
+      }
+    }
+  }
+
+  private static SpillwaySettings settings(Path dir, SpillCodec codec) {
+    SpillwaySettings d = SpillwaySettings.defaults();
+    return new SpillwaySettings(d.memory(),
+        d.tier().withDirectories(List.of(dir.toAbsolutePath())).withDurability(TierSettings.Durability.BATCH),
+        d.codec(), d.spill().withCodec(codec));
+  }
+
+  /** Writes every block sequentially, one gathering write and one force per batch; MiB/s. */
+  private static double rawWrite(Path file, MemorySegment[] data, int perBatch) throws IOException {
+    long total = 0;
+    long start = System.nanoTime();
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+      ByteBuffer[] batch = new ByteBuffer[perBatch];
+      for (int i = 0; i < data.length; i += perBatch) {
+        int n = Math.min(perBatch, data.length - i);
+        long left = 0;
+        for (int k = 0; k < n; k++) {
+          batch[k] = data[i + k].asByteBuffer();
+          left += batch[k].remaining();
+        }
+        total += left;
+        while (left > 0) {
+          left -= ch.write(batch, 0, n);
+        }
+        ch.force(false);
+      }
+    }
+    return mibPerSecond(total, System.nanoTime() - start);
+  }
+
+  /**
+   * Blocks of random bytes; "compressible" blocks alternate 32 random and 32 zero bytes (as in
+   * {@link SegmentLogWorkload}), which LZ4 stores in a little over half their size.
+   */
+  private static MemorySegment[] fill(Arena arena, int blocks, int blockSize, boolean compressible, long seed) {
+    SplittableRandom random = new SplittableRandom(seed);
+    MemorySegment[] out = new MemorySegment[blocks];
+    byte[] chunk = new byte[blockSize];
+    for (int i = 0; i < blocks; i++) {
+      random.nextBytes(chunk);
+      if (compressible) {
+        for (int off = 32; off < blockSize; off += 64) {
+          Arrays.fill(chunk, off, Math.min(off + 32, blockSize), (byte) 0);
+        }
+      }
+      out[i] = arena.allocate(blockSize, 4096);
+      MemorySegment.copy(MemorySegment.ofArray(chunk), 0, out[i], 0, blockSize);
+    }
+    return out;
+  }
+
+  // ---- restore latency ---------------------------------------------------------------------------
+
+  /** Prints the restore table; returns the verdict. */
+  private static String restoreLatency(Options o) throws IOException {
+    int blocks = (int) (o.restoreBytes / RESTORE_BLOCK);
+    int perBatch = (int) (BATCH_BYTES / RESTORE_BLOCK);
+    double[][] rawP = new double[PERCENTILES.length][o.rounds];
+    double[][] spillP = new double[PERCENTILES.length][o.rounds];
+    double[] p99Ratio = new double[o.rounds];
+    long restores = 0;
+    long inPlace = 0;
+    long forwarded = 0;
+    double compression = 0;
+    try (Arena arena = Arena.ofShared()) {
+      MemorySegment[] data = fill(arena, blocks, RESTORE_BLOCK, false, 11);
+      long[] crcs = crcs(data);
+      ByteBuffer buf = ByteBuffer.allocateDirect(RESTORE_BLOCK);
+      for (int r = -o.warmup; r < o.rounds; r++) {
+        Histogram raw = new Histogram(3_600_000_000L, 3);
+        Histogram spill = new Histogram(3_600_000_000L, 3);
+        Path dir = o.dir.resolve("round-restore-" + r);
+        Files.createDirectories(dir);
+        Path rawFile = dir.resolve("raw");
+        try (BlockAllocator allocator = BlockAllocator.open(settings(dir, SpillCodec.LZ4))) {
+          long[] handles = allocateAndFill(allocator, data);
+          spillAll(allocator, handles, perBatch);
+          rawWrite(rawFile, data, perBatch); // just before the reads: both files are in the page cache
+          SplittableRandom random = new SplittableRandom(31L * r + 5);
+          int[] order = permutation(blocks, random);
+          try (FileChannel ch = FileChannel.open(rawFile, StandardOpenOption.READ)) {
+            boolean spillFirst = (r & 1) == 0;
+            for (int c = 0; c < blocks; c += CHUNK) {
+              int n = Math.min(CHUNK, blocks - c);
+              for (int pass = 0; pass < 2; pass++) {
+                if ((pass == 0) == spillFirst) {
+                  restoreChunk(allocator, handles, data, order, c, n, spill);
+                } else {
+                  rawReadChunk(ch, buf, blocks, n, random, raw);
+                }
+              }
+            }
+          }
+          for (long h : handles) {
+            if (!allocator.isResident(h)) {
+              throw new IllegalStateException("block " + Long.toHexString(h) + " is not resident after getLong");
+            }
+          }
+          verify(allocator, handles, data, crcs);
+          SpillStats stats = allocator.stats().spill();
+          if (stats.restores() != blocks || stats.failedRestores() != 0) {
+            throw new IllegalStateException("after restoring " + blocks + " blocks: " + stats);
+          }
+          if (r >= 0) {
+            restores += stats.restores();
+            inPlace += stats.restoresInPlace();
+            forwarded += stats.forwardedBlocks();
+            compression = (double) stats.rawBytesWritten() / stats.storedBytesWritten();
+          }
+          for (long h : handles) {
+            allocator.free(h);
+          }
+        }
+        deleteTree(dir);
+        if (r >= 0) {
+          for (int p = 0; p < PERCENTILES.length; p++) {
+            rawP[p][r] = raw.getValueAtPercentile(PERCENTILES[p]) / 1e3;
+            spillP[p][r] = spill.getValueAtPercentile(PERCENTILES[p]) / 1e3;
+          }
+          p99Ratio[r] = (double) spill.getValueAtPercentile(99) / raw.getValueAtPercentile(99);
+        }
+      }
+    }
+    System.out.printf(Locale.ROOT, "%nrestore of a spilled 4 KiB block (first getLong) vs raw 4 KiB pread of a"
+        + " %s file (page cache),%n%d samples each per round, alternating in chunks of %d; µs, median"
+        + " [min–max] of %d rounds%n", Sizes.format(o.restoreBytes), blocks, CHUNK, o.rounds);
+    System.out.println("             p50                  p90                  p99                  p99.9");
+    for (int side = 0; side < 2; side++) {
+      double[][] p = side == 0 ? rawP : spillP;
+      StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "%-12s", side == 0 ? "raw pread" : "restore"));
+      for (double[] col : p) {
+        line.append(' ').append(spread(col, "%5.1f", 20));
+      }
+      System.out.println(line.toString().stripTrailing());
+    }
+    System.out.printf(Locale.ROOT, "restore/raw p99: %s; LZ4 raw/stored %.2f:1; restores %d, in place %d"
+        + " (%.1f%%), forwarded %d%n", spread(p99Ratio, "%.2f×", 0), compression, restores, inPlace,
+        100.0 * inPlace / restores, forwarded);
+    double m = median(p99Ratio);
+    return String.format(Locale.ROOT, "  restore p99 %-23s <= %.2f× raw pread p99:  %5.3f×  [%.2f–%.2f]  %s",
+        "4KiB", RESTORE_P99_TARGET, m, min(p99Ratio), max(p99Ratio), m <= RESTORE_P99_TARGET ? "PASS" : "MISS");
+  }
+
+  /** Restores {@code n} blocks of {@code order} from {@code from}, each timed on its own. */
+  private static void restoreChunk(BlockAllocator allocator, long[] handles, MemorySegment[] data, int[] order,
+      int from, int n, Histogram h) {
+    for (int i = from; i < from + n; i++) {
+      int b = order[i];
+      long t0 = System.nanoTime();
+      long v = allocator.getLong(handles[b], 0);
+      long t1 = System.nanoTime();
+      h.recordValue(t1 - t0);
+      if (v != data[b].get(ValueLayout.JAVA_LONG_UNALIGNED, 0)) {
+        throw new IllegalStateException("block " + b + " restored with a wrong first long");
+      }
+      sink += v;
+    }
+  }
+
+  /** {@code n} positional 4 KiB reads at random aligned offsets, each timed on its own. */
+  private static void rawReadChunk(FileChannel ch, ByteBuffer buf, int blocks, int n, SplittableRandom random,
+      Histogram h) throws IOException {
+    for (int i = 0; i < n; i++) {
+      long position = (long) random.nextInt(blocks) * RESTORE_BLOCK;
+      buf.clear();
+      long t0 = System.nanoTime();
+      while (buf.hasRemaining()) {
+        if (ch.read(buf, position + buf.position()) < 0) {
+          throw new IOException("raw file ends before " + (position + buf.position()));
+        }
+      }
+      long t1 = System.nanoTime();
+      h.recordValue(t1 - t0);
+      sink += buf.getLong(0);
+    }
+  }
+
+  private static int[] permutation(int n, SplittableRandom random) {
+    int[] a = new int[n];
+    for (int i = 0; i < n; i++) {
+      a[i] = i;
+    }
+    for (int i = n - 1; i > 0; i--) {
+      int j = random.nextInt(i + 1);
+      int t = a[i];
+      a[i] = a[j];
+      a[j] = t;
+    }
+    return a;
+  }
+
+  // ---- verification ------------------------------------------------------------------------------
+
+  private static long[] crcs(MemorySegment[] data) {
+    long[] out = new long[data.length];
+    for (int i = 0; i < data.length; i++) {
+      CRC32C crc = new CRC32C();
+      crc.update(data[i].asByteBuffer());
+      out[i] = crc.getValue();
+    }
+    return out;
+  }
+
+  /** Reads every block back (restoring it if spilled) and compares its CRC32C with the original's. */
+  private static void verify(BlockAllocator allocator, long[] handles, MemorySegment[] data, long[] crcs) {
+    long size = data[0].byteSize();
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment scratch = arena.allocate(size, 4096);
+      for (int i = 0; i < handles.length; i++) {
+        if (allocator.size(handles[i]) != size) {
+          throw new IllegalStateException(
+              "block " + i + " has size " + allocator.size(handles[i]) + ", expected " + size);
+        }
+        allocator.read(handles[i], 0, scratch, 0, size);
+        CRC32C crc = new CRC32C();
+        crc.update(scratch.asByteBuffer());
+        if (crc.getValue() != crcs[i]) {
+          long at = scratch.mismatch(data[i]);
+          throw new IllegalStateException(String.format(Locale.ROOT,
+              "block %d (handle %x) read back wrong: crc32c %08x, expected %08x; first difference at byte %d",
+              i, handles[i], crc.getValue(), crcs[i], at));
+        }
+      }
+    }
+  }
+
+  // ---- helpers -----------------------------------------------------------------------------------
+
+  /** {@code median [min–max]} of {@code values}, each formatted with {@code format}, padded to {@code width}. */
+  private static String spread(double[] values, String format, int width) {
+    String s = String.format(Locale.ROOT, format, median(values)) + " ["
+        + String.format(Locale.ROOT, format, min(values)).strip() + "–"
+        + String.format(Locale.ROOT, format, max(values)).strip() + "]";
+    return width > 0 ? String.format(Locale.ROOT, "%-" + width + "s", s) : s;
+  }
+
+  private static double mibPerSecond(long bytes, long nanos) {
+    return bytes / (1024.0 * 1024.0) / (nanos / 1e9);
+  }
+
+  private static double median(double[] values) {
+    double[] sorted = values.clone();
+    Arrays.sort(sorted);
+    int n = sorted.length;
+    return (n & 1) == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+  }
+
+  private static double min(double[] values) {
+    return Arrays.stream(values).min().orElse(Double.NaN);
+  }
+
+  private static double max(double[] values) {
+    return Arrays.stream(values).max().orElse(Double.NaN);
+  }
+
+  private static void deleteTree(Path dir) throws IOException {
+    if (!Files.exists(dir)) {
+      return;
+    }
+    try (Stream<Path> walk = Files.walk(dir)) {
+      for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+        Files.delete(p);
+      }
+    }
+  }
+}
