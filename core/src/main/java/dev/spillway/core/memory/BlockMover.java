@@ -16,7 +16,7 @@ import java.util.concurrent.atomic.LongAdder;
  * handles whose block moved. The allocator's fast paths never come here; a handle whose generation
  * no longer matches its slot does.
  *
- * <p><b>Spilling a batch</b> (one batch at a time, under the directory's move lock):
+ * <p><b>Spilling a batch</b> (one batch at a time):
  * <ol>
  *   <li>Freeze each block: a {@link MovedBlock} entry (SPILLING) goes into the table, then the RAM
  *       slot's generation moves from {@code g} to {@code g + 1}. An even generation matches no handle,
@@ -40,6 +40,12 @@ final class BlockMover {
   static final long NOT_MOVED = 0;
   /** Result of {@link #free}: the free is done. */
   static final long FREED = -1;
+  /**
+   * Tombstones of restored and freed blocks are written in batches of at least this many by spills
+   * (and all of them by {@link #maintain}): a tombstone only lets compaction reclaim space, so it is
+   * not worth an fsync of its own.
+   */
+  static final int TOMBSTONE_BATCH = 1024;
 
   private final SlabDirectory directory;
   private final SizePool[] pools;
@@ -47,6 +53,9 @@ final class BlockMover {
   private final SegmentLog store;
   private final Codec codec;
   private final MovedTable table = new MovedTable();
+  private final WriteGate gate;
+  /** One spill batch at a time. */
+  private final java.util.concurrent.locks.ReentrantLock moveLock = new java.util.concurrent.locks.ReentrantLock();
   private final AtomicLong nextRecordKey = new AtomicLong(1);
   /** Records of blocks that came back or were dropped, waiting to be deleted in one batch. */
   private final List<Long> deadRecords = new ArrayList<>();
@@ -63,8 +72,10 @@ final class BlockMover {
   private final LongAdder storedWritten = new LongAdder();
   private final AtomicLong forwarded = new AtomicLong();
 
-  BlockMover(SlabDirectory directory, SizePool[] pools, HugeBlocks huge, SegmentLog store, Codec codec) {
+  BlockMover(SlabDirectory directory, SizePool[] pools, HugeBlocks huge, SegmentLog store, Codec codec,
+      WriteGate gate) {
     this.directory = directory;
+    this.gate = gate;
     this.pools = pools;
     this.huge = huge;
     this.store = store;
@@ -78,7 +89,7 @@ final class BlockMover {
    * before anything is written (blocks frozen so far go back to normal).
    */
   SpillReport spill(long[] handles, int from, int count, HandleChecker checker) {
-    directory.lockMoves();
+    moveLock.lock();
     try {
       List<MovedBlock> frozen = new ArrayList<>(count);
       int already = 0;
@@ -101,7 +112,7 @@ final class BlockMover {
       if (frozen.isEmpty()) {
         return new SpillReport(0, already, pinned, busyNow, 0, 0);
       }
-      directory.endEpoch(); // the grace period: every access that passed its check has finished
+      gate.awaitWriters(); // the grace period: every write that passed its check has finished
       List<Write> writes = new ArrayList<>(frozen.size());
       for (MovedBlock b : frozen) {
         b.recordKey = nextRecordKey.getAndIncrement();
@@ -139,15 +150,27 @@ final class BlockMover {
       spills.add(spilled);
       rawWritten.add(raw);
       storedWritten.add(stored);
-      flushDeadRecords();
+      if (deadRecordCount() >= TOMBSTONE_BATCH) {
+        flushDeadRecords();
+      }
       return new SpillReport(spilled, already, pinned, busyNow, raw, stored);
     } finally {
-      directory.unlockMoves(); // and unmaps huge blocks that left RAM
+      moveLock.unlock();
     }
   }
 
   /** Freezes one block for spilling and adds it to {@code frozen}, or says why not. */
   private SpillOutcome freeze(long handle, HandleChecker checker, List<MovedBlock> frozen) {
+    for (;;) {
+      SpillOutcome outcome = tryFreeze(handle, checker, frozen);
+      if (outcome != null) {
+        return outcome;
+      }
+    }
+  }
+
+  /** One attempt of {@link #freeze}; null when the block changed place meanwhile (try again). */
+  private SpillOutcome tryFreeze(long handle, HandleChecker checker, List<MovedBlock> frozen) {
     Slab slab = directory.get(Handles.slab(handle));
     if (slab != null && slab.holds(handle)) {
       int slot = Handles.slot(handle);
@@ -176,6 +199,9 @@ final class BlockMover {
     }
     MovedBlock b = entryOf(handle);
     if (b == null) {
+      if (slab != null && slab.holds(handle)) {
+        return null; // restored into its own slot since the check
+      }
       throw checker.invalid(handle);
     }
     synchronized (b) {
@@ -205,7 +231,9 @@ final class BlockMover {
         case MovedBlock.SPILLING -> {
           return SpillOutcome.BUSY;
         }
-        default -> throw checker.invalid(handle); // GONE: freed meanwhile
+        default -> {
+          return null; // GONE: back in its own slot, or freed: look again
+        }
       }
     }
   }
@@ -485,8 +513,7 @@ final class BlockMover {
           }
         }
       }
-      dropRecord(key);
-      flushDeadRecords();
+      dropRecord(key); // the tombstone goes out with the next spill batch or maintenance pass
       return FREED;
     }
   }
@@ -544,6 +571,12 @@ final class BlockMover {
   }
 
   // ---- records -----------------------------------------------------------------------------------
+
+  private int deadRecordCount() {
+    synchronized (deadRecords) {
+      return deadRecords.size();
+    }
+  }
 
   private void dropRecord(long key) {
     synchronized (deadRecords) {
@@ -610,14 +643,14 @@ final class BlockMover {
 
   /** Waits for a running spill, then closes the tier. */
   void close() {
-    directory.lockMoves();
+    moveLock.lock();
     try {
       flushDeadRecords();
       store.close();
     } catch (IOException e) {
       // Nothing of value is lost: spilled blocks die with the allocator.
     } finally {
-      directory.unlockMoves();
+      moveLock.unlock();
     }
   }
 
@@ -632,7 +665,7 @@ final class BlockMover {
     long[] h = huge.spilledFigures();
     return new SpillStats(blocks + h[0], bytes + h[1], forwarded.get(), spills.sum(), restores.sum(),
         restoresInPlace.sum(), busy.sum(), failedSpills.sum(), failedRestores.sum(), rawWritten.sum(),
-        storedWritten.sum(), directory.epochs());
+        storedWritten.sum(), store.stats());
   }
 
   /** The allocator's handle checks, for the mover's error paths. */

@@ -42,18 +42,8 @@ final class Slab {
   final int blockSize;
   final int slots;
   final Arena arena;
-  /**
-   * The whole mapping, tied to {@link #arena} (closed, and unmapped, only when the slab is released).
-   * The allocator's own copies and pinned views use it; unpinned accesses go through {@link #view}.
-   */
+  /** The whole mapping, tied to {@link #arena}: closed (and unmapped) when the slab is released. */
   final MemorySegment memory;
-  /**
-   * The mapping as the fast paths see it, tied to the directory's current access epoch. Moving a
-   * block ends the epoch: a thread that checked a generation before the block was frozen finishes
-   * its access through the old view before the epoch's arena closes, or fails and retries.
-   * Load it <em>before</em> checking a generation.
-   */
-  volatile MemorySegment view;
   /** Pin counts per slot, created on the first pin in this slab. */
   private volatile int[] pins;
   /** Moved blocks whose handles name this slab; their generations must not be handed out again. */

@@ -8,6 +8,7 @@ import dev.spillway.core.codec.Codec;
 import dev.spillway.core.tier.SegmentLog;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
@@ -34,6 +35,8 @@ final class SlabAllocator implements BlockAllocator {
   private final ThreadCacheTable caches = new ThreadCacheTable();
   /** Spill and restore; null when the allocator has no tier. */
   private final BlockMover mover;
+  /** Writes announce themselves here when blocks can move; null without a tier (nothing moves). */
+  private final WriteGate gate;
   private final BlockMover.HandleChecker checker = new BlockMover.HandleChecker() {
     @Override
     public long requestedSize(long handle, Slab slab) {
@@ -62,12 +65,12 @@ final class SlabAllocator implements BlockAllocator {
       for (int cls = 0; cls < SizeClasses.COUNT; cls++) {
         pools[cls] = newPool(cls);
       }
-      mover = store == null ? null : new BlockMover(directory, pools, huge, store, codec);
+      gate = store == null ? null : new WriteGate();
+      mover = store == null ? null : new BlockMover(directory, pools, huge, store, codec, gate);
       ok = true;
     } finally {
       if (!ok) {
         closePools();
-        directory.close();
       }
     }
   }
@@ -194,6 +197,9 @@ final class SlabAllocator implements BlockAllocator {
         return;
       }
       if (r == BlockMover.NOT_MOVED) {
+        if (freeDirect(handle)) {
+          return; // it came back to its own slot meanwhile
+        }
         throw freeError(handle);
       }
       h = r; // the block's RAM slot, or the handle itself after an aborted spill
@@ -229,7 +235,6 @@ final class SlabAllocator implements BlockAllocator {
     }
     if (cls == SizeClasses.HUGE) {
       huge.free(slab);
-      directory.unmapReleased();
     } else {
       pools[cls].free(slab, slot, requested);
     }
@@ -301,6 +306,10 @@ final class SlabAllocator implements BlockAllocator {
       long h = mover.resolve(handle);
       if (h != BlockMover.NOT_MOVED) {
         return h;
+      }
+      // A block coming back to its own slot gets its generation before its entry goes: look again.
+      if (slab != null && slab.holds(handle)) {
+        return handle;
       }
     }
     throw invalid(handle);
@@ -426,16 +435,10 @@ final class SlabAllocator implements BlockAllocator {
 
   @Override
   public MemorySegment segment(long handle) {
-    for (long h = handle; ; h = resolve(handle)) {
-      Slab slab = directory.get(Handles.slab(h));
-      if (slab != null) {
-        MemorySegment view = slab.view;
-        if (slab.holds(h)) {
-          int slot = Handles.slot(h);
-          return view.asSlice(slab.offsetOf(slot), requestedSize(h, slab, slot));
-        }
-      }
-    }
+    long h = resolve(handle);
+    Slab slab = directory.get(Handles.slab(h));
+    int slot = Handles.slot(h);
+    return slab.memory.asSlice(slab.offsetOf(slot), requestedSize(h, slab, slot));
   }
 
   @Override
@@ -490,14 +493,15 @@ final class SlabAllocator implements BlockAllocator {
   public byte getByte(long handle, long offset) {
     for (long h = handle; ; h = resolve(handle)) {
       Slab slab = directory.get(Handles.slab(h));
-      if (slab != null) {
-        MemorySegment view = slab.view; // before the generation: see Slab#view
-        if (slab.holds(h)) {
-          try {
-            return view.get(ValueLayout.JAVA_BYTE, address(h, slab, offset, 1));
-          } catch (IllegalStateException epochEnded) {
-            // a block of this slab moved under the access: look again
+      if (slab != null && slab.holds(h)) {
+        try {
+          byte v = slab.memory.get(ValueLayout.JAVA_BYTE, address(h, slab, offset, 1));
+          VarHandle.loadLoadFence();
+          if (slab.holds(h)) { // the block did not move while it was read
+            return v;
           }
+        } catch (IllegalStateException slabReleased) {
+          // the block moved and its slab went back to the OS under the read: look again
         }
       }
     }
@@ -507,16 +511,25 @@ final class SlabAllocator implements BlockAllocator {
   public void putByte(long handle, long offset, byte value) {
     for (long h = handle; ; h = resolve(handle)) {
       Slab slab = directory.get(Handles.slab(h));
-      if (slab != null) {
-        MemorySegment view = slab.view;
+      if (slab == null) {
+        continue;
+      }
+      if (gate == null) {
         if (slab.holds(h)) {
-          try {
-            view.set(ValueLayout.JAVA_BYTE, address(h, slab, offset, 1), value);
-            return;
-          } catch (IllegalStateException epochEnded) {
-            // retried: a write is idempotent
-          }
+          slab.memory.set(ValueLayout.JAVA_BYTE, address(h, slab, offset, 1), value);
+          return;
         }
+        continue;
+      }
+      WriteGate.Mark mark = gate.mark();
+      mark.enter(); // before the generation check: see WriteGate
+      try {
+        if (slab.holds(h)) {
+          slab.memory.set(ValueLayout.JAVA_BYTE, address(h, slab, offset, 1), value);
+          return;
+        }
+      } finally {
+        mark.exit();
       }
     }
   }
@@ -525,14 +538,15 @@ final class SlabAllocator implements BlockAllocator {
   public short getShort(long handle, long offset) {
     for (long h = handle; ; h = resolve(handle)) {
       Slab slab = directory.get(Handles.slab(h));
-      if (slab != null) {
-        MemorySegment view = slab.view; // before the generation: see Slab#view
-        if (slab.holds(h)) {
-          try {
-            return view.get(SHORT, address(h, slab, offset, 2));
-          } catch (IllegalStateException epochEnded) {
-            // a block of this slab moved under the access: look again
+      if (slab != null && slab.holds(h)) {
+        try {
+          short v = slab.memory.get(SHORT, address(h, slab, offset, 2));
+          VarHandle.loadLoadFence();
+          if (slab.holds(h)) { // the block did not move while it was read
+            return v;
           }
+        } catch (IllegalStateException slabReleased) {
+          // the block moved and its slab went back to the OS under the read: look again
         }
       }
     }
@@ -542,16 +556,25 @@ final class SlabAllocator implements BlockAllocator {
   public void putShort(long handle, long offset, short value) {
     for (long h = handle; ; h = resolve(handle)) {
       Slab slab = directory.get(Handles.slab(h));
-      if (slab != null) {
-        MemorySegment view = slab.view;
+      if (slab == null) {
+        continue;
+      }
+      if (gate == null) {
         if (slab.holds(h)) {
-          try {
-            view.set(SHORT, address(h, slab, offset, 2), value);
-            return;
-          } catch (IllegalStateException epochEnded) {
-            // retried: a write is idempotent
-          }
+          slab.memory.set(SHORT, address(h, slab, offset, 2), value);
+          return;
         }
+        continue;
+      }
+      WriteGate.Mark mark = gate.mark();
+      mark.enter(); // before the generation check: see WriteGate
+      try {
+        if (slab.holds(h)) {
+          slab.memory.set(SHORT, address(h, slab, offset, 2), value);
+          return;
+        }
+      } finally {
+        mark.exit();
       }
     }
   }
@@ -560,14 +583,15 @@ final class SlabAllocator implements BlockAllocator {
   public int getInt(long handle, long offset) {
     for (long h = handle; ; h = resolve(handle)) {
       Slab slab = directory.get(Handles.slab(h));
-      if (slab != null) {
-        MemorySegment view = slab.view; // before the generation: see Slab#view
-        if (slab.holds(h)) {
-          try {
-            return view.get(INT, address(h, slab, offset, 4));
-          } catch (IllegalStateException epochEnded) {
-            // a block of this slab moved under the access: look again
+      if (slab != null && slab.holds(h)) {
+        try {
+          int v = slab.memory.get(INT, address(h, slab, offset, 4));
+          VarHandle.loadLoadFence();
+          if (slab.holds(h)) { // the block did not move while it was read
+            return v;
           }
+        } catch (IllegalStateException slabReleased) {
+          // the block moved and its slab went back to the OS under the read: look again
         }
       }
     }
@@ -577,16 +601,25 @@ final class SlabAllocator implements BlockAllocator {
   public void putInt(long handle, long offset, int value) {
     for (long h = handle; ; h = resolve(handle)) {
       Slab slab = directory.get(Handles.slab(h));
-      if (slab != null) {
-        MemorySegment view = slab.view;
+      if (slab == null) {
+        continue;
+      }
+      if (gate == null) {
         if (slab.holds(h)) {
-          try {
-            view.set(INT, address(h, slab, offset, 4), value);
-            return;
-          } catch (IllegalStateException epochEnded) {
-            // retried: a write is idempotent
-          }
+          slab.memory.set(INT, address(h, slab, offset, 4), value);
+          return;
         }
+        continue;
+      }
+      WriteGate.Mark mark = gate.mark();
+      mark.enter(); // before the generation check: see WriteGate
+      try {
+        if (slab.holds(h)) {
+          slab.memory.set(INT, address(h, slab, offset, 4), value);
+          return;
+        }
+      } finally {
+        mark.exit();
       }
     }
   }
@@ -595,14 +628,15 @@ final class SlabAllocator implements BlockAllocator {
   public long getLong(long handle, long offset) {
     for (long h = handle; ; h = resolve(handle)) {
       Slab slab = directory.get(Handles.slab(h));
-      if (slab != null) {
-        MemorySegment view = slab.view; // before the generation: see Slab#view
-        if (slab.holds(h)) {
-          try {
-            return view.get(LONG, address(h, slab, offset, 8));
-          } catch (IllegalStateException epochEnded) {
-            // a block of this slab moved under the access: look again
+      if (slab != null && slab.holds(h)) {
+        try {
+          long v = slab.memory.get(LONG, address(h, slab, offset, 8));
+          VarHandle.loadLoadFence();
+          if (slab.holds(h)) { // the block did not move while it was read
+            return v;
           }
+        } catch (IllegalStateException slabReleased) {
+          // the block moved and its slab went back to the OS under the read: look again
         }
       }
     }
@@ -612,16 +646,25 @@ final class SlabAllocator implements BlockAllocator {
   public void putLong(long handle, long offset, long value) {
     for (long h = handle; ; h = resolve(handle)) {
       Slab slab = directory.get(Handles.slab(h));
-      if (slab != null) {
-        MemorySegment view = slab.view;
+      if (slab == null) {
+        continue;
+      }
+      if (gate == null) {
         if (slab.holds(h)) {
-          try {
-            view.set(LONG, address(h, slab, offset, 8), value);
-            return;
-          } catch (IllegalStateException epochEnded) {
-            // retried: a write is idempotent
-          }
+          slab.memory.set(LONG, address(h, slab, offset, 8), value);
+          return;
         }
+        continue;
+      }
+      WriteGate.Mark mark = gate.mark();
+      mark.enter(); // before the generation check: see WriteGate
+      try {
+        if (slab.holds(h)) {
+          slab.memory.set(LONG, address(h, slab, offset, 8), value);
+          return;
+        }
+      } finally {
+        mark.exit();
       }
     }
   }
@@ -630,14 +673,15 @@ final class SlabAllocator implements BlockAllocator {
   public double getDouble(long handle, long offset) {
     for (long h = handle; ; h = resolve(handle)) {
       Slab slab = directory.get(Handles.slab(h));
-      if (slab != null) {
-        MemorySegment view = slab.view; // before the generation: see Slab#view
-        if (slab.holds(h)) {
-          try {
-            return view.get(DOUBLE, address(h, slab, offset, 8));
-          } catch (IllegalStateException epochEnded) {
-            // a block of this slab moved under the access: look again
+      if (slab != null && slab.holds(h)) {
+        try {
+          double v = slab.memory.get(DOUBLE, address(h, slab, offset, 8));
+          VarHandle.loadLoadFence();
+          if (slab.holds(h)) { // the block did not move while it was read
+            return v;
           }
+        } catch (IllegalStateException slabReleased) {
+          // the block moved and its slab went back to the OS under the read: look again
         }
       }
     }
@@ -647,16 +691,25 @@ final class SlabAllocator implements BlockAllocator {
   public void putDouble(long handle, long offset, double value) {
     for (long h = handle; ; h = resolve(handle)) {
       Slab slab = directory.get(Handles.slab(h));
-      if (slab != null) {
-        MemorySegment view = slab.view;
+      if (slab == null) {
+        continue;
+      }
+      if (gate == null) {
         if (slab.holds(h)) {
-          try {
-            view.set(DOUBLE, address(h, slab, offset, 8), value);
-            return;
-          } catch (IllegalStateException epochEnded) {
-            // retried: a write is idempotent
-          }
+          slab.memory.set(DOUBLE, address(h, slab, offset, 8), value);
+          return;
         }
+        continue;
+      }
+      WriteGate.Mark mark = gate.mark();
+      mark.enter(); // before the generation check: see WriteGate
+      try {
+        if (slab.holds(h)) {
+          slab.memory.set(DOUBLE, address(h, slab, offset, 8), value);
+          return;
+        }
+      } finally {
+        mark.exit();
       }
     }
   }
@@ -666,15 +719,43 @@ final class SlabAllocator implements BlockAllocator {
     java.util.Objects.checkFromIndexSize(dstOffset, length, dst.length);
     for (long h = handle; ; h = resolve(handle)) {
       Slab slab = directory.get(Handles.slab(h));
-      if (slab != null) {
-        MemorySegment view = slab.view;
-        if (slab.holds(h)) {
-          try {
-            MemorySegment.copy(view, ValueLayout.JAVA_BYTE, address(h, slab, offset, length), dst, dstOffset, length);
+      if (slab != null && slab.holds(h)) {
+        try {
+          MemorySegment.copy(slab.memory, ValueLayout.JAVA_BYTE, address(h, slab, offset, length), dst, dstOffset, length);
+          VarHandle.loadLoadFence();
+          if (slab.holds(h)) { // the block did not move while it was read
             return;
-          } catch (IllegalStateException epochEnded) {
-            // look again
           }
+        } catch (IllegalStateException slabReleased) {
+          // the block moved and its slab went back to the OS under the read: look again
+        }
+      }
+    }
+  }
+
+  @Override
+  public void read(long handle, long offset, MemorySegment dst, long dstOffset, long length) {
+    java.util.Objects.checkFromIndexSize(dstOffset, length, dst.byteSize());
+    readChecked(handle, offset, dst, dstOffset, length);
+  }
+
+  /** A bulk read, validated like the primitive ones: a read the block moved under is done again. */
+  private void readChecked(long handle, long offset, MemorySegment dst, long dstOffset, long length) {
+    for (long h = handle; ; h = resolve(handle)) {
+      Slab slab = directory.get(Handles.slab(h));
+      if (slab != null && slab.holds(h)) {
+        long at = address(h, slab, offset, length);
+        try {
+          MemorySegment.copy(slab.memory, at, dst, dstOffset, length);
+        } catch (IllegalStateException e) {
+          if (slab.memory.scope().isAlive()) {
+            throw e; // dst's own arena is closed: the caller's problem
+          }
+          continue; // the block moved and its slab went back to the OS under the read
+        }
+        VarHandle.loadLoadFence();
+        if (slab.holds(h)) {
+          return;
         }
       }
     }
@@ -685,37 +766,25 @@ final class SlabAllocator implements BlockAllocator {
     java.util.Objects.checkFromIndexSize(srcOffset, length, src.length);
     for (long h = handle; ; h = resolve(handle)) {
       Slab slab = directory.get(Handles.slab(h));
-      if (slab != null) {
-        MemorySegment view = slab.view;
-        if (slab.holds(h)) {
-          try {
-            MemorySegment.copy(src, srcOffset, view, ValueLayout.JAVA_BYTE, address(h, slab, offset, length), length);
-            return;
-          } catch (IllegalStateException epochEnded) {
-            // look again
-          }
-        }
+      if (slab == null) {
+        continue;
       }
-    }
-  }
-
-  @Override
-  public void read(long handle, long offset, MemorySegment dst, long dstOffset, long length) {
-    for (long h = handle; ; h = resolve(handle)) {
-      Slab slab = directory.get(Handles.slab(h));
-      if (slab != null) {
-        MemorySegment view = slab.view;
+      if (gate == null) {
         if (slab.holds(h)) {
-          long at = address(h, slab, offset, length);
-          try {
-            MemorySegment.copy(view, at, dst, dstOffset, length);
-            return;
-          } catch (IllegalStateException e) {
-            if (!isEpochEnd(view)) {
-              throw e; // dst's own arena is closed: the caller's problem
-            }
-          }
+          MemorySegment.copy(src, srcOffset, slab.memory, ValueLayout.JAVA_BYTE, address(h, slab, offset, length), length);
+          return;
         }
+        continue;
+      }
+      WriteGate.Mark mark = gate.mark();
+      mark.enter(); // before the generation check: see WriteGate
+      try {
+        if (slab.holds(h)) {
+          MemorySegment.copy(src, srcOffset, slab.memory, ValueLayout.JAVA_BYTE, address(h, slab, offset, length), length);
+          return;
+        }
+      } finally {
+        mark.exit();
       }
     }
   }
@@ -724,42 +793,52 @@ final class SlabAllocator implements BlockAllocator {
   public void write(long handle, long offset, MemorySegment src, long srcOffset, long length) {
     for (long h = handle; ; h = resolve(handle)) {
       Slab slab = directory.get(Handles.slab(h));
-      if (slab != null) {
-        MemorySegment view = slab.view;
+      if (slab == null) {
+        continue;
+      }
+      if (gate == null) {
         if (slab.holds(h)) {
-          long at = address(h, slab, offset, length);
-          try {
-            MemorySegment.copy(src, srcOffset, view, at, length);
-            return;
-          } catch (IllegalStateException e) {
-            if (!isEpochEnd(view)) {
-              throw e;
-            }
-          }
+          MemorySegment.copy(src, srcOffset, slab.memory, address(h, slab, offset, length), length);
+          return;
         }
+        continue;
+      }
+      WriteGate.Mark mark = gate.mark();
+      mark.enter(); // before the generation check: see WriteGate
+      try {
+        if (slab.holds(h)) {
+          MemorySegment.copy(src, srcOffset, slab.memory, address(h, slab, offset, length), length);
+          return;
+        }
+      } finally {
+        mark.exit();
       }
     }
-  }
-
-  /** Whether an access through {@code view} failed because its epoch ended (rather than another arena). */
-  private static boolean isEpochEnd(MemorySegment view) {
-    return !view.scope().isAlive();
   }
 
   @Override
   public void fill(long handle, long offset, long length, byte value) {
     for (long h = handle; ; h = resolve(handle)) {
       Slab slab = directory.get(Handles.slab(h));
-      if (slab != null) {
-        MemorySegment view = slab.view;
+      if (slab == null) {
+        continue;
+      }
+      if (gate == null) {
         if (slab.holds(h)) {
-          try {
-            view.asSlice(address(h, slab, offset, length), length).fill(value);
-            return;
-          } catch (IllegalStateException epochEnded) {
-            // look again
-          }
+          slab.memory.asSlice(address(h, slab, offset, length), length).fill(value);
+          return;
         }
+        continue;
+      }
+      WriteGate.Mark mark = gate.mark();
+      mark.enter(); // before the generation check: see WriteGate
+      try {
+        if (slab.holds(h)) {
+          slab.memory.asSlice(address(h, slab, offset, length), length).fill(value);
+          return;
+        }
+      } finally {
+        mark.exit();
       }
     }
   }
@@ -807,7 +886,6 @@ final class SlabAllocator implements BlockAllocator {
     if (mover != null) {
       mover.maintain();
     }
-    directory.unmapReleased();
     return new MaintenanceReport(dead, idle, grown, shrunk);
   }
 
@@ -837,7 +915,7 @@ final class SlabAllocator implements BlockAllocator {
       }
     }
     SpillStats spill = mover != null ? mover.stats()
-        : new SpillStats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, directory.epochs());
+        : new SpillStats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, null);
     return new AllocatorStats(out, huge.stats(), cacheCount, directory.metadataBytes(), cacheBytes, spill);
   }
 
@@ -855,7 +933,6 @@ final class SlabAllocator implements BlockAllocator {
     }
     closePools();
     huge.closeAll();
-    directory.close();
   }
 
   private void closePools() {

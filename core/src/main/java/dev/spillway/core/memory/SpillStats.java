@@ -1,5 +1,7 @@
 package dev.spillway.core.memory;
 
+import dev.spillway.core.tier.TierStats;
+
 /**
  * Figures of spilling and restoring since the allocator opened.
  *
@@ -15,7 +17,7 @@ package dev.spillway.core.memory;
  * @param failedRestores restores that failed (the block stayed spilled)
  * @param rawBytesWritten bytes of blocks written to the tier
  * @param storedBytesWritten bytes their records took on the tier, headers included
- * @param epochs access epochs ended (each a JVM handshake: the grace period of a move)
+ * @param tier the spill log's segments, records and tombstones; null without a tier
  */
 public record SpillStats(
     long spilledBlocks,
@@ -29,4 +31,4 @@ public record SpillStats(
     long failedRestores,
     long rawBytesWritten,
     long storedBytesWritten,
-    long epochs) {}
+    TierStats tier) {}

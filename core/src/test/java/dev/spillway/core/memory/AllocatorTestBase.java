@@ -29,6 +29,23 @@ abstract class AllocatorTestBase {
     return a;
   }
 
+  /**
+   * An allocator spilling to {@code dir} with durability {@code batch}; {@code hocon} holds whole
+   * {@code spillway} sections (e.g. {@code memory { ... } spill { codec = raw }}).
+   */
+  protected BlockAllocator tiered(java.nio.file.Path dir, String hocon) {
+    SpillwaySettings s = SpillwaySettings.from(ConfigFactory.parseString("spillway { " + hocon + " }")
+        .withFallback(ConfigFactory.parseString("spillway.tier { durability = batch, directories = [\""
+            + dir.toAbsolutePath() + "\"] }")));
+    try {
+      BlockAllocator a = BlockAllocator.open(s);
+      open.add(a);
+      return a;
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
   static MemorySettings settings(String hocon) {
     return SpillwaySettings.from(ConfigFactory.parseString("spillway.memory { " + hocon + " }")).memory();
   }
@@ -40,6 +57,7 @@ abstract class AllocatorTestBase {
         for (BlockAllocator a : open) {
           AllocatorStats stats = a.stats();
           assertThat(stats.blocksInUse()).as("blocks leaked by the test: %s", stats).isZero();
+          assertThat(stats.spill().spilledBlocks()).as("spilled blocks leaked by the test: %s", stats).isZero();
         }
       }
     } finally {
