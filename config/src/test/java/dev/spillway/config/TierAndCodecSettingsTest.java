@@ -46,6 +46,8 @@ class TierAndCodecSettingsTest {
     assertThat(s.codec().lz4MinGain()).isEqualTo(0.25);
     assertThat(s.codec().kryoClasses()).containsExactly("java.util.ArrayList", "java.util.UUID");
     assertThat(load("tier.durability = none").tier().durability()).isEqualTo(Durability.NONE);
+    assertThat(load("spill.codec = RAW").spill().codec()).isEqualTo(SpillSettings.SpillCodec.RAW);
+    assertThat(load("").spill().codec()).isEqualTo(SpillSettings.SpillCodec.LZ4);
     assertThat(load("tier.segment-size = 16 GiB").tier().segmentSize()).isEqualTo(16L << 30);
     assertThat(load("tier.segment-size = 1 MiB").tier().segmentSize()).isEqualTo(1L << 20);
   }
@@ -70,6 +72,8 @@ class TierAndCodecSettingsTest {
     "codec.kryo.classes = [\"not a class\"]      | spillway.codec.kryo.classes | not a class name",
     "codec.kryo.classes = [\"java.util.UUID\", \"java.util.UUID\"] | spillway.codec.kryo.classes | twice",
     "codec.kryo.classes = java.util.UUID         | spillway.codec.kryo.classes | list of strings",
+    "spill.codec = zstd                          | spillway.spill.codec | allowed lz4, raw",
+    "spill.codec = [1]                           | spillway.spill.codec | must be a string",
   })
   void everyBadValueNamesTheKeyTheValueAndWhatIsAllowed(String hocon, String key, String allowed) {
     assertThatThrownBy(() -> load(hocon))

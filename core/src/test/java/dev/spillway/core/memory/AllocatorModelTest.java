@@ -2,12 +2,14 @@ package dev.spillway.core.memory;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -25,12 +27,28 @@ class AllocatorModelTest extends AllocatorTestBase {
     return seeds;
   }
 
+  @TempDir Path dir;
+
   @ParameterizedTest(name = "seed {0}")
   @MethodSource("seeds")
   void matchesThePlainJavaModel(long seed) {
     // Small slabs and magazines so slab growth, refills, flushes and shrinking all happen often.
     BlockAllocator a = allocator("small-slab-size = 64 KiB, large-slab-size = 1 MiB,"
         + " thread-cache.max-blocks-per-class = " + (2 + (int) (seed % 7)));
+    run(a, seed, false);
+  }
+
+  /** The same sequences with spills mixed in: every access may restore, every block may move. */
+  @ParameterizedTest(name = "seed {0}")
+  @MethodSource("seeds")
+  void matchesThePlainJavaModelWhileSpilling(long seed) {
+    BlockAllocator a = tiered(dir.resolve("s" + seed), "memory { small-slab-size = 64 KiB, large-slab-size = 1 MiB,"
+        + " thread-cache.max-blocks-per-class = " + (2 + (int) (seed % 7)) + " }"
+        + (seed % 2 == 0 ? "\n spill.codec = raw" : "") + "\n tier.segment-size = 1 MiB");
+    run(a, seed, true);
+  }
+
+  private void run(BlockAllocator a, long seed, boolean spill) {
     SplittableRandom random = new SplittableRandom(seed);
     Map<Long, byte[]> model = new HashMap<>();
     List<Long> handles = new ArrayList<>();
@@ -94,6 +112,15 @@ class AllocatorModelTest extends AllocatorTestBase {
             }
           }
         }
+      } else if (spill && op < 91) {
+        long[] batch = random.ints(1 + random.nextInt(8), 0, handles.size()).distinct()
+            .mapToLong(handles::get).toArray();
+        int n = batch.length;
+        SpillReport report = a.spill(batch, 0, n);
+        assertThat(report.spilled() + report.alreadySpilled()).as(where).isEqualTo(n);
+        for (long h : batch) {
+          assertThat(a.isResident(h)).as(where).isFalse();
+        }
       } else if (op < 97) {
         long h = handles.get(random.nextInt(handles.size()));
         verify(a, h, model.get(h), where);
@@ -106,9 +133,12 @@ class AllocatorModelTest extends AllocatorTestBase {
     for (long h : handles) {
       verify(a, h, model.get(h), where);
     }
+    for (int i = 0; i < handles.size() / 3 && spill; i++) {
+      a.spill(handles.get(i)); // some blocks end spilled: the figures must still add up
+    }
     AllocatorStats stats = a.stats();
-    assertThat(stats.blocksInUse()).as(where).isEqualTo(handles.size());
-    assertThat(stats.requestedBytes()).as(where)
+    assertThat(stats.blocksInUse() + stats.spill().spilledBlocks()).as(where).isEqualTo(handles.size());
+    assertThat(stats.requestedBytes() + stats.spill().spilledBytes()).as(where)
         .isEqualTo(model.values().stream().mapToLong(b -> b.length).sum());
     for (long h : handles) {
       a.free(h);
