@@ -121,8 +121,8 @@ public interface BlockAllocator extends AutoCloseable {
   /**
    * Spills {@code handles[from, from + count)} as one batch: one gathering write (and one fsync with
    * durability {@code batch}). Blocks that are pinned, already spilled, or touched while the batch is
-   * written stay as they are and are counted in the report. An invalid handle fails the call before
-   * anything is written.
+   * written stay as they are and are counted in the report (a handle named twice in one batch counts
+   * as busy the second time). An invalid handle fails the call before anything is written.
    *
    * @throws SpillFailedException when the write fails; every block of the batch stays resident
    */

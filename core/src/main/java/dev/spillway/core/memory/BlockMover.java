@@ -23,12 +23,13 @@ import java.util.concurrent.atomic.LongAdder;
  *       so from here on every access takes the slow path, and every slow-path access aborts the
  *       spill (the block stays resident, see {@link #abort}). A pin count read after the freeze
  *       catches a pin that raced it (both sides use sequentially consistent atomics).
- *   <li>End the access epoch ({@link SlabDirectory#endEpoch()}): a JVM handshake after which no
- *       access that checked its generation before the freeze is still running.
+ *   <li>Wait out the writers ({@link WriteGate#awaitWriters()}): after it, no write that checked the
+ *       generation before the freeze is still running. Readers need no wait: they check the
+ *       generation again after reading and retry when it changed.
  *   <li>Encode straight from the slots and append the batch; it returns once durable as configured.
  *   <li>Commit: each block still SPILLING becomes SPILLED and its slot goes back to its pool with a
  *       generation past the block's. A block that was touched meanwhile stays resident; its record,
- *       and every record of a batch that failed to write, is deleted (a tombstone).
+ *       and every record of a batch that failed to write, gets a tombstone (written in batches).
  * </ol>
  *
  * <p><b>Generations of moved handles are never handed out again</b> while their entry lives: a slot
