@@ -1,16 +1,28 @@
 package dev.spillway.cli;
 
 import dev.spillway.config.Sizes;
+import dev.spillway.config.SpillwaySettings;
+import dev.spillway.config.TierSettings;
 import dev.spillway.core.memory.AllocatorStats;
 import dev.spillway.core.memory.BlockAllocator;
 import dev.spillway.core.memory.SizeClasses;
+import dev.spillway.core.memory.SpillReport;
+import dev.spillway.core.memory.SpillStats;
+import java.io.IOException;
 import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
 import java.util.SplittableRandom;
+import java.util.stream.Stream;
 
 /**
  * The main job on embedded defaults: a working set spread over every size class (and a few huge
  * blocks) is allocated, filled with a pattern derived from each block's number, read back and
- * verified byte for byte, then freed; the pools' statistics are printed while the set is live and
+ * verified byte for byte; every other block is spilled to the NVMe tier (the default directory under
+ * {@code java.io.tmpdir}, removed afterwards) and every block is verified again, which restores the
+ * spilled ones; then all are freed. The pools' statistics are printed while the set is live and
  * after it is gone.
  */
 final class DemoJob {
@@ -25,8 +37,25 @@ final class DemoJob {
 
   /** Runs the demo; true when every byte read back was the byte written. */
   boolean run() {
+    SpillwaySettings settings = SpillwaySettings.defaults();
+    try {
+      return run(settings);
+    } finally {
+      if (settings.tier().directories().equals(java.util.List.of(TierSettings.defaultDirectory()))) {
+        deleteTree(TierSettings.defaultDirectory()); // this process's own directory: nothing else uses it
+      }
+    }
+  }
+
+  private boolean run(SpillwaySettings settings) {
     long start = System.nanoTime();
-    try (BlockAllocator allocator = BlockAllocator.create()) {
+    BlockAllocator opened;
+    try {
+      opened = BlockAllocator.open(settings);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    try (BlockAllocator allocator = opened) {
       SplittableRandom random = new SplittableRandom(42);
       int total = SizeClasses.COUNT * BLOCKS_PER_CLASS + HUGE_SIZES.length;
       long[] handles = new long[total];
@@ -58,6 +87,21 @@ final class DemoJob {
           total, SizeClasses.COUNT, HUGE_SIZES.length, Sizes.format(bytes));
       AllocatorStats live = allocator.stats();
       out.println(StatsTable.render(live));
+      long[] half = new long[total / 2];
+      for (int i = 0; i < half.length; i++) {
+        half[i] = handles[2 * i];
+      }
+      SpillReport spilled = allocator.spill(half, 0, half.length);
+      for (int i = 0; i < total; i++) {
+        if (!verify(allocator, handles[i], sizes[i], i)) { // restores the spilled half
+          bad++;
+        }
+      }
+      SpillStats spill = allocator.stats().spill();
+      out.printf("%nSpilled %d blocks (%s in %s on disk) to %s, then restored %d of them on access"
+              + " (%d into their own slots) and verified all %d again%n",
+          spilled.spilled(), Sizes.format(spilled.rawBytes()), Sizes.format(spilled.storedBytes()),
+          settings.tier().directories().get(0), spill.restores(), spill.restoresInPlace(), total);
       for (long h : handles) {
         allocator.free(h);
       }
@@ -77,6 +121,19 @@ final class DemoJob {
       out.printf("FAILED: %d of %d blocks read back wrong, %d blocks still in use%n", bad, total,
           after.blocksInUse());
       return false;
+    }
+  }
+
+  private static void deleteTree(Path root) {
+    if (!Files.exists(root)) {
+      return;
+    }
+    try (Stream<Path> paths = Files.walk(root)) {
+      for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot remove the demo's tier directory " + root, e);
     }
   }
 

@@ -27,6 +27,8 @@ class MainTest {
     assertThat(text).containsPattern("(?m)^huge\\s+3\\s");
     assertThat(text).contains("After freeing every block and shrinking: 0 blocks in use, 0 slabs, 0 B resident");
     assertThat(text).containsPattern("verified 3075 blocks \\(.*\\): OK");
+    assertThat(text).containsPattern("Spilled 1537 blocks .* then restored 1537 of them on access");
+    assertThat(dev.spillway.config.TierSettings.defaultDirectory()).doesNotExist();
     assertThat(err.toString(StandardCharsets.UTF_8)).isEmpty();
   }
 
