@@ -283,9 +283,8 @@ public final class SpillRestoreBenchmark {
 
   private static SpillwaySettings settings(Path dir, SpillCodec codec) {
     SpillwaySettings d = SpillwaySettings.defaults();
-    return new SpillwaySettings(d.memory(),
-        d.tier().withDirectories(List.of(dir.toAbsolutePath())).withDurability(TierSettings.Durability.BATCH),
-        d.codec(), d.spill().withCodec(codec));
+    return d.withTier(d.tier().withDirectories(List.of(dir.toAbsolutePath()))
+        .withDurability(TierSettings.Durability.BATCH)).withSpill(d.spill().withCodec(codec));
   }
 
   /** Writes every block sequentially, one gathering write and one force per batch; MiB/s. */

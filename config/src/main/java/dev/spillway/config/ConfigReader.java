@@ -94,6 +94,25 @@ final class ConfigReader {
     return value;
   }
 
+  /** A duration within {@code [min, max]}, in HOCON's duration syntax ({@code 5 ms}, {@code 2 s}). */
+  java.time.Duration duration(String name, java.time.Duration min, java.time.Duration max) {
+    String key = key(name);
+    java.time.Duration value;
+    try {
+      value = config.getDuration(key);
+    } catch (ConfigException.Missing e) {
+      throw new SettingsException(key, "is missing: a duration between " + min + " and " + max
+          + " is required", e);
+    } catch (ConfigException e) {
+      throw new SettingsException(key, "cannot be parsed as a duration: " + render(key)
+          + " (allowed: a number with a unit such as 500 us, 5 ms, 2 s)", e);
+    }
+    if (value.compareTo(min) < 0 || value.compareTo(max) > 0) {
+      throw new SettingsException(key, "= " + render(key) + " is out of range: allowed " + min + " to " + max);
+    }
+    return value;
+  }
+
   /** A fraction in {@code (0, 1]} when {@code zeroAllowed} is false, {@code [0, 1)} otherwise. */
   double fraction(String name, boolean zeroAllowed) {
     String key = key(name);

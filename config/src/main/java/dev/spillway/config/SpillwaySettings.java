@@ -10,7 +10,8 @@ import com.typesafe.config.ConfigFactory;
  * {@code Config}.
  */
 public record SpillwaySettings(
-    MemorySettings memory, TierSettings tier, CodecSettings codec, SpillSettings spill) {
+    MemorySettings memory, TierSettings tier, CodecSettings codec, SpillSettings spill,
+    StreamSettings streams) {
 
   /** The root path of Spillway's keys. */
   public static final String ROOT = "spillway";
@@ -36,6 +37,22 @@ public record SpillwaySettings(
         MemorySettings.read(root.child("memory")),
         TierSettings.read(root.child("tier")),
         CodecSettings.read(root.child("codec")),
-        SpillSettings.read(root.child("spill")));
+        SpillSettings.read(root.child("spill")),
+        StreamSettings.read(root.child("streams")));
+  }
+
+  /** A copy with other tier settings. */
+  public SpillwaySettings withTier(TierSettings value) {
+    return new SpillwaySettings(memory, value, codec, spill, streams);
+  }
+
+  /** A copy with other spill settings. */
+  public SpillwaySettings withSpill(SpillSettings value) {
+    return new SpillwaySettings(memory, tier, codec, value, streams);
+  }
+
+  /** A copy with other stream settings. */
+  public SpillwaySettings withStreams(StreamSettings value) {
+    return new SpillwaySettings(memory, tier, codec, spill, value);
   }
 }

@@ -128,6 +128,38 @@ public interface BlockAllocator extends AutoCloseable {
    */
   SpillReport spill(long[] handles, int from, int count);
 
+  /**
+   * Stage one of a pipelined spill (the streams module's spill pipeline drives it): freezes the blocks
+   * of {@code handles[from, from + count)}, waits out writes in flight, and encodes a copy of each
+   * (LZ4 or raw, per {@code spillway.spill.codec}) into memory of its own. Several threads may prepare
+   * at once, while an earlier group is being written. Nothing is released yet: every prepared spill
+   * must end in {@link #writeSpills} or {@link PreparedSpill#abandon()}. An invalid handle fails only
+   * its own request ({@link PreparedSpill#failure}).
+   *
+   * @throws IllegalStateException when the allocator has no tier
+   */
+  PreparedSpill prepareSpill(long[] handles, int from, int count);
+
+  /**
+   * Stage two: appends the records of every group in {@code batch} in one batch (one gathering write,
+   * fsync per {@code spillway.tier.durability}) and releases the RAM of each block nobody touched since
+   * its preparation. Afterwards each request's {@link PreparedSpill#outcome} is final.
+   *
+   * @throws SpillFailedException when the append fails: every block of the batch stays resident and
+   *     unchanged, each request carrying the exception as its {@link PreparedSpill#failure}
+   * @throws IllegalStateException when a group was written or abandoned before
+   */
+  void writeSpills(java.util.List<PreparedSpill> batch);
+
+  /**
+   * Brings a spilled block back into RAM now (a prefetch) instead of on its next access. Returns true
+   * when this call read it from the tier, false when it was resident already (or another thread
+   * restored it meanwhile).
+   *
+   * @throws RestoreFailedException when its record cannot be read; the block stays spilled
+   */
+  boolean restore(long handle);
+
   byte getByte(long handle, long offset);
 
   void putByte(long handle, long offset, byte value);

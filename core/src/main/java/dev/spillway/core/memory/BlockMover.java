@@ -1,6 +1,7 @@
 package dev.spillway.core.memory;
 
 import dev.spillway.core.codec.Codec;
+import dev.spillway.core.tier.EncodedRecord;
 import dev.spillway.core.tier.RecordLocation;
 import dev.spillway.core.tier.SegmentLog;
 import dev.spillway.core.tier.Write;
@@ -86,67 +87,166 @@ final class BlockMover {
   // ---- spill -------------------------------------------------------------------------------------
 
   /**
-   * Spills the blocks of {@code handles[from, from + count)}. An invalid handle fails the whole call
-   * before anything is written (blocks frozen so far go back to normal).
+   * Spills the blocks of {@code handles[from, from + count)} as one batch, under the spill lock. An
+   * invalid handle fails the whole call before anything is written (blocks frozen so far go back to
+   * normal). Payloads stored raw are written straight from the slots: the lock and the freeze keep
+   * them in place for the length of the call.
    */
   SpillReport spill(long[] handles, int from, int count, HandleChecker checker) {
     moveLock.lock();
     try {
-      List<MovedBlock> frozen = new ArrayList<>(count);
-      int already = 0;
-      int pinned = 0;
-      int busyNow = 0;
+      PreparedSpill prepared = prepare(handles, from, count, checker, /* copy= */ false, /* strict= */ true);
+      write(List.of(prepared));
+      return prepared.report();
+    } finally {
+      moveLock.unlock();
+    }
+  }
+
+  /**
+   * Stage one of a pipelined spill: freezes each block, waits out the writes in flight, and encodes a
+   * copy of each frozen block's bytes into memory the record owns. Runs without the spill lock, so
+   * several groups prepare at once while another is written. With {@code strict} an invalid handle
+   * throws (after unfreezing the group); otherwise it fails only its own request.
+   */
+  PreparedSpill prepare(long[] handles, int from, int count, HandleChecker checker, boolean copy, boolean strict) {
+    PreparedSpill p = new PreparedSpill(handles, from, count);
+    p.mover = this;
+    List<MovedBlock> frozen = new ArrayList<>(1);
+    int busyNow = 0;
+    for (int i = 0; i < count; i++) {
+      frozen.clear();
+      SpillOutcome o;
       try {
-        for (int i = from; i < from + count; i++) {
-          switch (freeze(handles[i], checker, frozen)) {
-            case SPILLED -> { }
-            case ALREADY_SPILLED -> already++;
-            case PINNED -> pinned++;
-            case BUSY -> busyNow++;
+        o = freeze(p.handles[i], checker, frozen);
+      } catch (RuntimeException e) {
+        if (strict) {
+          abandon(p);
+          throw e;
+        }
+        p.fail(i, PreparedSpill.INVALID, e);
+        continue;
+      }
+      if (o == SpillOutcome.SPILLED) {
+        p.outcomes[i] = PreparedSpill.PENDING;
+        p.frozen[p.frozenCount] = frozen.getFirst();
+        p.frozenRequest[p.frozenCount++] = i;
+      } else {
+        p.outcome(i, o);
+        if (o == SpillOutcome.PINNED || o == SpillOutcome.BUSY) {
+          busyNow++;
+        }
+      }
+    }
+    busy.add(busyNow);
+    if (p.frozenCount == 0) {
+      return p;
+    }
+    gate.awaitWriters(); // the grace period: every write that passed its check has finished
+    try {
+      for (int k = 0; k < p.frozenCount; k++) {
+        MovedBlock b = p.frozen[k];
+        b.recordKey = nextRecordKey.getAndIncrement();
+        try {
+          Slab slab = directory.get(Handles.slab(b.ram));
+          MemorySegment bytes = slab.memory.asSlice(slab.offsetOf(Handles.slot(b.ram)), b.requested);
+          p.records[k] = store.encode(new Write(b.recordKey, Handles.generation(b.handle), codec, bytes), copy);
+        } catch (IllegalStateException gone) {
+          // The slab was unmapped under us: only possible once an access aborted the spill and the
+          // block was freed. The block is not ours to write any more; anything else is a real failure.
+          if (stillSpilling(b)) {
+            throw gone;
+          }
+          continue;
+        }
+        p.rawBytes += b.requested;
+        p.storedBytes += p.records[k].length();
+      }
+    } catch (RuntimeException e) {
+      abandon(p);
+      throw e;
+    }
+    return p;
+  }
+
+  private static boolean stillSpilling(MovedBlock b) {
+    synchronized (b) {
+      return b.state == MovedBlock.SPILLING;
+    }
+  }
+
+  /**
+   * Stage two: appends the records of every prepared group in one batch (one gathering write, fsync per
+   * durability), then commits each block still untouched. Blocks touched meanwhile end BUSY, resident.
+   *
+   * @throws SpillFailedException when the append fails: every block of every group stays resident,
+   *     and each of their requests carries the exception as its failure
+   */
+  void write(List<PreparedSpill> batch) {
+    moveLock.lock();
+    try {
+      List<EncodedRecord> records = new ArrayList<>();
+      int blocks = 0;
+      for (PreparedSpill p : batch) {
+        if (p.state != PreparedSpill.State.PREPARED) {
+          throw new IllegalStateException("a prepared spill can be written once, and not after abandon(): it is "
+              + p.state);
+        }
+        for (int k = 0; k < p.frozenCount; k++) {
+          if (p.records[k] != null) {
+            records.add(p.records[k]);
+            blocks++;
           }
         }
-      } catch (RuntimeException e) {
-        frozen.forEach(this::abort);
-        throw e;
-      }
-      busy.add(busyNow + pinned);
-      if (frozen.isEmpty()) {
-        return new SpillReport(0, already, pinned, busyNow, 0, 0);
-      }
-      gate.awaitWriters(); // the grace period: every write that passed its check has finished
-      List<Write> writes = new ArrayList<>(frozen.size());
-      for (MovedBlock b : frozen) {
-        b.recordKey = nextRecordKey.getAndIncrement();
-        Slab slab = directory.get(Handles.slab(b.ram));
-        MemorySegment bytes = slab.memory.asSlice(slab.offsetOf(Handles.slot(b.ram)), b.requested);
-        writes.add(new Write(b.recordKey, Handles.generation(b.handle), codec, bytes));
       }
       List<RecordLocation> locations;
       try {
-        locations = store.append(writes);
+        locations = records.isEmpty() ? List.of() : store.appendEncoded(records);
       } catch (IOException | RuntimeException e) {
-        failedSpills.add(frozen.size());
-        for (MovedBlock b : frozen) {
-          abort(b);
-          dropRecord(b.recordKey);
+        failedSpills.add(blocks);
+        SpillFailedException failure = new SpillFailedException(blocks, e);
+        for (PreparedSpill p : batch) {
+          p.state = PreparedSpill.State.FAILED;
+          for (int k = 0; k < p.frozenCount; k++) {
+            abort(p.frozen[k]);
+            if (p.records[k] != null) {
+              dropRecord(p.frozen[k].recordKey); // written before the failure, perhaps: a tombstone
+            }
+            p.fail(p.frozenRequest[k], PreparedSpill.FAILED, failure);
+          }
+          p.releaseRecords();
         }
         flushDeadRecords();
-        throw new SpillFailedException(frozen.size(), e);
+        throw failure;
       }
-      int spilled = 0;
+      int next = 0;
+      long spilled = 0;
       long raw = 0;
       long stored = 0;
-      for (int i = 0; i < frozen.size(); i++) {
-        MovedBlock b = frozen.get(i);
-        if (commit(b)) {
-          spilled++;
-          raw += b.requested;
-          stored += locations.get(i).length();
-        } else {
-          busyNow++;
-          busy.increment();
-          dropRecord(b.recordKey);
+      for (PreparedSpill p : batch) {
+        p.state = PreparedSpill.State.WRITTEN;
+        for (int k = 0; k < p.frozenCount; k++) {
+          MovedBlock b = p.frozen[k];
+          int request = p.frozenRequest[k];
+          if (p.records[k] != null && commit(b)) {
+            p.outcome(request, SpillOutcome.SPILLED);
+            spilled++;
+            raw += b.requested;
+            stored += locations.get(next).length();
+            p.writtenRaw += b.requested;
+            p.writtenStored += locations.get(next).length();
+          } else {
+            p.outcome(request, SpillOutcome.BUSY);
+            busy.increment();
+            if (p.records[k] != null) {
+              dropRecord(b.recordKey);
+            }
+          }
+          if (p.records[k] != null) {
+            next++;
+          }
         }
+        p.releaseRecords();
       }
       spills.add(spilled);
       rawWritten.add(raw);
@@ -154,10 +254,19 @@ final class BlockMover {
       if (deadRecordCount() >= TOMBSTONE_BATCH) {
         flushDeadRecords();
       }
-      return new SpillReport(spilled, already, pinned, busyNow, raw, stored);
     } finally {
       moveLock.unlock();
     }
+  }
+
+  /** Unfreezes every block of a group that will not be written, and releases its records. */
+  void abandon(PreparedSpill p) {
+    p.state = PreparedSpill.State.ABANDONED;
+    for (int k = 0; k < p.frozenCount; k++) {
+      abort(p.frozen[k]);
+      p.outcome(p.frozenRequest[k], SpillOutcome.BUSY);
+    }
+    p.releaseRecords();
   }
 
   /** Freezes one block for spilling and adds it to {@code frozen}, or says why not. */
@@ -329,6 +438,11 @@ final class BlockMover {
    * and aborting a spill in progress. {@link #NOT_MOVED} when the handle has no entry.
    */
   long resolve(long handle) {
+    return resolve(handle, null);
+  }
+
+  /** {@link #resolve}; {@code restored[0]} (when given) says whether this call read the block back. */
+  long resolve(long handle, boolean[] restored) {
     for (;;) {
       MovedBlock b = entryOf(handle);
       if (b == null) {
@@ -354,6 +468,9 @@ final class BlockMover {
             continue; // GONE: look again (it may be direct now, or freed)
           }
         }
+      }
+      if (restored != null) {
+        restored[0] = true;
       }
       return restore(b);
     }

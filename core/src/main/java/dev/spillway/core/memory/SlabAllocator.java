@@ -482,11 +482,57 @@ final class SlabAllocator implements BlockAllocator {
   public SpillReport spill(long[] handles, int from, int count) {
     java.util.Objects.checkFromIndexSize(from, count, handles.length);
     ensureOpen();
+    requireTier();
+    return count == 0 ? SpillReport.EMPTY : mover.spill(handles, from, count, checker);
+  }
+
+  @Override
+  public PreparedSpill prepareSpill(long[] handles, int from, int count) {
+    java.util.Objects.checkFromIndexSize(from, count, handles.length);
+    ensureOpen();
+    requireTier();
+    return mover.prepare(handles, from, count, checker, /* copy= */ true, /* strict= */ false);
+  }
+
+  @Override
+  public void writeSpills(java.util.List<PreparedSpill> batch) {
+    java.util.Objects.requireNonNull(batch, "batch");
+    ensureOpen();
+    requireTier();
+    for (PreparedSpill p : batch) {
+      if (p == null || p.mover != mover) {
+        throw new IllegalArgumentException("batch holds " + (p == null ? "null" : "a spill prepared by another"
+            + " allocator") + ": only spills of this allocator's prepareSpill can be written here");
+      }
+    }
+    mover.write(batch);
+  }
+
+  @Override
+  public boolean restore(long handle) {
+    ensureOpen();
+    Slab slab = directory.get(Handles.slab(handle));
+    if (slab != null && slab.holds(handle)) {
+      return false;
+    }
+    if (mover == null) {
+      throw invalid(handle);
+    }
+    boolean[] restored = new boolean[1];
+    if (mover.resolve(handle, restored) != BlockMover.NOT_MOVED) {
+      return restored[0];
+    }
+    if (slab == null || !slab.holds(handle)) {
+      throw invalid(handle);
+    }
+    return false; // restored in place by another thread since the check
+  }
+
+  private void requireTier() {
     if (mover == null) {
       throw new IllegalStateException("this allocator has no tier to spill to: open it with"
           + " BlockAllocator.open(settings), which opens the tier of spillway.tier.directories");
     }
-    return count == 0 ? SpillReport.EMPTY : mover.spill(handles, from, count, checker);
   }
 
   @Override

@@ -132,31 +132,46 @@ final class FileSegmentLog implements SegmentLog {
     if (batch.isEmpty()) {
       return List.of();
     }
-    try (Arena arena = Arena.ofConfined()) {
-      List<SegmentWriter.Pending> pending = new ArrayList<>(batch.size());
+    List<EncodedRecord> encoded = new ArrayList<>(batch.size());
+    try {
       for (Write w : batch) {
-        pending.add(encode(w, arena));
+        encoded.add(encode(w, false));
       }
-      List<RecordLocation> out = new ArrayList<>(batch.size());
-      writeLock.lock();
-      try {
-        ensureOpen();
-        writer.write(pending, settings.durability(), (r, seq, loc) -> {
-          index.apply(entry(r, seq, loc));
-          out.add(loc);
-        });
-      } finally {
-        writeLock.unlock();
-      }
-      return out;
+      return appendEncoded(encoded);
+    } finally {
+      encoded.forEach(EncodedRecord::release);
     }
   }
 
+  @Override
+  public List<RecordLocation> appendEncoded(List<EncodedRecord> batch) throws IOException {
+    if (batch.isEmpty()) {
+      return List.of();
+    }
+    List<SegmentWriter.Pending> pending = new ArrayList<>(batch.size());
+    for (EncodedRecord r : batch) {
+      pending.add(r.pending());
+    }
+    List<RecordLocation> out = new ArrayList<>(batch.size());
+    writeLock.lock();
+    try {
+      ensureOpen();
+      writer.write(pending, settings.durability(), (r, seq, loc) -> {
+        index.apply(entry(r, seq, loc));
+        out.add(loc);
+      });
+    } finally {
+      writeLock.unlock();
+    }
+    return out;
+  }
+
   /**
-   * Encodes one write. Raw and Kryo payloads are written straight from the caller's memory (no copy);
-   * LZ4 compresses into {@code arena}, falling back to the caller's bytes when it does not pay.
+   * Raw and Kryo payloads are stored as they are (copied only when asked); LZ4 compresses into a
+   * pooled direct buffer, falling back to the raw bytes when it does not pay.
    */
-  private SegmentWriter.Pending encode(Write w, Arena arena) {
+  @Override
+  public EncodedRecord encode(Write w, boolean copy) {
     long rawLength = w.data().byteSize();
     if (rawLength > MAX_RAW_LENGTH) {
       throw new IllegalArgumentException("record of key " + w.key() + " has " + rawLength
@@ -168,16 +183,28 @@ final class FileSegmentLog implements SegmentLog {
           + " does not belong to this log's Codecs: use the codecs the log was opened with");
     }
     ByteBuffer raw = w.data().asByteBuffer();
-    if (storesRaw(codec, rawLength)) {
-      return new SegmentWriter.Pending(KIND_DATA, codec.id(), w.generation(), w.key(), (int) rawLength, raw);
+    if (!storesRaw(codec, rawLength)) {
+      ByteBuffer out = DirectBuffers.SHARED.take((int) codec.maxStoredLength(rawLength));
+      boolean kept = false;
+      try {
+        int stored = codec.encode(raw, out);
+        if (stored != Codec.STORE_RAW) {
+          kept = true;
+          return new EncodedRecord(w.key(), w.generation(), codec.id(), (int) rawLength, out.slice(0, stored), out);
+        }
+      } finally {
+        if (!kept) {
+          DirectBuffers.SHARED.give(out);
+        }
+      }
+      codec = codecs.raw();
     }
-    ByteBuffer out = arena.allocate(codec.maxStoredLength(rawLength)).asByteBuffer();
-    int stored = codec.encode(raw, out);
-    if (stored == Codec.STORE_RAW) {
-      return new SegmentWriter.Pending(KIND_DATA, codecs.raw().id(), w.generation(), w.key(), (int) rawLength, raw);
+    if (!copy) {
+      return new EncodedRecord(w.key(), w.generation(), codec.id(), (int) rawLength, raw, null);
     }
-    return new SegmentWriter.Pending(KIND_DATA, codec.id(), w.generation(), w.key(), (int) rawLength,
-        out.slice(0, stored));
+    ByteBuffer out = DirectBuffers.SHARED.take((int) rawLength);
+    MemorySegment.copy(w.data(), 0, MemorySegment.ofBuffer(out), 0, rawLength);
+    return new EncodedRecord(w.key(), w.generation(), codec.id(), (int) rawLength, out.slice(0, (int) rawLength), out);
   }
 
   /** Whether {@code codec} stores a record of this raw length as the raw bytes themselves. */

@@ -41,6 +41,22 @@ public interface SegmentLog extends AutoCloseable {
   /** Appends {@code batch} in order; returns each record's location once the batch is acknowledged. */
   List<RecordLocation> append(List<Write> batch) throws IOException;
 
+  /**
+   * Encodes {@code write} for a later {@link #appendEncoded}, on the calling thread and without any
+   * lock, so several threads can encode while one appends. With {@code copy} the stored payload is
+   * copied into memory the record owns, and {@code write.data()} may change (or go away) as soon as
+   * this returns; without it a payload stored raw still points at {@code write.data()}.
+   *
+   * @throws IllegalArgumentException when the data is over 1 GiB or the codec is not this log's
+   */
+  EncodedRecord encode(Write write, boolean copy);
+
+  /**
+   * Appends records of {@link #encode} in order, exactly as {@link #append} would have written their
+   * writes; returns each location once the batch is acknowledged. The records are not released.
+   */
+  List<RecordLocation> appendEncoded(List<EncodedRecord> batch) throws IOException;
+
   /** Appends one record. */
   default RecordLocation append(Write write) throws IOException {
     return append(List.of(write)).getFirst();

@@ -1,0 +1,277 @@
+package dev.spillway.core.memory;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The two stages of a pipelined spill: prepare (freeze and encode a copy) then write (append and
+ * release RAM); abandon; per-request failures; restore as a prefetch.
+ */
+class PreparedSpillTest extends AllocatorTestBase {
+  @TempDir Path tmp;
+
+  private long[] fill(BlockAllocator a, int n, int size, List<byte[]> data, boolean compressible) {
+    long[] h = new long[n];
+    for (int i = 0; i < n; i++) {
+      h[i] = a.allocate(size);
+      byte[] bytes = SpillRestoreTest.pattern(i, size, compressible);
+      a.write(h[i], 0, bytes, 0, bytes.length);
+      data.add(bytes);
+    }
+    return h;
+  }
+
+  private static void assertBytes(BlockAllocator a, long h, byte[] expected) {
+    byte[] got = new byte[expected.length];
+    a.read(h, 0, got, 0, got.length);
+    assertThat(got).isEqualTo(expected);
+  }
+
+  @Test
+  void preparedGroupsWrittenAsOneBatchSpillAndRestoreByteExact() {
+    BlockAllocator a = tiered(tmp, "");
+    List<byte[]> data = new ArrayList<>();
+    long[] h = fill(a, 12, 4096, data, true);
+    PreparedSpill first = a.prepareSpill(h, 0, 6);
+    PreparedSpill second = a.prepareSpill(h, 6, 6);
+    assertThat(first.pendingBlocks()).isEqualTo(6);
+    assertThat(first.outcome(0)).as("not final before the write").isNull();
+    assertThat(first.storedBytes()).isPositive().isLessThan(first.rawBytes()); // compressible: LZ4 kept
+    long storedBefore = a.stats().spill().tier().liveBytes();
+    a.writeSpills(List.of(first, second));
+    assertThat(a.stats().spill().tier().liveBytes() - storedBefore)
+        .isEqualTo(first.storedBytes() + second.storedBytes());
+    for (int i = 0; i < 6; i++) {
+      assertThat(first.outcome(i)).isEqualTo(SpillOutcome.SPILLED);
+      assertThat(second.outcome(i)).isEqualTo(SpillOutcome.SPILLED);
+      assertThat(first.failure(i)).isNull();
+    }
+    assertThat(first.report()).isEqualTo(new SpillReport(6, 0, 0, 0, 6 * 4096, first.storedBytes()));
+    assertThat(a.stats().spill().spilledBlocks()).isEqualTo(12);
+    for (int i = 0; i < 12; i++) {
+      assertThat(a.isResident(h[i])).isFalse();
+      assertBytes(a, h[i], data.get(i));
+    }
+    for (long x : h) {
+      a.free(x);
+    }
+  }
+
+  @Test
+  void aWriteBetweenTheStagesKeepsTheBlockResidentWithTheNewBytes() {
+    BlockAllocator a = tiered(tmp, "");
+    List<byte[]> data = new ArrayList<>();
+    long[] h = fill(a, 4, 8192, data, false);
+    PreparedSpill p = a.prepareSpill(h, 0, 4);
+    a.putLong(h[1], 8, 0x5eed_5eedL); // touches a frozen block: it stays resident
+    byte[] seen = new byte[8];
+    a.read(h[2], 0, seen, 0, 8); // a read aborts the spill too
+    a.writeSpills(List.of(p));
+    assertThat(p.outcome(0)).isEqualTo(SpillOutcome.SPILLED);
+    assertThat(p.outcome(1)).isEqualTo(SpillOutcome.BUSY);
+    assertThat(p.outcome(2)).isEqualTo(SpillOutcome.BUSY);
+    assertThat(p.outcome(3)).isEqualTo(SpillOutcome.SPILLED);
+    assertThat(a.isResident(h[1])).isTrue();
+    assertThat(a.getLong(h[1], 8)).isEqualTo(0x5eed_5eedL);
+    java.nio.ByteBuffer.wrap(data.get(1)).order(java.nio.ByteOrder.nativeOrder()).putLong(8, 0x5eed_5eedL);
+    for (int i = 0; i < 4; i++) {
+      assertBytes(a, h[i], data.get(i));
+    }
+    assertThat(a.stats().spill().spilledBlocks()).isZero(); // all read back by the checks above
+    a.maintain(); // tombstones for the discarded records and the restored ones
+    for (long x : h) {
+      a.free(x);
+    }
+  }
+
+  @Test
+  void abandonUnfreezesEverythingAndReleasesNothingOfTheBlocks() {
+    BlockAllocator a = tiered(tmp, "");
+    List<byte[]> data = new ArrayList<>();
+    long[] h = fill(a, 5, 1000, data, false);
+    PreparedSpill p = a.prepareSpill(h, 0, 5);
+    p.abandon();
+    p.abandon(); // idempotent
+    for (int i = 0; i < 5; i++) {
+      assertThat(p.outcome(i)).isEqualTo(SpillOutcome.BUSY);
+      assertThat(a.isResident(h[i])).isTrue();
+      assertBytes(a, h[i], data.get(i));
+    }
+    assertThat(a.stats().spill().tier().liveRecords()).as("nothing was appended").isZero();
+    assertThatThrownBy(() -> a.writeSpills(List.of(p))).isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("ABANDONED");
+    PreparedSpill again = a.prepareSpill(h, 0, 5); // the blocks can be spilled again
+    a.writeSpills(List.of(again));
+    assertThat(again.report().spilled()).isEqualTo(5);
+    assertThatThrownBy(() -> a.writeSpills(List.of(again))).isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("written once");
+    for (int i = 0; i < 5; i++) {
+      assertBytes(a, h[i], data.get(i));
+      a.free(h[i]);
+    }
+  }
+
+  @Test
+  void anInvalidHandleFailsOnlyItsOwnRequest() {
+    BlockAllocator a = tiered(tmp, "");
+    List<byte[]> data = new ArrayList<>();
+    long[] h = fill(a, 3, 64, data, false);
+    long freed = a.allocate(64);
+    a.free(freed);
+    a.spill(h[2]);
+    long[] group = {h[0], freed, h[1], h[2], 0L};
+    PreparedSpill p = a.prepareSpill(group, 0, group.length);
+    a.writeSpills(List.of(p));
+    assertThat(p.outcome(0)).isEqualTo(SpillOutcome.SPILLED);
+    assertThat(p.outcome(1)).isNull();
+    assertThat(p.failure(1)).isInstanceOf(InvalidHandleException.class);
+    assertThat(p.outcome(2)).isEqualTo(SpillOutcome.SPILLED);
+    assertThat(p.outcome(3)).isEqualTo(SpillOutcome.ALREADY_SPILLED);
+    assertThat(p.failure(4)).isInstanceOf(InvalidHandleException.class);
+    assertThat(p.report()).isEqualTo(new SpillReport(2, 1, 0, 0, 128, p.report().storedBytes()));
+    for (int i = 0; i < 3; i++) {
+      assertBytes(a, h[i], data.get(i));
+      a.free(h[i]);
+    }
+  }
+
+  @Test
+  void badBatchesAreRefusedWithAClearError() {
+    BlockAllocator a = tiered(tmp, "");
+    BlockAllocator other = tiered(tmp.resolve("other"), "");
+    long h = other.allocate(64);
+    PreparedSpill foreign = other.prepareSpill(new long[] {h}, 0, 1);
+    assertThatThrownBy(() -> a.writeSpills(List.of(foreign))).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("prepared by another allocator");
+    foreign.abandon();
+    assertThatThrownBy(() -> a.writeSpills(java.util.Arrays.asList((PreparedSpill) null)))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("null");
+    assertThatThrownBy(() -> a.prepareSpill(new long[2], 1, 2)).isInstanceOf(IndexOutOfBoundsException.class);
+    BlockAllocator plain = allocator();
+    assertThatThrownBy(() -> plain.prepareSpill(new long[1], 0, 1)).isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("no tier");
+    other.free(h);
+  }
+
+  @Test
+  void restoreIsAPrefetchThatReadsABlockBackOnce() {
+    BlockAllocator a = tiered(tmp, "");
+    List<byte[]> data = new ArrayList<>();
+    long[] h = fill(a, 2, 5000, data, true);
+    assertThat(a.restore(h[0])).as("resident: nothing to read").isFalse();
+    a.spill(h, 0, 2);
+    assertThat(a.restore(h[0])).isTrue();
+    assertThat(a.restore(h[0])).isFalse();
+    assertThat(a.isResident(h[0])).isTrue();
+    assertThat(a.isResident(h[1])).isFalse();
+    assertThat(a.stats().spill().restores()).isEqualTo(1);
+    assertBytes(a, h[0], data.get(0));
+    assertBytes(a, h[1], data.get(1));
+    a.free(h[0]);
+    assertThatThrownBy(() -> a.restore(h[0])).isInstanceOf(InvalidHandleException.class);
+    a.free(h[1]);
+  }
+
+  /**
+   * Two threads prepare groups and hand them to a writer thread, while two more threads keep writing
+   * into the same blocks and checking what they read: no write is ever lost, whatever the stages do.
+   */
+  @Test
+  void pipelinedStagesNeverLoseAWrite() throws Exception {
+    BlockAllocator a = tiered(tmp, "tier.durability = none");
+    int n = 256;
+    long[] h = new long[n];
+    long[] expected = new long[n]; // written only by the owner thread of block i (i % 2)
+    for (int i = 0; i < n; i++) {
+      h[i] = a.allocate(2048);
+      a.putLong(h[i], 0, 0);
+    }
+    var queue = new java.util.concurrent.ArrayBlockingQueue<PreparedSpill>(8);
+    AtomicBoolean stop = new AtomicBoolean();
+    AtomicReference<Throwable> failure = new AtomicReference<>();
+    CyclicBarrier start = new CyclicBarrier(5);
+    List<Thread> threads = new ArrayList<>();
+    for (int t = 0; t < 2; t++) {
+      int seed = t;
+      threads.add(new Thread(() -> run(start, failure, () -> {
+        var random = new java.util.SplittableRandom(seed);
+        while (!stop.get()) {
+          int from = random.nextInt(n - 16);
+          PreparedSpill p = a.prepareSpill(h, from, 16);
+          if (!queue.offer(p, 1, TimeUnit.SECONDS)) {
+            p.abandon();
+          }
+        }
+      })));
+    }
+    threads.add(new Thread(() -> run(start, failure, () -> {
+      List<PreparedSpill> batch = new ArrayList<>();
+      while (!stop.get() || !queue.isEmpty()) {
+        PreparedSpill p = queue.poll(10, TimeUnit.MILLISECONDS);
+        if (p != null) {
+          batch.add(p);
+          queue.drainTo(batch);
+          a.writeSpills(batch);
+          batch.clear();
+        }
+      }
+    })));
+    for (int t = 0; t < 2; t++) {
+      int owner = t;
+      threads.add(new Thread(() -> run(start, failure, () -> {
+        var random = new java.util.SplittableRandom(100 + owner);
+        while (!stop.get()) {
+          int i = random.nextInt(n / 2) * 2 + owner;
+          long seen = a.getLong(h[i], 0);
+          if (seen != expected[i]) {
+            throw new AssertionError("block " + i + " holds " + seen + ", last written " + expected[i]);
+          }
+          a.putLong(h[i], 0, ++expected[i]);
+        }
+      })));
+    }
+    threads.forEach(Thread::start);
+    Thread.sleep(2_000);
+    stop.set(true);
+    for (Thread t : threads) {
+      t.join(30_000);
+      assertThat(t.isAlive()).as("thread " + t + " finished").isFalse();
+    }
+    if (failure.get() != null) {
+      throw new AssertionError(failure.get());
+    }
+    SpillStats s = a.stats().spill();
+    assertThat(s.spills()).as("the writer spilled blocks").isPositive();
+    assertThat(s.busySpills()).as("writers raced the spills").isPositive();
+    for (int i = 0; i < n; i++) {
+      assertThat(a.getLong(h[i], 0)).isEqualTo(expected[i]);
+      a.free(h[i]);
+    }
+    a.maintain();
+  }
+
+  private interface Body {
+    void run() throws Exception;
+  }
+
+  private static void run(CyclicBarrier start, AtomicReference<Throwable> failure, Body body) {
+    try {
+      start.await(10, TimeUnit.SECONDS);
+      body.run();
+    } catch (Throwable t) {
+      if (!failure.compareAndSet(null, t)) {
+        failure.get().addSuppressed(t);
+      }
+    }
+  }
+}
