@@ -160,6 +160,16 @@ public interface BlockAllocator extends AutoCloseable {
    */
   boolean restore(long handle);
 
+  /**
+   * Copies the whole block ({@code size(handle)} bytes) to the start of {@code dst} and returns its
+   * size. A spilled block is decoded from its record straight into {@code dst} and stays spilled: an
+   * export or a checksum pass over more blocks than RAM holds does not pull them all back in.
+   *
+   * @throws IllegalArgumentException when {@code dst} is smaller than the block
+   * @throws RestoreFailedException when a spilled block's record cannot be read
+   */
+  long copyOut(long handle, MemorySegment dst);
+
   byte getByte(long handle, long offset);
 
   void putByte(long handle, long offset, byte value);

@@ -476,6 +476,47 @@ final class BlockMover {
     }
   }
 
+  /**
+   * Decodes a spilled block's record into {@code dst} without restoring it; returns its size, or -1
+   * when the handle is not spilled (resident, moving, freed, or restored meanwhile: the caller reads
+   * it the ordinary way, which sorts those out).
+   */
+  long readSpilled(long handle, MemorySegment dst) {
+    MovedBlock b = entryOf(handle);
+    if (b == null) {
+      return -1;
+    }
+    long key;
+    long requested;
+    synchronized (b) {
+      if (b.state != MovedBlock.SPILLED) {
+        return -1;
+      }
+      key = b.recordKey;
+      requested = b.requested;
+    }
+    if (dst.byteSize() < requested) {
+      throw new IllegalArgumentException("destination holds " + dst.byteSize() + " bytes but block "
+          + Handles.format(handle) + " has " + requested + ": allowed a destination of at least the block's size");
+    }
+    try {
+      long n = store.readInto(key, dst.asSlice(0, requested));
+      if (n < 0) {
+        return -1; // restored or freed since the look: its record got a tombstone
+      }
+      if (n != requested) {
+        throw new IOException("the block's record holds " + n + " bytes, expected " + requested);
+      }
+      return n;
+    } catch (IOException | RuntimeException e) {
+      if (e instanceof IllegalArgumentException || e instanceof AllocatorClosedException) {
+        throw (RuntimeException) e;
+      }
+      failedRestores.increment();
+      throw new RestoreFailedException(handle, key, e);
+    }
+  }
+
   /** Whether the block of a moved handle is in RAM; null when the handle has no live entry. */
   Boolean isResident(long handle) {
     MovedBlock b = entryOf(handle);

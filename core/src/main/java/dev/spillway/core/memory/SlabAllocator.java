@@ -528,6 +528,27 @@ final class SlabAllocator implements BlockAllocator {
     return false; // restored in place by another thread since the check
   }
 
+  @Override
+  public long copyOut(long handle, MemorySegment dst) {
+    java.util.Objects.requireNonNull(dst, "dst");
+    ensureOpen();
+    if (mover != null) {
+      long n = mover.readSpilled(handle, dst);
+      if (n >= 0) {
+        return n;
+      }
+    }
+    // Resident (or it changed state under us): an ordinary read, which restores it in the rare case
+    // that it was spilled since the look above.
+    long size = size(handle);
+    if (dst.byteSize() < size) {
+      throw new IllegalArgumentException("destination holds " + dst.byteSize() + " bytes but block "
+          + Handles.format(handle) + " has " + size + ": allowed a destination of at least the block's size");
+    }
+    read(handle, 0, dst, 0, size);
+    return size;
+  }
+
   private void requireTier() {
     if (mover == null) {
       throw new IllegalStateException("this allocator has no tier to spill to: open it with"

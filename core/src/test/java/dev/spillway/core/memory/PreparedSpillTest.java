@@ -182,6 +182,33 @@ class PreparedSpillTest extends AllocatorTestBase {
     a.free(h[1]);
   }
 
+  @Test
+  void copyOutReadsASpilledBlockWithoutBringingItBack() {
+    BlockAllocator a = tiered(tmp, "");
+    List<byte[]> data = new ArrayList<>();
+    long[] h = fill(a, 3, 3000, data, true);
+    a.spill(h, 0, 2);
+    try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+      java.lang.foreign.MemorySegment dst = arena.allocate(4000);
+      for (int i = 0; i < 3; i++) {
+        dst.fill((byte) 0);
+        assertThat(a.copyOut(h[i], dst)).isEqualTo(3000);
+        assertThat(dst.asSlice(0, 3000).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE)).isEqualTo(data.get(i));
+      }
+      assertThat(a.isResident(h[0])).as("still spilled").isFalse();
+      assertThat(a.stats().spill().restores()).isZero();
+      java.lang.foreign.MemorySegment small = arena.allocate(2999);
+      assertThatThrownBy(() -> a.copyOut(h[0], small)).isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("at least the block's size");
+      assertThatThrownBy(() -> a.copyOut(h[2], small)).isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("at least the block's size");
+      a.free(h[0]);
+      assertThatThrownBy(() -> a.copyOut(h[0], dst)).isInstanceOf(InvalidHandleException.class);
+    }
+    a.free(h[1]);
+    a.free(h[2]);
+  }
+
   /**
    * Two threads prepare groups and hand them to a writer thread, while two more threads keep writing
    * into the same blocks and checking what they read: no write is ever lost, whatever the stages do.
