@@ -1,102 +1,240 @@
 package dev.spillway.bench;
 
+import com.typesafe.config.ConfigFactory;
+import dev.spillway.config.SpillwaySettings;
 import dev.spillway.core.memory.BlockAllocator;
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
 import java.util.Locale;
+import java.util.stream.Stream;
 
 /**
- * Splits the cost of one allocate / touch / free round of 64 B blocks into its parts, all in L1:
- * batches of 64 allocations, 64 {@code putLong}s, 64 handle checks ({@code isLive}) and 64 frees,
- * timed separately. A workload main rather than JMH because the parts only make sense measured back to
- * back on the same blocks; it prints the median of several rounds.
+ * Splits the cost of one allocate / touch / free cycle of 64 B blocks into its parts, all in L1:
+ * batches of 64 allocations, 64 {@code putLong}s, 64 {@code write(handle, 0, byte[64])}s, 64
+ * {@code getLong}s, 64 handle checks ({@code isLive}) and 64 frees, timed separately. A workload main
+ * rather than JMH because the parts only make sense measured back to back on the same blocks.
+ *
+ * <p>Two allocators are compared in the same run: one without a tier, and one opened with a tier (a
+ * fresh directory under {@code /var/tmp}, deleted afterwards), whose writes pass the write gate that
+ * lets blocks move. Nothing is spilled, so the second column is what an allocator that <em>can</em>
+ * spill pays on its fast path.
+ *
+ * <p>Each round measures each kind in a JVM of its own: one warm-up pass of
+ * {@value #BATCHES_PER_ROUND} batches, not reported, then the median of {@value #PASSES} measured
+ * passes (so one descheduling does not make a round). Separate JVMs because in one JVM both kinds
+ * would share the compiled {@code SlabAllocator} methods, whose profile would then keep both the gated
+ * and the ungated branch, which slows both kinds by several ns per write (see BENCHMARKS.md). The
+ * kinds alternate, the order reversed every other round so drifting machine noise hits both alike,
+ * and the ratio is taken within each round. Printed: ns per operation, median [min–max] of the rounds.
+ *
+ * <p>Option: {@code --rounds=N} (default 9). {@code --fork=plain|tiered} is the child JVM's: it
+ * measures one kind and prints the ns per operation of each part on one line.
  *
  * <pre>
- *   mvn -q -DskipTests package
+ *   mvn -q -B -DskipTests -pl bench -am package
  *   /usr/lib/jvm/temurin-25-jdk-amd64/bin/java --enable-native-access=ALL-UNNAMED \
- *       -cp bench/target/benchmarks.jar dev.spillway.bench.HotPathBreakdown
+ *       --sun-misc-unsafe-memory-access=allow -cp bench/target/benchmarks.jar \
+ *       dev.spillway.bench.HotPathBreakdown [--rounds=9]
  * </pre>
  */
 public final class HotPathBreakdown {
   private static final int BATCH = 64;
-  private static final int ROUNDS = 9;
+  private static final int WARMUP = 1;
+  private static final int PASSES = 3;
   private static final long BATCHES_PER_ROUND = 200_000;
+  private static final String[] KINDS = {"plain", "tiered"};
+  private static final String[] PARTS =
+      {"allocate", "putLong", "write 64 B", "getLong", "isLive (handle check)", "free"};
 
-  private static BlockAllocator allocator;
   private static final long[] handles = new long[BATCH];
+  private static final byte[] src = new byte[64];
   private static long sink;
 
   private HotPathBreakdown() {}
 
-  public static void main(String[] args) {
-    // Magazines of 128 so a batch of 64 never refills or flushes: only the fast path is timed.
-    allocator = BlockAllocator.create(dev.spillway.config.SpillwaySettings.from(
-        com.typesafe.config.ConfigFactory.parseString("spillway.memory.thread-cache.max-blocks-per-class = 128"))
-        .memory());
-    double[][] rounds = new double[ROUNDS][];
-    for (int r = 0; r < ROUNDS; r++) {
-      rounds[r] = round();
-    }
-    String[] names = {"allocate", "putLong", "isLive (handle check)", "free"};
-    System.out.println("ns per operation, median of " + ROUNDS + " rounds of " + BATCHES_PER_ROUND + " x " + BATCH);
-    for (int p = 0; p < names.length; p++) {
-      double[] col = new double[ROUNDS];
-      for (int r = 0; r < ROUNDS; r++) {
-        col[r] = rounds[r][p];
+  public static void main(String[] args) throws IOException, InterruptedException {
+    int rounds = 9;
+    String fork = null;
+    for (String a : args) {
+      if (a.startsWith("--rounds=")) {
+        rounds = Integer.parseInt(a.substring("--rounds=".length()));
+      } else if (a.startsWith("--fork=") && List.of(KINDS).contains(a.substring("--fork=".length()))) {
+        fork = a.substring("--fork=".length());
+      } else {
+        throw new IllegalArgumentException("unknown argument '" + a + "': allowed --rounds=N");
       }
-      java.util.Arrays.sort(col);
-      System.out.printf(Locale.ROOT, "  %-22s %6.1f  (min %.1f, max %.1f)%n", names[p], col[ROUNDS / 2], col[0],
-          col[ROUNDS - 1]);
     }
-    allocator.close();
+    if (rounds < 1) {
+      throw new IllegalArgumentException("--rounds=" + rounds + ": allowed >= 1");
+    }
+    if (fork != null) {
+      measure(fork.equals("tiered"));
+      return;
+    }
+    double[][][] ns = new double[KINDS.length][PARTS.length][rounds]; // [kind][part][round]
+    for (int r = 0; r < rounds; r++) {
+      for (int k : (r & 1) == 0 ? new int[] {0, 1} : new int[] {1, 0}) {
+        double[] parts = fork(KINDS[k]);
+        for (int p = 0; p < PARTS.length; p++) {
+          ns[k][p][r] = parts[p];
+        }
+      }
+    }
+    print(ns, rounds);
+  }
+
+  /** Runs {@code --fork=kind} in a JVM with this one's options; returns its ns per operation of each part. */
+  private static double[] fork(String kind) throws IOException, InterruptedException {
+    List<String> command = new ArrayList<>();
+    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    command.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
+    command.addAll(List.of("-cp", System.getProperty("java.class.path"), HotPathBreakdown.class.getName(),
+        "--fork=" + kind));
+    Process child = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+    String out = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+    int exit = child.waitFor();
+    if (exit != 0) {
+      throw new IllegalStateException("the --fork=" + kind + " JVM exited with " + exit + ": " + out);
+    }
+    return Arrays.stream(out.split(" ")).mapToDouble(Double::parseDouble).toArray();
+  }
+
+  /** The child's work: the warm-up and measured passes on one allocator; prints their median, one line. */
+  private static void measure(boolean tiered) throws IOException {
+    // Magazines of 128 so a batch of 64 never refills or flushes: only the fast path is timed.
+    SpillwaySettings settings = SpillwaySettings.from(ConfigFactory.parseString(
+        "spillway.memory.thread-cache.max-blocks-per-class = 128"));
+    Path tierDir = tiered ? Files.createTempDirectory(Path.of("/var/tmp"), "spillway-hotpath") : null;
+    try (BlockAllocator a = tiered
+        ? BlockAllocator.open(new SpillwaySettings(settings.memory(),
+            settings.tier().withDirectories(List.of(tierDir)), settings.codec(), settings.spill()))
+        : BlockAllocator.create(settings.memory())) {
+      for (int r = 0; r < WARMUP; r++) {
+        pass(a);
+      }
+      double[][] ns = new double[PARTS.length][PASSES]; // [part][pass]
+      for (int r = 0; r < PASSES; r++) {
+        double[] parts = pass(a);
+        for (int p = 0; p < PARTS.length; p++) {
+          ns[p][r] = parts[p];
+        }
+      }
+      System.out.println(String.join(" ", Arrays.stream(ns).map(n -> Double.toString(median(n))).toList()));
+    } finally {
+      if (tierDir != null) {
+        deleteTree(tierDir);
+      }
+    }
     if (sink == 42) {
       System.out.println();
     }
   }
 
-  private static double[] round() {
-    long alloc = 0;
-    long put = 0;
-    long check = 0;
-    long free = 0;
+  private static void print(double[][][] ns, int rounds) {
+    System.out.printf(Locale.ROOT, "ns per operation, median [min–max] of %d rounds; each round runs each kind"
+        + " in a JVM of its own (%d warm-up + median of %d passes of %d x %d), no tier and tier alternating;"
+        + " Java %s%n", rounds, WARMUP, PASSES, BATCHES_PER_ROUND, BATCH, Runtime.version());
+    System.out.printf(Locale.ROOT, "  %-22s %-20s %-20s %s%n", "part", "no tier", "tier (write gate)",
+        "tier / no tier");
+    for (int p = 0; p < PARTS.length; p++) {
+      double[] ratio = new double[rounds];
+      for (int r = 0; r < rounds; r++) {
+        ratio[r] = ns[1][p][r] / ns[0][p][r];
+      }
+      System.out.printf(Locale.ROOT, "  %-22s %-20s %-20s %s%n", PARTS[p], spread(ns[0][p], "%.1f", ""),
+          spread(ns[1][p], "%.1f", ""), spread(ratio, "%.2f", "×"));
+    }
+  }
+
+  /** One pass on {@code a}: ns per operation of each of {@link #PARTS}. */
+  private static double[] pass(BlockAllocator a) {
+    long[] nanos = new long[PARTS.length];
     for (long i = 0; i < BATCHES_PER_ROUND; i++) {
       long t0 = System.nanoTime();
-      allocateBatch();
+      allocateBatch(a);
       long t1 = System.nanoTime();
-      putBatch();
+      putBatch(a);
       long t2 = System.nanoTime();
-      checkBatch();
+      writeBatch(a);
       long t3 = System.nanoTime();
-      freeBatch();
+      getBatch(a);
       long t4 = System.nanoTime();
-      alloc += t1 - t0;
-      put += t2 - t1;
-      check += t3 - t2;
-      free += t4 - t3;
+      checkBatch(a);
+      long t5 = System.nanoTime();
+      freeBatch(a);
+      long t6 = System.nanoTime();
+      nanos[0] += t1 - t0;
+      nanos[1] += t2 - t1;
+      nanos[2] += t3 - t2;
+      nanos[3] += t4 - t3;
+      nanos[4] += t5 - t4;
+      nanos[5] += t6 - t5;
     }
     double ops = (double) BATCHES_PER_ROUND * BATCH;
-    return new double[] {alloc / ops, put / ops, check / ops, free / ops};
+    return Arrays.stream(nanos).mapToDouble(n -> n / ops).toArray();
   }
 
-  private static void allocateBatch() {
+  private static void allocateBatch(BlockAllocator a) {
     for (int i = 0; i < BATCH; i++) {
-      handles[i] = allocator.allocate(64);
+      handles[i] = a.allocate(64);
     }
   }
 
-  private static void putBatch() {
+  private static void putBatch(BlockAllocator a) {
     for (int i = 0; i < BATCH; i++) {
-      allocator.putLong(handles[i], 0, i);
+      a.putLong(handles[i], 0, i);
     }
   }
 
-  private static void checkBatch() {
+  private static void writeBatch(BlockAllocator a) {
     for (int i = 0; i < BATCH; i++) {
-      sink += allocator.isLive(handles[i]) ? 1 : 0;
+      a.write(handles[i], 0, src, 0, src.length);
     }
   }
 
-  private static void freeBatch() {
+  private static void getBatch(BlockAllocator a) {
     for (int i = 0; i < BATCH; i++) {
-      allocator.free(handles[i]);
+      sink += a.getLong(handles[i], 0);
+    }
+  }
+
+  private static void checkBatch(BlockAllocator a) {
+    for (int i = 0; i < BATCH; i++) {
+      sink += a.isLive(handles[i]) ? 1 : 0;
+    }
+  }
+
+  private static void freeBatch(BlockAllocator a) {
+    for (int i = 0; i < BATCH; i++) {
+      a.free(handles[i]);
+    }
+  }
+
+  /** {@code median [min–max]} of {@code values} in {@code format}, with {@code unit} after the median. */
+  private static String spread(double[] values, String format, String unit) {
+    return String.format(Locale.ROOT, format + unit + " [" + format + "–" + format + "]", median(values),
+        Arrays.stream(values).min().orElseThrow(), Arrays.stream(values).max().orElseThrow());
+  }
+
+  private static double median(double[] values) {
+    double[] sorted = values.clone();
+    Arrays.sort(sorted);
+    int n = sorted.length;
+    return (n & 1) == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+  }
+
+  private static void deleteTree(Path dir) throws IOException {
+    try (Stream<Path> walk = Files.walk(dir)) {
+      for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+        Files.delete(p);
+      }
     }
   }
 }
