@@ -1,0 +1,381 @@
+package dev.spillway.streams.spill;
+
+import akka.Done;
+import akka.actor.typed.ActorSystem;
+import akka.japi.Pair;
+import akka.stream.BoundedSourceQueue;
+import akka.stream.Materializer;
+import akka.stream.QueueOfferResult;
+import akka.stream.javadsl.Keep;
+import akka.stream.javadsl.Sink;
+import akka.stream.javadsl.Source;
+import dev.spillway.config.SpillSettings;
+import dev.spillway.core.memory.BlockAllocator;
+import dev.spillway.core.memory.PreparedSpill;
+import dev.spillway.core.memory.SpillOutcome;
+import dev.spillway.streams.IoDispatcher;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * The batched spill pipeline of {@code DESIGN.md}: one running Akka Streams graph per allocator.
+ *
+ * <pre>
+ *  offer / spill ─▶ bounded queue ─▶ group (while encoders are busy) ─▶ prepare ×P (freeze, copy, LZ4)
+ *     ─▶ groupedWeightedWithin(batch-bytes, batch-delay) ─▶ write ×1 (one append, fsync per durability)
+ *     ─▶ answer each request (SPILLED: RAM released)
+ * </pre>
+ *
+ * <p><b>Bounded, end to end.</b> At most {@code queue-size} requests are in flight (queued, encoding,
+ * batching or being written); {@link #offer} beyond that is answered "full" at once
+ * ({@link SpillQueueFullException}), and {@link #spill} waits for room without holding a thread, with
+ * at most {@code queue-size} callers waiting. When the disk is slower than demand the stages
+ * backpressure one another back to the queue, so memory held by encoded records is bounded by the
+ * queue, the encoders and one batch.
+ *
+ * <p><b>Failure.</b> A batch whose append fails fails only its own requests: their blocks stay
+ * resident and unchanged ({@link dev.spillway.core.memory.SpillFailedException}). The writer then
+ * pauses before the next batch, from {@code restart.min-backoff} doubling up to
+ * {@code restart.max-backoff}, and the pause resets after a batch succeeds. The stream itself never
+ * fails on an I/O error: restarting the stage instead (Akka's {@code RestartFlow}) loses elements in
+ * transit, and a lost element here is a frozen block nobody answers.
+ *
+ * <p>Blocking work (encoding, writes, fsyncs) runs on {@link IoDispatcher}. Requests are answered in
+ * the order they were taken. Thread-safe.
+ */
+public final class SpillPipeline implements AutoCloseable {
+  /** Most requests prepared as one group (one freeze and one wait for writers in flight). */
+  static final int MAX_GROUP = 256;
+  /** Bytes a record takes beyond its payload (the record header), for weighing groups. */
+  static final long RECORD_OVERHEAD = 48;
+  /** How long {@link #close()} waits for the requests in flight to be written. */
+  static final long CLOSE_WAIT_SECONDS = 120;
+
+  private final BlockAllocator allocator;
+  private final SpillSettings settings;
+  private final BatchWriter writer;
+  private final Executor io;
+  private final Permits permits;
+  private final BoundedSourceQueue<Request> queue;
+  private final CompletionStage<Done> finished;
+  private final Set<Request> inFlight = ConcurrentHashMap.newKeySet();
+  private volatile boolean closed;
+
+  private final LongAdder accepted = new LongAdder();
+  private final LongAdder rejectedFull = new LongAdder();
+  private final LongAdder spilled = new LongAdder();
+  private final LongAdder notSpilled = new LongAdder();
+  private final LongAdder failed = new LongAdder();
+  private final LongAdder batches = new LongAdder();
+  private final LongAdder failedBatches = new LongAdder();
+  private final LongAdder storedBytes = new LongAdder();
+  private final AtomicLong largestBatch = new AtomicLong();
+  private final LongAdder backoffs = new LongAdder();
+  /** Writer state: touched only by the one write in progress (the write stage runs one at a time). */
+  private long backoffNanos;
+  private long pauseUntilNanos;
+
+  private SpillPipeline(BlockAllocator allocator, SpillSettings settings, ActorSystem<?> system, BatchWriter writer) {
+    this.allocator = allocator;
+    this.settings = settings;
+    this.writer = writer;
+    this.io = IoDispatcher.of(system);
+    this.permits = new Permits(settings.queueSize(), settings.queueSize());
+    // A group is at most a quarter of a batch (so batches still close near batch-bytes) and at most
+    // MAX_GROUP requests; groups form only while every encoder is busy.
+    long groupBytes = Math.max(1, Math.min(4L << 20, settings.batchBytes() / 4));
+    long minCost = Math.max(1, groupBytes / MAX_GROUP);
+    Pair<BoundedSourceQueue<Request>, CompletionStage<Done>> m = Source.<Request>queue(settings.queueSize())
+        .batchWeighted(groupBytes, r -> Math.max(minCost, r.size + RECORD_OVERHEAD), Group::new, Group::add)
+        .mapAsync(settings.encodeParallelism(), g -> CompletableFuture.supplyAsync(() -> prepare(g), io))
+        .groupedWeightedWithin(settings.batchBytes(), g -> Math.max(1L, g.storedBytes()), settings.batchDelay())
+        .mapAsync(1, this::write)
+        .toMat(Sink.ignore(), Keep.both())
+        .run(Materializer.matFromSystem(system));
+    this.queue = m.first();
+    this.finished = m.second().whenComplete((done, error) -> failOrphans(error));
+  }
+
+  /**
+   * Starts the pipeline of {@code allocator} (which must have a tier) on {@code system}, bounded and
+   * batched as {@code settings} say. Close it before the allocator.
+   */
+  public static SpillPipeline start(BlockAllocator allocator, SpillSettings settings, ActorSystem<?> system) {
+    return start(allocator, settings, system, BatchWriter.ALLOCATOR);
+  }
+
+  static SpillPipeline start(BlockAllocator allocator, SpillSettings settings, ActorSystem<?> system,
+      BatchWriter writer) {
+    Objects.requireNonNull(allocator, "allocator");
+    Objects.requireNonNull(settings, "settings");
+    Objects.requireNonNull(system, "system");
+    return new SpillPipeline(allocator, settings, system, writer);
+  }
+
+  /**
+   * Queues a spill of {@code handle} if there is room. The stage completes with the block's
+   * {@link SpillOutcome} once its batch is written (durable per {@code spillway.tier.durability}); it
+   * fails at once with {@link SpillQueueFullException} when the pipeline is full, with
+   * {@link dev.spillway.core.memory.InvalidHandleException} for a handle of no live block, with
+   * {@link PipelineClosedException} after {@link #close()}, and later with
+   * {@link dev.spillway.core.memory.SpillFailedException} when its batch cannot be written (the block
+   * stays resident).
+   */
+  public CompletionStage<SpillOutcome> offer(long handle) {
+    Request r;
+    try {
+      r = request(handle);
+    } catch (RuntimeException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+    if (!permits.tryAcquire()) {
+      rejectedFull.increment();
+      return CompletableFuture.failedFuture(closed ? closedError() : new SpillQueueFullException(
+          settings.queueSize(), ""));
+    }
+    enqueue(r);
+    return r.answer;
+  }
+
+  /**
+   * Like {@link #offer}, but when the pipeline is full the stage waits (no thread is held) until a
+   * request ahead of it is answered. At most {@code queue-size} callers wait; beyond that the answer is
+   * {@link SpillQueueFullException}, so even a caller that never waits cannot make anything grow
+   * without bound.
+   */
+  public CompletionStage<SpillOutcome> spill(long handle) {
+    Request r;
+    try {
+      r = request(handle);
+    } catch (RuntimeException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+    CompletableFuture<Void> permit = permits.acquire();
+    if (permit == null) {
+      rejectedFull.increment();
+      return CompletableFuture.failedFuture(closed ? closedError() : new SpillQueueFullException(
+          settings.queueSize(), " and as many callers wait for room"));
+    }
+    permit.whenComplete((ok, error) -> {
+      if (error != null) {
+        failed.increment();
+        r.answer.completeExceptionally(error);
+      } else {
+        enqueue(r);
+      }
+    });
+    return r.answer;
+  }
+
+  /** A snapshot of the counters. */
+  public PipelineStats stats() {
+    return new PipelineStats(permits.inUse(), accepted.sum(), rejectedFull.sum(), spilled.sum(), notSpilled.sum(),
+        failed.sum(), batches.sum(), failedBatches.sum(), storedBytes.sum(), largestBatch.get(), backoffs.sum());
+  }
+
+  /**
+   * Stops taking requests and completes once every request taken has been answered (written, or
+   * failed) and the stream has stopped. Callers waiting for room are answered with
+   * {@link PipelineClosedException}. Idempotent.
+   */
+  public CompletionStage<Done> closeAsync() {
+    if (!closed) {
+      synchronized (this) {
+        if (!closed) {
+          closed = true;
+          permits.close(closedError());
+          queue.complete();
+        }
+      }
+    }
+    return finished;
+  }
+
+  /**
+   * {@link #closeAsync()}, waiting up to {@value #CLOSE_WAIT_SECONDS} s for the requests in flight;
+   * any still unanswered then fail with {@link PipelineClosedException} (their blocks stay resident).
+   */
+  @Override
+  public void close() {
+    try {
+      closeAsync().toCompletableFuture().get(CLOSE_WAIT_SECONDS, TimeUnit.SECONDS);
+    } catch (TimeoutException e) {
+      failOrphans(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      failOrphans(e);
+    } catch (java.util.concurrent.ExecutionException e) {
+      failOrphans(e.getCause()); // the stream failed: failOrphans already ran
+    }
+  }
+
+  // ---- stages ------------------------------------------------------------------------------------
+
+  private Request request(long handle) {
+    if (closed) {
+      throw closedError();
+    }
+    return new Request(handle, allocator.size(handle)); // an invalid handle fails here, at once
+  }
+
+  private void enqueue(Request r) {
+    inFlight.add(r);
+    accepted.increment();
+    QueueOfferResult result = queue.offer(r);
+    if (result != QueueOfferResult.enqueued()) {
+      // Only when closed (or the stream died): the permits keep the queue from overflowing.
+      answer(r, null, result == QueueOfferResult.dropped()
+          ? new SpillQueueFullException(settings.queueSize(), "") : closedError());
+    }
+  }
+
+  /** Stage one, on the I/O dispatcher: freeze and encode the group's blocks. */
+  private Group prepare(Group g) {
+    try {
+      PreparedSpill p = allocator.prepareSpill(g.handles(), 0, g.requests.size());
+      g.pendingBefore = new boolean[g.requests.size()];
+      for (int i = 0; i < g.pendingBefore.length; i++) {
+        g.pendingBefore[i] = p.outcome(i) == null && p.failure(i) == null;
+      }
+      g.prepared = p;
+    } catch (RuntimeException e) {
+      for (Request r : g.requests) {
+        answer(r, null, e);
+      }
+    }
+    return g;
+  }
+
+  /** Stage two: one append for the batch, after the pause a failure asked for. */
+  private CompletionStage<Done> write(List<Group> batch) {
+    long wait = pauseUntilNanos - System.nanoTime();
+    Executor on = wait > 0 ? CompletableFuture.delayedExecutor(wait, TimeUnit.NANOSECONDS, io) : io;
+    return CompletableFuture.supplyAsync(() -> {
+      writeNow(batch);
+      return Done.getInstance();
+    }, on);
+  }
+
+  private void writeNow(List<Group> batch) {
+    List<PreparedSpill> spills = new ArrayList<>(batch.size());
+    long bytes = 0;
+    for (Group g : batch) {
+      if (g.prepared != null) {
+        spills.add(g.prepared);
+        bytes += g.prepared.storedBytes();
+      }
+    }
+    RuntimeException failure = null;
+    try {
+      if (!spills.isEmpty()) {
+        writer.write(allocator, spills);
+      }
+      backoffNanos = 0;
+      pauseUntilNanos = 0;
+      batches.increment();
+      storedBytes.add(bytes);
+      largestBatch.accumulateAndGet(bytes, Math::max);
+    } catch (RuntimeException e) {
+      failure = e;
+      failedBatches.increment();
+      backoffs.increment();
+      long min = settings.minBackoff().toNanos();
+      backoffNanos = backoffNanos == 0 ? min : Math.min(settings.maxBackoff().toNanos(), backoffNanos * 2);
+      pauseUntilNanos = System.nanoTime() + backoffNanos;
+      for (PreparedSpill p : spills) {
+        p.abandon(); // a no-op when the allocator's write got as far as failing them itself
+      }
+    }
+    for (Group g : batch) {
+      if (g.prepared == null) {
+        continue; // answered when its preparation failed
+      }
+      for (int i = 0; i < g.requests.size(); i++) {
+        Request r = g.requests.get(i);
+        RuntimeException error = g.prepared.failure(i);
+        if (error == null && failure != null && g.pendingBefore[i]) {
+          error = failure;
+        }
+        answer(r, error == null ? g.prepared.outcome(i) : null, error);
+      }
+    }
+  }
+
+  private void answer(Request r, SpillOutcome outcome, Throwable error) {
+    if (!inFlight.remove(r)) {
+      return; // answered already (an orphan sweep raced us)
+    }
+    if (error != null) {
+      failed.increment();
+      permits.release();
+      r.answer.completeExceptionally(error);
+    } else {
+      (outcome == SpillOutcome.SPILLED ? spilled : notSpilled).increment();
+      permits.release();
+      r.answer.complete(outcome);
+    }
+  }
+
+  /** Fails whatever the stream left unanswered when it stopped (only a bug or a timeout leaves any). */
+  private void failOrphans(Throwable cause) {
+    for (Request r : List.copyOf(inFlight)) {
+      answer(r, null, new PipelineClosedException("spill pipeline stopped before request for block "
+          + Long.toHexString(r.handle) + " was written; the block stays resident", cause));
+    }
+  }
+
+  private static PipelineClosedException closedError() {
+    return new PipelineClosedException("spill pipeline is closed: it takes no more requests");
+  }
+
+  /** One spill request: a handle, its block's size (the group weight), the caller's answer. */
+  private static final class Request {
+    final long handle;
+    final long size;
+    final CompletableFuture<SpillOutcome> answer = new CompletableFuture<>();
+
+    Request(long handle, long size) {
+      this.handle = handle;
+      this.size = size;
+    }
+  }
+
+  /** Requests prepared together. */
+  private static final class Group {
+    final List<Request> requests = new ArrayList<>();
+    PreparedSpill prepared;
+    /** Per request: pending (frozen and encoded) before the write, so a failed write fails it. */
+    boolean[] pendingBefore;
+
+    Group(Request first) {
+      requests.add(first);
+    }
+
+    Group add(Request r) {
+      requests.add(r);
+      return this;
+    }
+
+    long[] handles() {
+      long[] h = new long[requests.size()];
+      for (int i = 0; i < h.length; i++) {
+        h[i] = requests.get(i).handle;
+      }
+      return h;
+    }
+
+    long storedBytes() {
+      return prepared == null ? 0 : prepared.storedBytes();
+    }
+  }
+}
