@@ -2,7 +2,10 @@ package dev.spillway.streams;
 
 import akka.actor.typed.ActorSystem;
 import akka.actor.typed.DispatcherSelector;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
+import java.util.function.Supplier;
 
 /**
  * The dispatcher Spillway's blocking work (encoding, segment writes and fsyncs, restores) runs on:
@@ -22,5 +25,26 @@ public final class IoDispatcher {
         ? DispatcherSelector.fromConfig(CONFIG_PATH)
         : DispatcherSelector.blocking();
     return system.dispatchers().lookup(selector);
+  }
+
+  /**
+   * Runs {@code task} on {@code executor}; the stage completes with its result or fails with exactly
+   * the exception it threw (unlike {@code supplyAsync}, which wraps it in a CompletionException that
+   * a stream would then fail with).
+   */
+  public static <T> CompletionStage<T> supply(Supplier<T> task, Executor executor) {
+    CompletableFuture<T> result = new CompletableFuture<>();
+    try {
+      executor.execute(() -> {
+        try {
+          result.complete(task.get());
+        } catch (Throwable t) {
+          result.completeExceptionally(t);
+        }
+      });
+    } catch (RuntimeException rejected) {
+      result.completeExceptionally(rejected); // the dispatcher is shutting down
+    }
+    return result;
   }
 }

@@ -10,7 +10,6 @@ import dev.spillway.core.memory.BlockAllocator;
 import dev.spillway.streams.IoDispatcher;
 import java.lang.foreign.MemorySegment;
 import java.util.Objects;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 
 /**
@@ -39,7 +38,7 @@ public final class Export {
     Objects.requireNonNull(settings, "settings");
     Executor io = IoDispatcher.of(system);
     return handles.mapAsync(settings.restoreParallelism(),
-        h -> CompletableFuture.supplyAsync(() -> bytesOf(allocator, h), io));
+        h -> IoDispatcher.supply(() -> bytesOf(allocator, h), io));
   }
 
   /** Objects stored by {@link Ingest#objects}, deserialized with {@code kryo}, in order. */

@@ -7,7 +7,6 @@ import dev.spillway.config.StreamSettings;
 import dev.spillway.core.memory.BlockAllocator;
 import dev.spillway.streams.IoDispatcher;
 import java.util.Objects;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 
 /**
@@ -23,7 +22,7 @@ public final class Prefetch {
     Objects.requireNonNull(allocator, "allocator");
     Objects.requireNonNull(settings, "settings");
     Executor io = IoDispatcher.of(system);
-    return Flow.<Long>create().mapAsync(settings.restoreParallelism(), h -> CompletableFuture.supplyAsync(() -> {
+    return Flow.<Long>create().mapAsync(settings.restoreParallelism(), h -> IoDispatcher.supply(() -> {
       allocator.restore(h);
       return h;
     }, io));

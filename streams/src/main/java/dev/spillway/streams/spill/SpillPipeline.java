@@ -97,7 +97,7 @@ public final class SpillPipeline implements AutoCloseable {
     long minCost = Math.max(1, groupBytes / MAX_GROUP);
     Pair<BoundedSourceQueue<Request>, CompletionStage<Done>> m = Source.<Request>queue(settings.queueSize())
         .batchWeighted(groupBytes, r -> Math.max(minCost, r.size + RECORD_OVERHEAD), Group::new, Group::add)
-        .mapAsync(settings.encodeParallelism(), g -> CompletableFuture.supplyAsync(() -> prepare(g), io))
+        .mapAsync(settings.encodeParallelism(), g -> IoDispatcher.supply(() -> prepare(g), io))
         .groupedWeightedWithin(settings.batchBytes(), g -> Math.max(1L, g.storedBytes()), settings.batchDelay())
         .mapAsync(1, this::write)
         .toMat(Sink.ignore(), Keep.both())
@@ -260,7 +260,7 @@ public final class SpillPipeline implements AutoCloseable {
   private CompletionStage<Done> write(List<Group> batch) {
     long wait = pauseUntilNanos - System.nanoTime();
     Executor on = wait > 0 ? CompletableFuture.delayedExecutor(wait, TimeUnit.NANOSECONDS, io) : io;
-    return CompletableFuture.supplyAsync(() -> {
+    return IoDispatcher.supply(() -> {
       writeNow(batch);
       return Done.getInstance();
     }, on);
