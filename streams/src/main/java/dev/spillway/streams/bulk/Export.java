@@ -37,8 +37,28 @@ public final class Export {
     Objects.requireNonNull(handles, "handles");
     Objects.requireNonNull(settings, "settings");
     Executor io = IoDispatcher.of(system);
-    return handles.mapAsync(settings.restoreParallelism(),
-        h -> IoDispatcher.supply(() -> bytesOf(allocator, h), io));
+    // A failed read travels as a value and fails the stream only in its turn, so every block before it
+    // is emitted first (mapAsync would fail at once, dropping earlier reads still in flight).
+    return handles.mapAsync(settings.restoreParallelism(), h -> IoDispatcher.supply(() -> read(allocator, h), io))
+        .map(Read::get);
+  }
+
+  /** The bytes of one block, or why they could not be read. */
+  private record Read(ByteString bytes, RuntimeException error) {
+    ByteString get() {
+      if (error != null) {
+        throw error;
+      }
+      return bytes;
+    }
+  }
+
+  private static Read read(BlockAllocator allocator, long handle) {
+    try {
+      return new Read(bytesOf(allocator, handle), null);
+    } catch (RuntimeException e) {
+      return new Read(null, e);
+    }
   }
 
   /** Objects stored by {@link Ingest#objects}, deserialized with {@code kryo}, in order. */
