@@ -113,8 +113,7 @@ public final class HotPathBreakdown {
         "spillway.memory.thread-cache.max-blocks-per-class = 128"));
     Path tierDir = tiered ? Files.createTempDirectory(Path.of("/var/tmp"), "spillway-hotpath") : null;
     try (BlockAllocator a = tiered
-        ? BlockAllocator.open(new SpillwaySettings(settings.memory(),
-            settings.tier().withDirectories(List.of(tierDir)), settings.codec(), settings.spill()))
+        ? BlockAllocator.open(settings.withTier(settings.tier().withDirectories(List.of(tierDir))))
         : BlockAllocator.create(settings.memory())) {
       for (int r = 0; r < WARMUP; r++) {
         pass(a);

@@ -1,12 +1,21 @@
 package dev.spillway.bench;
 
+import akka.actor.typed.ActorSystem;
+import akka.actor.typed.javadsl.Behaviors;
+import akka.stream.javadsl.Source;
+import akka.util.ByteString;
 import dev.spillway.config.Sizes;
 import dev.spillway.config.SpillSettings.SpillCodec;
 import dev.spillway.config.SpillwaySettings;
 import dev.spillway.config.TierSettings;
 import dev.spillway.core.memory.BlockAllocator;
+import dev.spillway.core.memory.SpillOutcome;
 import dev.spillway.core.memory.SpillReport;
 import dev.spillway.core.memory.SpillStats;
+import dev.spillway.streams.bulk.Ingest;
+import dev.spillway.streams.bulk.IngestSummary;
+import dev.spillway.streams.spill.SpillPipeline;
+import dev.spillway.streams.spill.SpillQueueFullException;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -22,6 +31,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
 import java.util.stream.Stream;
 import java.util.zip.CRC32C;
 import org.HdrHistogram.Histogram;
@@ -87,7 +97,7 @@ public final class SpillRestoreBenchmark {
 
   /** What the command line asked for. */
   private record Options(Path dir, boolean tempDir, long totalBytes, long restoreBytes, int rounds,
-      int warmup, boolean spillPart, boolean restorePart, boolean verify) {
+      int warmup, boolean spillPart, boolean restorePart, boolean ingestPart, boolean verify) {
 
     static Options parse(String[] args) throws IOException {
       Path dir = null;
@@ -117,7 +127,7 @@ public final class SpillRestoreBenchmark {
           dir = Path.of(a);
         } else {
           throw new IllegalArgumentException("unknown argument '" + a + "': allowed [dir] --dir=PATH"
-              + " --total-mib=N --restore-mib=N --rounds=N --warmup=N --part=all|spill|restore --verify");
+              + " --total-mib=N --restore-mib=N --rounds=N --warmup=N --part=all|spill|restore|ingest --verify");
         }
       }
       if (total < 1 || total > 1024 || restore < 1 || restore > 1024) {
@@ -127,8 +137,8 @@ public final class SpillRestoreBenchmark {
       if (rounds < 1 || warmup < 0) {
         throw new IllegalArgumentException("--rounds: allowed >= 1; --warmup: allowed >= 0");
       }
-      if (!List.of("all", "spill", "restore").contains(part)) {
-        throw new IllegalArgumentException("--part=" + part + ": allowed all, spill, restore");
+      if (!List.of("all", "spill", "restore", "ingest").contains(part)) {
+        throw new IllegalArgumentException("--part=" + part + ": allowed all, spill, restore, ingest");
       }
       boolean temp = dir == null;
       if (temp) {
@@ -137,7 +147,8 @@ public final class SpillRestoreBenchmark {
       dir = dir.toAbsolutePath().normalize();
       Files.createDirectories(dir);
       return new Options(dir, temp, total << 20, restore << 20, rounds, warmup,
-          !part.equals("restore"), !part.equals("spill"), verify);
+          part.equals("all") || part.equals("spill"), part.equals("all") || part.equals("restore"),
+          part.equals("all") || part.equals("ingest"), verify);
     }
   }
 
@@ -146,18 +157,28 @@ public final class SpillRestoreBenchmark {
     System.out.printf(Locale.ROOT, "spill / restore vs raw FileChannel, Java %s, %d round(s) + %d warm-up,"
         + " durability batch, dir %s%n", Runtime.version(), o.rounds, o.warmup, o.dir);
     List<String> verdicts = new ArrayList<>();
-    if (o.spillPart) {
-      System.out.printf(Locale.ROOT, "%nspill throughput: %s per round in %s batches; MiB/s of raw bytes,"
-          + " median [min–max] of %d rounds%n", Sizes.format(o.totalBytes), Sizes.format(BATCH_BYTES), o.rounds);
-      System.out.println("block   data            codec  raw/stored   raw write MiB/s      spill MiB/s"
-          + "          spill/raw");
-      for (int blockSize : new int[] {4096, 1 << 20}) {
-        verdicts.addAll(spillRates(o, blockSize, false));
-        verdicts.addAll(spillRates(o, blockSize, true));
+    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "spillway-bench");
+    try {
+      if (o.spillPart) {
+        System.out.printf(Locale.ROOT, "%nspill throughput: %s per round; sync = spill(handles) in %s batches,"
+            + " pipeline = SpillPipeline defaults (queue 4096, 2 encoders, 4 MiB / 5 ms batches); MiB/s of raw"
+            + " bytes, median [min–max] of %d rounds%n", Sizes.format(o.totalBytes), Sizes.format(BATCH_BYTES),
+            o.rounds);
+        System.out.println("block   data            path      codec  raw/stored   raw write MiB/s      spill MiB/s"
+            + "          spill/raw");
+        for (int blockSize : new int[] {4096, 1 << 20}) {
+          verdicts.addAll(spillRates(o, blockSize, false, system));
+          verdicts.addAll(spillRates(o, blockSize, true, system));
+        }
       }
-    }
-    if (o.restorePart) {
-      verdicts.add(restoreLatency(o));
+      if (o.restorePart) {
+        verdicts.add(restoreLatency(o));
+      }
+      if (o.ingestPart) {
+        ingestRates(o, system);
+      }
+    } finally {
+      system.terminate();
     }
     System.out.printf(Locale.ROOT, "%ntargets (median of the per-round ratios):%n");
     verdicts.forEach(System.out::println);
@@ -174,15 +195,26 @@ public final class SpillRestoreBenchmark {
   /** The figures of one spill round. */
   private record SpillRun(double mibPerSecond, long rawBytes, long storedBytes) {}
 
+  /** One way of writing the bytes: the raw FileChannel write, or a spill path with a codec. */
+  private record Side(String path, SpillCodec codec) {}
+
   /**
-   * One row per spill codec for {@code blockSize} and the data kind: the raw write and the spill
-   * codecs alternate within each round, in reverse order every other round. Returns the verdicts.
+   * One row per spill path and codec for {@code blockSize} and the data kind: the raw write and every
+   * spill side alternate within each round, in reverse order every other round. Returns the verdicts.
    */
-  private static List<String> spillRates(Options o, int blockSize, boolean compressible) throws IOException {
+  private static List<String> spillRates(Options o, int blockSize, boolean compressible, ActorSystem<?> system)
+      throws IOException {
     int blocks = (int) (o.totalBytes / blockSize);
     int perBatch = (int) Math.max(1, BATCH_BYTES / blockSize);
     List<SpillCodec> codecs = compressible ? List.of(SpillCodec.LZ4) : List.of(SpillCodec.LZ4, SpillCodec.RAW);
-    int sides = codecs.size() + 1; // side 0: the raw write
+    List<Side> sideList = new ArrayList<>();
+    sideList.add(new Side("raw", null));
+    for (String path : List.of("sync", "pipeline")) {
+      for (SpillCodec c : codecs) {
+        sideList.add(new Side(path, c));
+      }
+    }
+    int sides = sideList.size(); // side 0: the raw write
     double[][] rates = new double[sides][o.rounds];
     long[][] raw = new long[sides][o.rounds];
     long[][] stored = new long[sides][o.rounds];
@@ -192,11 +224,14 @@ public final class SpillRestoreBenchmark {
       for (int r = -o.warmup; r < o.rounds; r++) {
         for (int k = 0; k < sides; k++) {
           int side = (r & 1) == 0 ? k : sides - 1 - k;
+          Side sd = sideList.get(side);
           Path dir = o.dir.resolve("round-" + blockSize + "-" + compressible + "-" + side + "-" + r);
           Files.createDirectories(dir);
-          SpillRun run = side == 0
-              ? new SpillRun(rawWrite(dir.resolve("raw"), data, perBatch), 0, 0)
-              : spillRound(dir, data, perBatch, codecs.get(side - 1), crcs);
+          SpillRun run = switch (sd.path) {
+            case "raw" -> new SpillRun(rawWrite(dir.resolve("raw"), data, perBatch), 0, 0);
+            case "sync" -> spillRound(dir, data, perBatch, sd.codec, crcs, null);
+            default -> spillRound(dir, data, perBatch, sd.codec, crcs, system);
+          };
           deleteTree(dir);
           if (r >= 0) {
             rates[side][r] = run.mibPerSecond;
@@ -209,18 +244,19 @@ public final class SpillRestoreBenchmark {
     List<String> verdicts = new ArrayList<>();
     String kind = compressible ? "~2:1" : "incompressible";
     for (int s = 1; s < sides; s++) {
+      Side sd = sideList.get(s);
       double[] ratio = new double[o.rounds];
       for (int r = 0; r < o.rounds; r++) {
         ratio[r] = rates[s][r] / rates[0][r];
       }
       double compression = (double) Arrays.stream(raw[s]).sum() / Arrays.stream(stored[s]).sum();
-      System.out.printf(Locale.ROOT, "%-7s %-15s %-5s  %6.2f:1    %s  %s  %s%n", Sizes.classKey(blockSize), kind,
-          codecs.get(s - 1), compression, spread(rates[0], "%5.0f", 19), spread(rates[s], "%5.0f", 19),
+      System.out.printf(Locale.ROOT, "%-7s %-15s %-9s %-5s  %6.2f:1    %s  %s  %s%n", Sizes.classKey(blockSize), kind,
+          sd.path, sd.codec, compression, spread(rates[0], "%5.0f", 19), spread(rates[s], "%5.0f", 19),
           spread(ratio, "%4.2f×", 0));
       double target = compressible ? COMPRESSIBLE_TARGET : SPILL_TARGET;
       double m = median(ratio);
-      verdicts.add(String.format(Locale.ROOT, "  spill %-6s %-15s codec %-3s  >= %.2f× raw write:  %5.3f×"
-              + "  [%.2f–%.2f]  %s", Sizes.classKey(blockSize), kind, codecs.get(s - 1), target, m,
+      verdicts.add(String.format(Locale.ROOT, "  %-8s %-6s %-15s codec %-3s  >= %.2f× raw write:  %5.3f×"
+              + "  [%.2f–%.2f]  %s", sd.path, Sizes.classKey(blockSize), kind, sd.codec, target, m,
           min(ratio), max(ratio), m >= target ? "PASS" : "MISS"));
     }
     return verdicts;
@@ -228,17 +264,26 @@ public final class SpillRestoreBenchmark {
 
   /**
    * Opens an allocator on {@code dir}, copies {@code data} into fresh blocks and times spilling all of
-   * them in batches of {@code perBatch}; then (with {@code crcs}) restores and checks every block,
-   * frees the resident blocks and closes the allocator.
+   * them: in batches of {@code perBatch} with {@code spill(handles, i, n)}, or through a
+   * {@link SpillPipeline} on {@code system} when one is given (one request per block, waiting for room
+   * when the pipeline is full). Then (with {@code crcs}) restores and checks every block, frees the
+   * resident blocks and closes the allocator.
    */
-  private static SpillRun spillRound(Path dir, MemorySegment[] data, int perBatch, SpillCodec codec, long[] crcs)
-      throws IOException {
+  private static SpillRun spillRound(Path dir, MemorySegment[] data, int perBatch, SpillCodec codec, long[] crcs,
+      ActorSystem<?> system) throws IOException {
     int blockSize = (int) data[0].byteSize();
     long total = (long) data.length * blockSize;
-    try (BlockAllocator allocator = BlockAllocator.open(settings(dir, codec))) {
+    SpillwaySettings settings = settings(dir, codec);
+    try (BlockAllocator allocator = BlockAllocator.open(settings)) {
       long[] handles = allocateAndFill(allocator, data);
       long start = System.nanoTime();
-      spillAll(allocator, handles, perBatch);
+      if (system == null) {
+        spillAll(allocator, handles, perBatch);
+      } else {
+        try (SpillPipeline pipeline = SpillPipeline.start(allocator, settings.spill(), system)) {
+          spillThrough(pipeline, handles, settings.spill().queueSize());
+        }
+      }
       double rate = mibPerSecond(total, System.nanoTime() - start);
       SpillStats stats = allocator.stats().spill();
       if (stats.spilledBlocks() != handles.length || stats.rawBytesWritten() != total) {
@@ -256,6 +301,28 @@ public final class SpillRestoreBenchmark {
         }
       }
       return new SpillRun(rate, stats.rawBytesWritten(), stats.storedBytesWritten());
+    }
+  }
+
+  /**
+   * One pipeline request per handle; when the pipeline refuses (queue and waiters full) waits for an
+   * answer {@code queueSize} requests back, then asks again. Fails unless every block spilled.
+   */
+  private static void spillThrough(SpillPipeline pipeline, long[] handles, int queueSize) {
+    List<CompletableFuture<SpillOutcome>> answers = new ArrayList<>(handles.length);
+    for (int i = 0; i < handles.length; i++) {
+      CompletableFuture<SpillOutcome> f = pipeline.spill(handles[i]).toCompletableFuture();
+      while (f.isCompletedExceptionally() && f.exceptionNow() instanceof SpillQueueFullException) {
+        answers.get(Math.max(0, answers.size() - queueSize)).join();
+        f = pipeline.spill(handles[i]).toCompletableFuture();
+      }
+      answers.add(f);
+    }
+    for (int i = 0; i < answers.size(); i++) {
+      SpillOutcome o = answers.get(i).join();
+      if (o != SpillOutcome.SPILLED) {
+        throw new IllegalStateException("block " + i + " answered " + o + " through the pipeline");
+      }
     }
   }
 
@@ -329,6 +396,80 @@ public final class SpillRestoreBenchmark {
       MemorySegment.copy(MemorySegment.ofArray(chunk), 0, out[i], 0, blockSize);
     }
     return out;
+  }
+
+  // ---- ingestion -----------------------------------------------------------------------------------
+
+  /**
+   * Ingestion of 4× the default RAM budget ({@code spillway.streams.ingest-resident-bytes}) in 64 KiB
+   * chunks through {@link Ingest#sink}, against the raw write of the same bytes, in the same round.
+   */
+  private static void ingestRates(Options o, ActorSystem<?> system) throws IOException {
+    long budget = SpillwaySettings.defaults().streams().ingestResidentBytes();
+    int chunk = 64 << 10;
+    int chunks = (int) (4 * budget / chunk);
+    System.out.printf(Locale.ROOT, "%ningestion of %s (4× the %s budget) in %s chunks through Ingest.sink vs a raw"
+        + " write of the same bytes; MiB/s, median [min–max] of %d rounds%n", Sizes.format(4 * budget),
+        Sizes.format(budget), Sizes.format(chunk), o.rounds);
+    System.out.println("data            raw/stored   raw write MiB/s      ingest MiB/s         ingest/raw   in RAM at end");
+    for (boolean compressible : new boolean[] {false, true}) {
+      double[][] rates = new double[2][o.rounds];
+      double[] ratio = new double[o.rounds];
+      double compression = 0;
+      long inRam = 0;
+      try (Arena arena = Arena.ofShared()) {
+        MemorySegment[] data = fill(arena, chunks, chunk, compressible, 13);
+        List<ByteString> input = new ArrayList<>(chunks);
+        for (MemorySegment d : data) {
+          input.add(ByteString.fromArrayUnsafe(d.toArray(ValueLayout.JAVA_BYTE)));
+        }
+        for (int r = -o.warmup; r < o.rounds; r++) {
+          Path dir = o.dir.resolve("round-ingest-" + compressible + "-" + r);
+          Files.createDirectories(dir);
+          double rawRate = 0;
+          double ingestRate = 0;
+          for (int k = 0; k < 2; k++) {
+            if ((k == 0) == ((r & 1) == 0)) {
+              rawRate = rawWrite(dir.resolve("raw"), data, (int) (BATCH_BYTES / chunk));
+            } else {
+              SpillwaySettings settings = settings(dir, SpillCodec.LZ4);
+              try (BlockAllocator allocator = BlockAllocator.open(settings);
+                  SpillPipeline pipeline = SpillPipeline.start(allocator, settings.spill(), system)) {
+                long start = System.nanoTime();
+                IngestSummary summary = Source.from(input)
+                    .runWith(Ingest.sink(allocator, pipeline, settings.streams()), system)
+                    .toCompletableFuture().join();
+                ingestRate = mibPerSecond(summary.bytes(), System.nanoTime() - start);
+                SpillStats stats = allocator.stats().spill();
+                compression = (double) stats.rawBytesWritten() / stats.storedBytesWritten();
+                inRam = allocator.stats().requestedBytes();
+                if (summary.blocks() != chunks) {
+                  throw new IllegalStateException("ingested " + summary.blocks() + " of " + chunks + " chunks");
+                }
+                if (o.verify) {
+                  byte[] got = new byte[chunk];
+                  for (int i = 0; i < chunks; i++) {
+                    allocator.copyOut(summary.handles()[i], MemorySegment.ofArray(got));
+                    if (!Arrays.equals(got, input.get(i).toArrayUnsafe())) {
+                      throw new IllegalStateException("chunk " + i + " reads back wrong");
+                    }
+                  }
+                }
+              }
+            }
+          }
+          deleteTree(dir);
+          if (r >= 0) {
+            rates[0][r] = rawRate;
+            rates[1][r] = ingestRate;
+            ratio[r] = ingestRate / rawRate;
+          }
+        }
+      }
+      System.out.printf(Locale.ROOT, "%-15s %6.2f:1    %s  %s  %s   %s%n", compressible ? "~2:1" : "incompressible",
+          compression, spread(rates[0], "%5.0f", 19), spread(rates[1], "%5.0f", 19), spread(ratio, "%4.2f×", 0),
+          Sizes.format(inRam));
+    }
   }
 
   // ---- restore latency ---------------------------------------------------------------------------

@@ -12,7 +12,8 @@ import java.util.Objects;
  * @param queueSize most spill requests in flight in the pipeline (queued, encoding, batching or being
  *     written); an offer beyond it is answered "full" at once
  * @param encodeParallelism groups of requests copied and encoded at the same time
- * @param batchBytes a write batch closes once its stored bytes reach this
+ * @param batchBytes a write batch holds at most this many stored payload bytes (each record adds a
+ *     48-byte header); a single larger record makes a batch of its own
  * @param batchDelay ... or once its first record has waited this long
  * @param minBackoff first pause of the writer after a failed batch
  * @param maxBackoff longest pause; the pause doubles per consecutive failure up to it

@@ -56,7 +56,7 @@ public interface BlockAllocator extends AutoCloseable {
     SegmentLog store = SegmentLog.openEmpty(spillTier, codecs);
     try {
       var codec = settings.spill().codec() == SpillSettings.SpillCodec.LZ4 ? codecs.lz4() : codecs.raw();
-      return new SlabAllocator(settings.memory(), store, codec);
+      return new SlabAllocator(settings.memory(), store, codec, codecs.raw());
     } catch (RuntimeException e) {
       store.close();
       throw e;

@@ -54,6 +54,9 @@ final class BlockMover {
   private final HugeBlocks huge;
   private final SegmentLog store;
   private final Codec codec;
+  /** The store's raw codec, used instead of {@link #codec} while {@link #probe} says compression does not pay. */
+  private final Codec raw;
+  private final CompressionProbe probe = new CompressionProbe();
   private final MovedTable table = new MovedTable();
   private final WriteGate gate;
   /** One spill batch at a time. */
@@ -75,7 +78,8 @@ final class BlockMover {
   private final AtomicLong forwarded = new AtomicLong();
 
   BlockMover(SlabDirectory directory, SizePool[] pools, HugeBlocks huge, SegmentLog store, Codec codec,
-      WriteGate gate) {
+      Codec raw, WriteGate gate) {
+    this.raw = raw;
     this.directory = directory;
     this.gate = gate;
     this.pools = pools;
@@ -150,7 +154,12 @@ final class BlockMover {
         try {
           Slab slab = directory.get(Handles.slab(b.ram));
           MemorySegment bytes = slab.memory.asSlice(slab.offsetOf(Handles.slot(b.ram)), b.requested);
-          p.records[k] = store.encode(new Write(b.recordKey, Handles.generation(b.handle), codec, bytes), copy);
+          boolean attempt = codec != raw && probe.shouldTry();
+          p.records[k] = store.encode(new Write(b.recordKey, Handles.generation(b.handle), attempt ? codec : raw,
+              bytes), copy);
+          if (attempt) {
+            probe.attempted(p.records[k].codecId() == codec.id());
+          }
         } catch (IllegalStateException gone) {
           // The slab was unmapped under us: only possible once an access aborted the spill and the
           // block was freed. The block is not ours to write any more; anything else is a real failure.

@@ -51,11 +51,14 @@ final class SlabAllocator implements BlockAllocator {
   private volatile boolean closed;
 
   SlabAllocator(MemorySettings settings) {
-    this(settings, null, null);
+    this(settings, null, null, null);
   }
 
-  /** An allocator that spills to {@code store} with {@code codec}; it closes the store when it closes. */
-  SlabAllocator(MemorySettings settings, SegmentLog store, Codec codec) {
+  /**
+   * An allocator that spills to {@code store} with {@code codec} ({@code raw}, the store's raw codec,
+   * when compression keeps not paying); it closes the store when it closes.
+   */
+  SlabAllocator(MemorySettings settings, SegmentLog store, Codec codec, Codec raw) {
     this.settings = settings;
     this.maxBlockSize = settings.maxBlockSize();
     this.cacheEnabled = settings.threadCache().enabled();
@@ -66,7 +69,7 @@ final class SlabAllocator implements BlockAllocator {
         pools[cls] = newPool(cls);
       }
       gate = store == null ? null : new WriteGate();
-      mover = store == null ? null : new BlockMover(directory, pools, huge, store, codec, gate);
+      mover = store == null ? null : new BlockMover(directory, pools, huge, store, codec, raw, gate);
       ok = true;
     } finally {
       if (!ok) {

@@ -33,6 +33,11 @@ public final class EncodedRecord {
     return key;
   }
 
+  /** The id of the codec the record is stored with (the raw codec's when compression did not pay). */
+  public int codecId() {
+    return codec;
+  }
+
   /** Bytes before encoding. */
   public int rawLength() {
     return rawLength;

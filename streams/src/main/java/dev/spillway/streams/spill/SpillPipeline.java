@@ -32,7 +32,7 @@ import java.util.concurrent.atomic.LongAdder;
  *
  * <pre>
  *  offer / spill ─▶ bounded queue ─▶ group (while encoders are busy) ─▶ prepare ×P (freeze, copy, LZ4)
- *     ─▶ groupedWeightedWithin(batch-bytes, batch-delay) ─▶ write ×1 (one append, fsync per durability)
+ *     ─▶ groupedWeightedWithin(batch-bytes of payload, batch-delay) ─▶ write ×1 (one append, fsync per durability)
  *     ─▶ answer each request (SPILLED: RAM released)
  * </pre>
  *
@@ -56,7 +56,7 @@ import java.util.concurrent.atomic.LongAdder;
 public final class SpillPipeline implements AutoCloseable {
   /** Most requests prepared as one group (one freeze and one wait for writers in flight). */
   static final int MAX_GROUP = 256;
-  /** Bytes a record takes beyond its payload (the record header), for weighing groups. */
+  /** Bytes a record takes beyond its payload (the record header). */
   static final long RECORD_OVERHEAD = 48;
   /** How long {@link #close()} waits for the requests in flight to be written. */
   static final long CLOSE_WAIT_SECONDS = 120;
@@ -96,9 +96,9 @@ public final class SpillPipeline implements AutoCloseable {
     long groupBytes = Math.max(1, Math.min(4L << 20, settings.batchBytes() / 4));
     long minCost = Math.max(1, groupBytes / MAX_GROUP);
     Pair<BoundedSourceQueue<Request>, CompletionStage<Done>> m = Source.<Request>queue(settings.queueSize())
-        .batchWeighted(groupBytes, r -> Math.max(minCost, r.size + RECORD_OVERHEAD), Group::new, Group::add)
+        .batchWeighted(groupBytes, r -> Math.max(minCost, r.size), Group::new, Group::add)
         .mapAsync(settings.encodeParallelism(), g -> IoDispatcher.supply(() -> prepare(g), io))
-        .groupedWeightedWithin(settings.batchBytes(), g -> Math.max(1L, g.storedBytes()), settings.batchDelay())
+        .groupedWeightedWithin(settings.batchBytes(), g -> Math.max(1L, g.payloadBytes()), settings.batchDelay())
         .mapAsync(1, this::write)
         .toMat(Sink.ignore(), Keep.both())
         .run(Materializer.matFromSystem(system));
@@ -374,8 +374,12 @@ public final class SpillPipeline implements AutoCloseable {
       return h;
     }
 
-    long storedBytes() {
-      return prepared == null ? 0 : prepared.storedBytes();
+    /**
+     * Stored payload bytes, the weight of a batch: headers are left out so that blocks of exactly
+     * batch-bytes / n bytes stored raw make batches of n, like a raw write of the same bytes.
+     */
+    long payloadBytes() {
+      return prepared == null ? 0 : prepared.storedBytes() - RECORD_OVERHEAD * prepared.pendingBlocks();
     }
   }
 }
