@@ -305,15 +305,16 @@ public final class SpillRestoreBenchmark {
   }
 
   /**
-   * One pipeline request per handle; when the pipeline refuses (queue and waiters full) waits for an
-   * answer {@code queueSize} requests back, then asks again. Fails unless every block spilled.
+   * One pipeline request per handle; when the pipeline refuses (queue-size requests in flight and as
+   * many callers waiting) waits for the oldest of those, then asks again. Fails unless every block
+   * spilled.
    */
   private static void spillThrough(SpillPipeline pipeline, long[] handles, int queueSize) {
     List<CompletableFuture<SpillOutcome>> answers = new ArrayList<>(handles.length);
     for (int i = 0; i < handles.length; i++) {
       CompletableFuture<SpillOutcome> f = pipeline.spill(handles[i]).toCompletableFuture();
       while (f.isCompletedExceptionally() && f.exceptionNow() instanceof SpillQueueFullException) {
-        answers.get(Math.max(0, answers.size() - queueSize)).join();
+        answers.get(Math.max(0, answers.size() - 2 * queueSize)).join();
         f = pipeline.spill(handles[i]).toCompletableFuture();
       }
       answers.add(f);

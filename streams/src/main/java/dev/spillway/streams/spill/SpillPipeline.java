@@ -6,6 +6,7 @@ import akka.japi.Pair;
 import akka.stream.BoundedSourceQueue;
 import akka.stream.Materializer;
 import akka.stream.QueueOfferResult;
+import akka.stream.javadsl.Flow;
 import akka.stream.javadsl.Keep;
 import akka.stream.javadsl.Sink;
 import akka.stream.javadsl.Source;
@@ -33,7 +34,7 @@ import java.util.concurrent.atomic.LongAdder;
  * <pre>
  *  offer / spill ─▶ bounded queue ─▶ group (while encoders are busy) ─▶ prepare ×P (freeze, copy, LZ4)
  *     ─▶ groupedWeightedWithin(batch-bytes of payload, batch-delay) ─▶ write ×1 (one append, fsync per durability)
- *     ─▶ answer each request (SPILLED: RAM released)
+ *     ─▶ answer each request, in order (the write released the RAM of the blocks it spilled)
  * </pre>
  *
  * <p><b>Bounded, end to end.</b> At most {@code queue-size} requests are in flight (queued, encoding,
@@ -58,6 +59,8 @@ public final class SpillPipeline implements AutoCloseable {
   static final int MAX_GROUP = 256;
   /** Bytes a record takes beyond its payload (the record header). */
   static final long RECORD_OVERHEAD = 48;
+  /** Most time a request waits for others to share its group. */
+  static final java.time.Duration GROUP_DELAY = java.time.Duration.ofMillis(1);
   /** How long {@link #close()} waits for the requests in flight to be written. */
   static final long CLOSE_WAIT_SECONDS = 120;
 
@@ -76,6 +79,7 @@ public final class SpillPipeline implements AutoCloseable {
   private final LongAdder spilled = new LongAdder();
   private final LongAdder notSpilled = new LongAdder();
   private final LongAdder failed = new LongAdder();
+  private final LongAdder groups = new LongAdder();
   private final LongAdder batches = new LongAdder();
   private final LongAdder failedBatches = new LongAdder();
   private final LongAdder storedBytes = new LongAdder();
@@ -92,11 +96,14 @@ public final class SpillPipeline implements AutoCloseable {
     this.io = IoDispatcher.of(system);
     this.permits = new Permits(settings.queueSize(), settings.queueSize());
     // A group is at most a quarter of a batch (so batches still close near batch-bytes) and at most
-    // MAX_GROUP requests; groups form only while every encoder is busy.
+    // MAX_GROUP requests, or what arrived within GROUP_DELAY. (batchWeighted, which groups only while
+    // the encoders are busy, measured slower: every full group was followed by a group of one, each
+    // costing a hand-off to an encoder thread.)
     long groupBytes = Math.max(1, Math.min(4L << 20, settings.batchBytes() / 4));
     long minCost = Math.max(1, groupBytes / MAX_GROUP);
     Pair<BoundedSourceQueue<Request>, CompletionStage<Done>> m = Source.<Request>queue(settings.queueSize())
-        .batchWeighted(groupBytes, r -> Math.max(minCost, r.size), Group::new, Group::add)
+        .via(Flow.<Request>create().groupedWeightedWithin(groupBytes, r -> Math.max(minCost, r.size), GROUP_DELAY)
+            .map(Group::new))
         .mapAsync(settings.encodeParallelism(), g -> IoDispatcher.supply(() -> prepare(g), io))
         .groupedWeightedWithin(settings.batchBytes(), g -> Math.max(1L, g.payloadBytes()), settings.batchDelay())
         .mapAsync(1, this::write)
@@ -180,7 +187,7 @@ public final class SpillPipeline implements AutoCloseable {
   /** A snapshot of the counters. */
   public PipelineStats stats() {
     return new PipelineStats(permits.inUse(), accepted.sum(), rejectedFull.sum(), spilled.sum(), notSpilled.sum(),
-        failed.sum(), batches.sum(), failedBatches.sum(), storedBytes.sum(), largestBatch.get(), backoffs.sum());
+        failed.sum(), groups.sum(), batches.sum(), failedBatches.sum(), storedBytes.sum(), largestBatch.get(), backoffs.sum());
   }
 
   /**
@@ -241,6 +248,7 @@ public final class SpillPipeline implements AutoCloseable {
 
   /** Stage one, on the I/O dispatcher: freeze and encode the group's blocks. */
   private Group prepare(Group g) {
+    groups.increment();
     try {
       PreparedSpill p = allocator.prepareSpill(g.handles(), 0, g.requests.size());
       g.pendingBefore = new boolean[g.requests.size()];
@@ -260,13 +268,13 @@ public final class SpillPipeline implements AutoCloseable {
   private CompletionStage<Done> write(List<Group> batch) {
     long wait = pauseUntilNanos - System.nanoTime();
     Executor on = wait > 0 ? CompletableFuture.delayedExecutor(wait, TimeUnit.NANOSECONDS, io) : io;
-    return IoDispatcher.supply(() -> {
-      writeNow(batch);
-      return Done.getInstance();
-    }, on);
+    return IoDispatcher.supply(() -> answerAll(writeNow(batch)), on);
   }
 
-  private void writeNow(List<Group> batch) {
+  /** A batch after its write: the failure that failed its pending requests, or null. */
+  private record Written(List<Group> batch, RuntimeException failure) {}
+
+  private Written writeNow(List<Group> batch) {
     List<PreparedSpill> spills = new ArrayList<>(batch.size());
     long bytes = 0;
     for (Group g : batch) {
@@ -296,7 +304,17 @@ public final class SpillPipeline implements AutoCloseable {
         p.abandon(); // a no-op when the allocator's write got as far as failing them itself
       }
     }
-    for (Group g : batch) {
+    return new Written(batch, failure);
+  }
+
+  /**
+   * Answers every request of a written batch, in order, right after the write on the writer's thread:
+   * a stage of its own would overlap the two but costs a thread hand-off per batch, which measured
+   * slower on two cores. Answering frees permits, whose waiters enqueue their requests here.
+   */
+  private Done answerAll(Written written) {
+    RuntimeException failure = written.failure();
+    for (Group g : written.batch()) {
       if (g.prepared == null) {
         continue; // answered when its preparation failed
       }
@@ -309,6 +327,7 @@ public final class SpillPipeline implements AutoCloseable {
         answer(r, error == null ? g.prepared.outcome(i) : null, error);
       }
     }
+    return Done.getInstance();
   }
 
   private void answer(Request r, SpillOutcome outcome, Throwable error) {
@@ -357,13 +376,8 @@ public final class SpillPipeline implements AutoCloseable {
     /** Per request: pending (frozen and encoded) before the write, so a failed write fails it. */
     boolean[] pendingBefore;
 
-    Group(Request first) {
-      requests.add(first);
-    }
-
-    Group add(Request r) {
-      requests.add(r);
-      return this;
+    Group(List<Request> requests) {
+      this.requests.addAll(requests);
     }
 
     long[] handles() {
