@@ -170,6 +170,34 @@ public interface BlockAllocator extends AutoCloseable {
    */
   long copyOut(long handle, MemorySegment dst);
 
+  /**
+   * One sweep of the idle clock, for the control plane: every resident block of at least 1 KiB that
+   * was not accessed since the previous sweep ages by one sweep (any call naming a block counts as an
+   * access), and references of blocks idle for at least {@code idleSweeps} sweeps are written to
+   * {@code out}, up to its length. Returns how many were written. A reference is a handle that names
+   * the block for {@link #spill}, {@link #prepareSpill} and {@link #isResident}; for blocks under
+   * 32 KiB it carries no slack, so {@code size} of it reports the class size and the caller keeps
+   * using its own handle for everything else. Blocks under 1 KiB never show up (a record and an entry
+   * would cost more than they free), nor blocks forwarded to another slot by a restore.
+   *
+   * @throws IllegalArgumentException when {@code idleSweeps} is outside 1 to 120
+   */
+  int sweepIdle(int idleSweeps, long[] out);
+
+  /**
+   * Caps the memory the allocator maps (slabs and huge blocks) at {@code bytes}: growth past it fails
+   * with {@link BudgetExceededException} (a {@link PoolExhaustedException}); blocks coming back from
+   * the tier may go {@code slack} bytes over it, so that an access never fails for lack of RAM. Memory
+   * already mapped stays; spilling and shrinking bring it under.
+   */
+  void budget(long bytes, long slack);
+
+  /** Bytes mapped now (slabs and huge blocks), which the budget caps. */
+  long mappedBytes();
+
+  /** The budget of {@link #budget}, or {@link Long#MAX_VALUE} when none was set. */
+  long budgetBytes();
+
   byte getByte(long handle, long offset);
 
   void putByte(long handle, long offset, byte value);

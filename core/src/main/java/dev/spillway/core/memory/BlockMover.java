@@ -313,6 +313,10 @@ final class BlockMover {
         abort(b);
         return SpillOutcome.PINNED;
       }
+      if (slab.isForwardTarget(slot)) {
+        abort(b); // the slot's own handle: the block in it is known by its original handle only
+        return SpillOutcome.BUSY;
+      }
       frozen.add(b);
       return SpillOutcome.SPILLED;
     }
@@ -363,6 +367,9 @@ final class BlockMover {
       if (b.state != MovedBlock.SPILLING) {
         return false;
       }
+      if (!b.ramIsHome) {
+        directory.get(Handles.slab(b.ram)).forwardTarget(Handles.slot(b.ram), false);
+      }
       int next = releaseRam(b.ram, b.requested);
       if (b.ramIsHome) {
         b.homeGenerationAfter = next;
@@ -382,6 +389,7 @@ final class BlockMover {
   private int releaseRam(long ram, long requested) {
     Slab slab = directory.get(Handles.slab(ram));
     int slot = Handles.slot(ram);
+    slab.markFree(slot);
     int next = nextGeneration(slab, slot, Handles.generation(ram));
     if (slab.classIndex == SizeClasses.HUGE) {
       // A huge slab's index is not reused while a moved handle names it, so any generation will do.
@@ -481,7 +489,7 @@ final class BlockMover {
       if (restored != null) {
         restored[0] = true;
       }
-      return restore(b);
+      return withSlack(restore(b), handle);
     }
   }
 
@@ -504,12 +512,22 @@ final class BlockMover {
       key = b.recordKey;
       requested = b.requested;
     }
-    if (dst.byteSize() < requested) {
+    long asked = requestedBy(handle, b);
+    if (asked < 0) {
+      return -1; // a malformed slack: the ordinary path reports it
+    }
+    if (dst.byteSize() < asked) {
       throw new IllegalArgumentException("destination holds " + dst.byteSize() + " bytes but block "
-          + Handles.format(handle) + " has " + requested + ": allowed a destination of at least the block's size");
+          + Handles.format(handle) + " has " + asked + ": allowed a destination of at least the block's size");
     }
     try {
-      long n = store.readInto(key, dst.asSlice(0, requested));
+      // A block spilled through a reference without slack was written whole (its class size).
+      MemorySegment into = asked == requested ? dst.asSlice(0, requested) : MemorySegment.ofArray(new byte[(int) requested]);
+      long n = store.readInto(key, into);
+      if (n == requested && into != dst && asked != requested) {
+        MemorySegment.copy(into, 0, dst, 0, asked);
+        return asked;
+      }
       if (n < 0) {
         return -1; // restored or freed since the look: its record got a tombstone
       }
@@ -544,7 +562,7 @@ final class BlockMover {
   /** The requested size of a moved block, or -1 when the handle has no live entry. */
   long requestedSize(long handle) {
     MovedBlock b = entryOf(handle);
-    return b == null ? -1 : b.requested;
+    return b == null ? -1 : requestedBy(handle, b);
   }
 
   /** The class of a moved block, or -1 when the handle has no live entry. */
@@ -575,6 +593,10 @@ final class BlockMover {
       if (slab.requested != null) {
         slab.requested[slot] = (int) b.requested;
       }
+      if (!inPlace) {
+        slab.forwardTarget(slot, true);
+        slab.markForwarded(slot);
+      }
     } catch (IOException | RuntimeException e) {
       failedRestores.increment();
       if (target != 0) {
@@ -595,6 +617,9 @@ final class BlockMover {
       if (inPlace) {
         // The slot kept generation homeGenerationAfter since the block left: no handle of another
         // block names it, and rewinding makes this handle direct again.
+        // Until the rewind the slot carries a generation no block has, so a sweep must not name it:
+        // RESTORED keeps it out of sight until the block's first access.
+        b.home.markRestored(Handles.slot(b.handle));
         b.home.setGeneration(Handles.slot(b.handle), Handles.generation(b.handle));
         b.state = MovedBlock.GONE;
         removeEntry(b);
@@ -661,6 +686,7 @@ final class BlockMover {
             b.state = MovedBlock.GONE;
             removeEntry(b);
             forwarded.decrementAndGet();
+            ram.forwardTarget(Handles.slot(b.ram), false);
             return withSlack(b.ram, handle);
           }
           case MovedBlock.SPILLED -> {
@@ -670,7 +696,10 @@ final class BlockMover {
             if (b.classIndex == SizeClasses.HUGE) {
               huge.freeSpilled(b.requested);
             } else {
-              pools[b.classIndex].freeSpilled(b.requested);
+              // Spilled through a reference without slack, the block was counted at its class size;
+              // the caller's handle says what it was counted at when allocated.
+              long asked = requestedBy(handle, b);
+              pools[b.classIndex].freeSpilled(b.requested, asked < 0 ? 0 : b.requested - asked);
             }
           }
           default -> {
@@ -687,9 +716,27 @@ final class BlockMover {
   }
 
   /** The entry of {@code handle}, if its key has one and the slack bits agree. */
+  /**
+   * The entry of {@code handle}'s block. The slack bits do not take part: a block of a small class may
+   * have been spilled through a reference without them ({@code sweepIdle}), and is still the caller's
+   * block. Large and huge handles carry no slack, so one with slack names nothing.
+   */
   private MovedBlock entryOf(long handle) {
     MovedBlock b = table.get(MovedBlock.keyOf(handle));
-    return b != null && b.handle == handle ? b : null;
+    if (b == null || (Handles.slack(handle) != 0 && !SizeClasses.isSmall(b.classIndex))) {
+      return null;
+    }
+    return b;
+  }
+
+  /** The bytes the caller of {@code handle} asked for: for small classes its slack says. */
+  private static long requestedBy(long handle, MovedBlock b) {
+    if (!SizeClasses.isSmall(b.classIndex)) {
+      return b.requested;
+    }
+    int blockSize = SizeClasses.sizeOf(b.classIndex);
+    int slack = Handles.slack(handle);
+    return slack < blockSize ? blockSize - slack : -1;
   }
 
   private static long slackBits() {

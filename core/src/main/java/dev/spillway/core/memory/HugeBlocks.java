@@ -26,22 +26,26 @@ final class HugeBlocks {
   }
 
   long allocate(long size) {
+    long handle = map(size, false);
     allocs.incrementAndGet();
-    return map(size);
+    return handle;
   }
 
   /** Maps a block for {@code size} bytes coming back from the tier; returns its slot's handle. */
   long allocateForRestore(long size) {
-    long handle = map(size);
+    long handle = map(size, /* overdraw= */ true);
     spilled.decrementAndGet();
     spilledRequested.addAndGet(-size);
     return handle;
   }
 
-  private long map(long size) {
+  private long map(long size, boolean overdraw) {
     long capacity = SizeClasses.hugeCapacity(size);
-    Slab slab = directory.create(SizeClasses.HUGE, (int) capacity, 1, capacity);
+    Slab slab = directory.create(SizeClasses.HUGE, (int) capacity, 1, capacity, overdraw);
     slab.requested[0] = (int) size;
+    if (!overdraw) {
+      slab.markAllocated(0); // a restore's slab is marked by the restore, once the block is in it
+    }
     int gen = slab.generation(0);
     slabs.add(slab);
     live.incrementAndGet();

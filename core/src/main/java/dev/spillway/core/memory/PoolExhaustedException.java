@@ -1,7 +1,7 @@
 package dev.spillway.core.memory;
 
 /** A size class is at its configured maximum and has no free block. */
-public final class PoolExhaustedException extends RuntimeException {
+public class PoolExhaustedException extends RuntimeException {
   private static final long serialVersionUID = 1L;
 
   PoolExhaustedException(String message) {

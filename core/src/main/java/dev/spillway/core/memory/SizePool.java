@@ -154,6 +154,7 @@ final class SizePool {
       taken++;
       allocs++;
       requestedBytes += requested;
+      slab.markAllocated(slot);
       int slack = 0;
       if (slab.requested != null) {
         slab.requested[slot] = requested;
@@ -229,7 +230,7 @@ final class SizePool {
           if (!canGrow()) {
             throw exhausted();
           }
-          slab = addSlab();
+          slab = addSlab(/* overdraw= */ true);
         }
         int s = slab.take();
         relist(slab);
@@ -290,11 +291,16 @@ final class SizePool {
   }
 
   /** Accounts the free of a spilled block (it holds no slot). */
-  void freeSpilled(long requested) {
+  /**
+   * A spilled block is freed: {@code requested} is what it was counted at when it spilled, and
+   * {@code correction} what that exceeds the size it was counted at when allocated.
+   */
+  void freeSpilled(long requested, long correction) {
     lock.lock();
     try {
       spilled--;
       spilledRequested -= requested;
+      requestedBytes += correction;
       frees++;
     } finally {
       lock.unlock();
@@ -330,10 +336,15 @@ final class SizePool {
   }
 
   private Slab addSlab() {
+    return addSlab(false);
+  }
+
+  /** Maps one more slab; {@code overdraw} lets a restore use the budget's slack. */
+  private Slab addSlab(boolean overdraw) {
     if (closed) {
       throw new AllocatorClosedException();
     }
-    Slab slab = directory.create(classIndex, blockSize, slotsPerSlab, slabBytes);
+    Slab slab = directory.create(classIndex, blockSize, slotsPerSlab, slabBytes, overdraw);
     empty.add(slab);
     slabs++;
     return slab;
@@ -362,8 +373,12 @@ final class SizePool {
         // a few KiB under a 1 GiB maximum must not map 100 MiB ahead of a demand it has not shown.
         long step = Math.min((long) Math.ceil(rules.growStep() * maxBlocks), capacity);
         long target = Math.min(maxBlocks, capacity + Math.max(slotsPerSlab, step));
-        while (capacityBlocks() + slotsPerSlab <= target) {
-          addSlab();
+        try {
+          while (capacityBlocks() + slotsPerSlab <= target) {
+            addSlab();
+          }
+        } catch (BudgetExceededException full) {
+          // Growing ahead is an optimization: at the budget the pool simply stays as it is.
         }
         return capacityBlocks() - capacity;
       }

@@ -67,6 +67,37 @@ final class Slab {
   Slab prev;
   Slab next;
 
+  /** Blocks under this size get no idle clock: spilling them frees less than a record and an entry cost. */
+  static final int IDLE_CLOCK_FROM = 1024;
+  /** The bit of a pin word that marks a forwarding target ({@link #forwardTarget}). */
+  private static final int FORWARD_TARGET = 1 << 30;
+  private static final VarHandle AGES = MethodHandles.arrayElementVarHandle(byte[].class);
+
+  /** Ages the slot's idle clock from {@code from} by one; false when an access or a free changed it meanwhile. */
+  boolean age(int slot, int from) {
+    return AGES.compareAndSet(ages, slot, (byte) from, (byte) (from + 1));
+  }
+
+  /** The idle clock of a free slot. */
+  static final byte FREE = -1;
+  /**
+   * The idle clock of a slot holding a block forwarded here from another slot: the sweep must not
+   * hand out this slot's own handle (the block is known by its original one), so it skips the slot.
+   */
+  static final byte FORWARDED = -2;
+  /** The idle clock of a block restored into its own slot and not accessed since (see {@link #markRestored}). */
+  static final byte RESTORED = -3;
+  /** Highest count of the idle clock: a block idle this many sweeps or more stays at it. */
+  static final int MAX_AGE = 120;
+
+  /**
+   * Per slot, the idle clock (a CLOCK-style access bit widened to a count): an access sets it to 0,
+   * each {@link BlockAllocator#sweepIdle sweep} adds one, a free sets {@link #FREE}. Plain racy byte
+   * stores on purpose: a lost update only makes a block look one sweep younger or older. Null for
+   * classes under {@link #IDLE_CLOCK_FROM}.
+   */
+  final byte[] ages;
+
   Slab(int id, int classIndex, int blockSize, int slots, Arena arena, MemorySegment memory, int seed) {
     this.id = id;
     this.classIndex = classIndex;
@@ -87,6 +118,10 @@ final class Slab {
       java.util.Arrays.fill(gen8, (byte) start);
     }
     this.requested = SizeClasses.isSmall(classIndex) ? null : new int[slots];
+    this.ages = blockSize >= IDLE_CLOCK_FROM ? new byte[slots] : null;
+    if (ages != null) {
+      java.util.Arrays.fill(ages, FREE);
+    }
     this.bits = new long[(slots + 63) >>> 6];
     int tail = slots & 63;
     if (tail != 0) {
@@ -108,6 +143,11 @@ final class Slab {
     return gen16 != null ? gen16[slot] & 0xFFFF : gen8[slot] & 0xFF;
   }
 
+  /** {@link #generation} with acquire semantics (for sweeps that read other slot state after it). */
+  int generationAcquire(int slot) {
+    return gen16 != null ? (short) GEN16.getAcquire(gen16, slot) & 0xFFFF : (byte) GEN8.getAcquire(gen8, slot) & 0xFF;
+  }
+
   /** The generation after {@code generation}: the one the slot's next block gets. */
   int nextGeneration(int generation) {
     return (generation + 2) & generationMask;
@@ -119,7 +159,57 @@ final class Slab {
    * handle, a double free, or a block being moved).
    */
   boolean markFreed(int slot, int expected, int next) {
+    // The clock says FREE before the generation moves on: a sweep that reads the new generation
+    // (acquire) then sees FREE, so it never names a free slot by the generation its next block gets.
+    // A free that fails leaves a live block marked FREE, which only hides it until its next access.
+    markFree(slot);
     return casGeneration(slot, expected, next);
+  }
+
+  /** The slot holds no block (freed, or its block moved out): the idle sweep skips it. */
+  void markFree(int slot) {
+    if (ages != null) {
+      ages[slot] = FREE;
+    }
+  }
+
+  /**
+   * The slot's block was just used: its idle clock starts again. Only an aged (or freshly restored)
+   * clock is reset, by a CAS, so a free that marked the slot FREE meanwhile is never undone (a FREE
+   * slot must never look live to a sweep: it would name the generation the slot's next block gets).
+   */
+  void touch(int slot) {
+    byte[] a = ages;
+    if (a != null) {
+      byte age = a[slot];
+      if (age > 0 || age == RESTORED) { // read first: a block in steady use costs a load, no store
+        AGES.compareAndSet(a, slot, age, (byte) 0);
+      }
+    }
+  }
+
+  /** The slot's block was just allocated (the slot is the caller's alone): its idle clock starts. */
+  void markAllocated(int slot) {
+    if (ages != null) {
+      ages[slot] = 0;
+    }
+  }
+
+  /**
+   * The slot is getting its block back from the tier, before the generation that makes the block
+   * live again is set: the clock stays out of the sweep's sight until the block's first access.
+   */
+  void markRestored(int slot) {
+    if (ages != null) {
+      ages[slot] = RESTORED;
+    }
+  }
+
+  /** The slot now holds a block forwarded from another slot (see {@link #FORWARDED}). */
+  void markForwarded(int slot) {
+    if (ages != null) {
+      ages[slot] = FORWARDED;
+    }
   }
 
   /** Sets a slot's generation; used to freeze, unfreeze and rewind slots of moving blocks. */
@@ -148,13 +238,21 @@ final class Slab {
     }
     // Acquire: a block restored in place publishes its bytes before its generation.
     int now = gen16 != null ? (short) GEN16.getAcquire(gen16, slot) & 0xFFFF : (byte) GEN8.getAcquire(gen8, slot) & 0xFF;
-    return now == gen;
+    if (now != gen) {
+      return false;
+    }
+    touch(slot); // every call that names a live block counts as an access for the idle clock
+    return true;
   }
 
   // ---- pins and moved blocks ------------------------------------------------------------------
 
   /** Adds {@code delta} to a slot's pin count; returns the new count. */
   int addPin(int slot, int delta) {
+    return ((int) PINS.getAndAdd(pinWords(), slot, delta) + delta) & ~FORWARD_TARGET;
+  }
+
+  private int[] pinWords() {
     int[] p = pins;
     if (p == null) {
       synchronized (this) {
@@ -164,13 +262,33 @@ final class Slab {
         }
       }
     }
-    return (int) PINS.getAndAdd(p, slot, delta) + delta;
+    return p;
   }
 
   /** A slot's pin count (a volatile read, ordered after a freeze by the caller's CAS). */
   int pinCount(int slot) {
     int[] p = pins;
-    return p == null ? 0 : (int) PINS.getVolatile(p, slot);
+    return p == null ? 0 : (int) PINS.getVolatile(p, slot) & ~FORWARD_TARGET;
+  }
+
+  /**
+   * Marks (or unmarks) the slot as the RAM of a block forwarded here from its own slot: such a slot
+   * must never be frozen through its own handle (only through the block's), or the forwarding entry
+   * would point at a slot that moved. Kept beside the pin count so that a freeze reads both with the
+   * same sequentially consistent load.
+   */
+  void forwardTarget(int slot, boolean on) {
+    if (on) {
+      PINS.getAndBitwiseOr(pinWords(), slot, FORWARD_TARGET);
+    } else if (pins != null) {
+      PINS.getAndBitwiseAnd(pins, slot, ~FORWARD_TARGET);
+    }
+  }
+
+  /** Whether the slot holds a forwarded block (see {@link #forwardTarget}). */
+  boolean isForwardTarget(int slot) {
+    int[] p = pins;
+    return p != null && ((int) PINS.getVolatile(p, slot) & FORWARD_TARGET) != 0;
   }
 
   /** Whether any slot of this slab has been pinned since the slab was created. */
@@ -254,6 +372,7 @@ final class Slab {
     long gens = gen16 != null ? 2L * slots : slots;
     long req = requested != null ? 4L * slots : 0;
     long pinned = pins != null ? 4L * slots : 0;
-    return FIXED_OVERHEAD_BYTES + 8L * bits.length + gens + req + pinned;
+    long clock = ages != null ? slots : 0;
+    return FIXED_OVERHEAD_BYTES + 8L * bits.length + gens + req + pinned + clock;
   }
 }

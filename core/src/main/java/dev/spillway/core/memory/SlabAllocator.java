@@ -552,6 +552,62 @@ final class SlabAllocator implements BlockAllocator {
     return size;
   }
 
+  @Override
+  public int sweepIdle(int idleSweeps, long[] out) {
+    if (idleSweeps < 1 || idleSweeps > Slab.MAX_AGE) {
+      throw new IllegalArgumentException("idleSweeps = " + idleSweeps + ": allowed 1 to " + Slab.MAX_AGE);
+    }
+    java.util.Objects.requireNonNull(out, "out");
+    ensureOpen();
+    int found = 0;
+    for (int i = 0, limit = directory.indexLimit(); i < limit; i++) {
+      Slab slab = directory.get(i);
+      byte[] ages = slab == null ? null : slab.ages;
+      if (ages == null || slab.released) {
+        continue;
+      }
+      for (int slot = 0; slot < slab.slots; slot++) {
+        // Generation, clock, generation again: a free marks the clock FREE before it moves the
+        // generation, so a reference is only made for a generation that was live while the clock was
+        // read, never for the one a free slot keeps for its next block.
+        int gen = slab.generationAcquire(slot);
+        VarHandle.loadLoadFence();
+        int age = ages[slot];
+        if (age < 0) {
+          continue; // free, or a forwarded block (known by its original handle)
+        }
+        if (age < Slab.MAX_AGE) {
+          if (!slab.age(slot, age)) {
+            continue; // touched, freed or forwarded right now: a CAS never overwrites that
+          }
+          age++;
+        }
+        if (age >= idleSweeps && found < out.length && (gen & 1) == 1) { // even: being moved now
+          VarHandle.loadLoadFence();
+          if (slab.generationAcquire(slot) == gen) {
+            out[found++] = Handles.make(gen, 0, slab.id, slot);
+          }
+        }
+      }
+    }
+    return found;
+  }
+
+  @Override
+  public void budget(long bytes, long slack) {
+    directory.budget.set(bytes, slack);
+  }
+
+  @Override
+  public long mappedBytes() {
+    return directory.budget.mapped();
+  }
+
+  @Override
+  public long budgetBytes() {
+    return directory.budget.limit();
+  }
+
   private void requireTier() {
     if (mover == null) {
       throw new IllegalStateException("this allocator has no tier to spill to: open it with"

@@ -23,6 +23,13 @@ final class SlabDirectory {
   private volatile Slab[] table = new Slab[INITIAL_CAPACITY];
   private final ArrayDeque<long[]> released = new ArrayDeque<>();
   private int nextFresh;
+  /** Every mapping is counted here. */
+  final MemoryBudget budget = new MemoryBudget();
+
+  /** One past the highest index a slab can have right now (for sweeps over every slab). */
+  int indexLimit() {
+    return table.length;
+  }
 
   /** The slab at {@code index}, or null. */
   Slab get(int index) {
@@ -35,6 +42,33 @@ final class SlabDirectory {
    * the table's lock; on failure the index goes back and nothing is leaked.
    */
   Slab create(int classIndex, int blockSize, int slots, long bytes) {
+    return create(classIndex, blockSize, slots, bytes, false);
+  }
+
+  /**
+   * Maps a slab of {@code bytes} within the {@link #budget}; with {@code overdraw} (a block coming
+   * back from the tier) the budget's slack may be used too.
+   *
+   * @throws BudgetExceededException when the budget has no room for it
+   */
+  Slab create(int classIndex, int blockSize, int slots, long bytes, boolean overdraw) {
+    if (!budget.tryReserve(bytes, overdraw)) {
+      throw budget.exceeded(bytes, classIndex == SizeClasses.HUGE ? "a huge block" : "a slab of " + blockSize
+          + "-byte blocks");
+    }
+    boolean counted = false;
+    try {
+      Slab slab = map(classIndex, blockSize, slots, bytes);
+      counted = true;
+      return slab;
+    } finally {
+      if (!counted) {
+        budget.release(bytes);
+      }
+    }
+  }
+
+  private Slab map(int classIndex, int blockSize, int slots, long bytes) {
     long[] reserved = reserve();
     int index = (int) reserved[0];
     Arena arena = Arena.ofShared();
@@ -64,6 +98,7 @@ final class SlabDirectory {
       }
     }
     slab.arena.close();
+    budget.release(slab.bytes());
   }
 
   /** Called when the last moved block naming {@code slab} is gone: a released slab's index is free. */

@@ -106,13 +106,17 @@ final class ThreadCache {
     COUNT.setOpaque(m, n);
     ALLOCS.setOpaque(m, m.allocs + 1);
     REQUESTED.setOpaque(m, m.requested + size);
-    if (cls < SizeClasses.SMALL_COUNT) {
-      // Small classes carry the exact size in the handle: no slab is touched.
+    if (m.blockSize < Slab.IDLE_CLOCK_FROM) {
+      // Small classes carry the exact size in the handle, and these have no idle clock: no slab is touched.
       return next | ((long) (m.blockSize - size) << Handles.SLACK_SHIFT);
     }
     Slab slab = directory.get(Handles.slab(next));
     if (slab == null) {
       throw new AllocatorClosedException(); // only a closed allocator drops a slab a magazine holds
+    }
+    slab.markAllocated(Handles.slot(next));
+    if (cls < SizeClasses.SMALL_COUNT) {
+      return next | ((long) (m.blockSize - size) << Handles.SLACK_SHIFT);
     }
     slab.requested[Handles.slot(next)] = size; // large classes keep it per slot
     return next;

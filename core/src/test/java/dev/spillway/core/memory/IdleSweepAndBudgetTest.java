@@ -1,0 +1,253 @@
+package dev.spillway.core.memory;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The idle clock (sweeps, references, spilling through them) and the memory budget (growth capped,
+ * restores allowed the slack).
+ */
+class IdleSweepAndBudgetTest extends AllocatorTestBase {
+  @TempDir Path tmp;
+
+  private static byte[] bytes(long seed, int size) {
+    return SpillRestoreTest.pattern(seed, size, false);
+  }
+
+  private static void assertBytes(BlockAllocator a, long h, byte[] expected) {
+    byte[] got = new byte[expected.length];
+    a.read(h, 0, got, 0, got.length);
+    assertThat(got).isEqualTo(expected);
+  }
+
+  @Test
+  void untouchedBlocksBecomeIdleAndSpillThroughTheirReferences() {
+    BlockAllocator a = tiered(tmp, "");
+    int n = 20;
+    long[] h = new long[n];
+    byte[][] data = new byte[n][];
+    for (int i = 0; i < n; i++) {
+      data[i] = bytes(i, 3000); // class 3 KiB... with slack: the caller's handle carries it
+      h[i] = a.allocate(3000);
+      a.write(h[i], 0, data[i], 0, 3000);
+    }
+    long[] out = new long[64];
+    assertThat(a.sweepIdle(2, out)).as("one sweep: nothing idle for 2 yet").isZero();
+    for (int i = 0; i < n; i += 2) {
+      a.getLong(h[i], 0); // the even blocks are in use
+    }
+    int idle = a.sweepIdle(2, out);
+    assertThat(idle).isEqualTo(n / 2);
+    long[] refs = Arrays.copyOf(out, idle);
+    for (long ref : refs) {
+      boolean odd = false;
+      for (int i = 1; i < n; i += 2) {
+        odd |= MovedBlock.keyOf(ref) == MovedBlock.keyOf(h[i]);
+      }
+      assertThat(odd).as("only untouched blocks are idle").isTrue();
+    }
+    assertThat(a.spill(refs, 0, refs.length).spilled()).isEqualTo(n / 2);
+    for (int i = 1; i < n; i += 2) {
+      assertThat(a.isResident(h[i])).isFalse();
+      assertThat(a.size(h[i])).as("the caller's handle keeps its size").isEqualTo(3000);
+    }
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment dst = arena.allocate(3000);
+      assertThat(a.copyOut(h[1], dst)).isEqualTo(3000);
+      assertThat(dst.toArray(ValueLayout.JAVA_BYTE)).isEqualTo(data[1]);
+    }
+    assertThatThrownBy(() -> a.getLong(h[3], 2996)).as("bounds follow the caller's size")
+        .isInstanceOf(BlockBoundsException.class);
+    for (int i = 0; i < n; i++) {
+      if (i % 4 == 1) {
+        a.free(h[i]); // spilled: freed without coming back
+      } else {
+        assertBytes(a, h[i], data[i]);
+        a.free(h[i]);
+      }
+    }
+    assertThat(a.stats().requestedBytes()).as("accounting balances for blocks spilled by reference").isZero();
+    assertThat(a.stats().spill().spilledBlocks()).isZero();
+  }
+
+  @Test
+  void smallFreedAndForwardedBlocksAreNeverListed() {
+    BlockAllocator a = tiered(tmp, "");
+    long tiny = a.allocate(512);
+    a.putLong(tiny, 0, 1);
+    long freed = a.allocate(2048);
+    a.putLong(freed, 0, 1);
+    a.free(freed);
+    // Spill blocks, let new blocks take their slots, then read them back: they are forwarded.
+    long[] moved = new long[8];
+    for (int i = 0; i < moved.length; i++) {
+      moved[i] = a.allocate(4096);
+      a.putLong(moved[i], 0, i);
+    }
+    a.spill(moved, 0, moved.length);
+    List<Long> squatters = new ArrayList<>();
+    for (int i = 0; i < 64; i++) {
+      long s = a.allocate(4096);
+      a.putLong(s, 0, -i);
+      squatters.add(s);
+    }
+    for (int i = 0; i < moved.length; i++) {
+      assertThat(a.getLong(moved[i], 0)).isEqualTo(i);
+    }
+    long forwarded = a.stats().spill().forwardedBlocks();
+    assertThat(forwarded).as("the squatters took the home slots").isPositive();
+    long[] out = new long[128];
+    for (int i = 0; i < 3; i++) {
+      a.sweepIdle(1, out);
+    }
+    int idle = a.sweepIdle(1, out);
+    assertThat(idle).as("the squatters and the blocks restored in place; not the 512 B block, the freed one"
+        + " or the forwarded ones").isEqualTo(64 + moved.length - forwarded);
+    for (int k = 0; k < idle; k++) {
+      assertThat(MovedBlock.keyOf(out[k])).isNotEqualTo(MovedBlock.keyOf(freed)).isNotEqualTo(MovedBlock.keyOf(tiny));
+    }
+    assertThat(a.sweepIdle(1, new long[0])).isZero();
+    assertThatThrownBy(() -> a.sweepIdle(0, out)).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("allowed 1 to 120");
+    a.free(tiny);
+    for (long m : moved) {
+      a.free(m);
+    }
+    squatters.forEach(a::free);
+  }
+
+  @Test
+  void theBudgetCapsGrowthAndRestoresMayUseTheSlack() {
+    BlockAllocator a = tiered(tmp, "memory.large-slab-size = 1 MiB");
+    a.budget(2L << 20, 1L << 20); // two 1 MiB slabs of 64 KiB blocks, one more for restores
+    List<Long> handles = new ArrayList<>();
+    BudgetExceededException full = null;
+    try {
+      for (int i = 0; i < 100; i++) {
+        long h = a.allocate(64 << 10);
+        a.putLong(h, 0, i);
+        handles.add(h);
+      }
+    } catch (BudgetExceededException e) {
+      full = e;
+    }
+    assertThat(full).isNotNull().hasMessageContaining("memory budget").hasMessageContaining("spill");
+    assertThat(full).isInstanceOf(PoolExhaustedException.class);
+    assertThat(a.mappedBytes()).isLessThanOrEqualTo(2L << 20);
+    assertThat(a.budgetBytes()).isEqualTo(2L << 20);
+    int fit = handles.size();
+    assertThat(fit).isEqualTo(32);
+    long[] all = handles.stream().mapToLong(Long::longValue).toArray();
+    assertThat(a.spill(all, 0, 16).spilled()).isEqualTo(16);
+    for (int i = 0; i < 16; i++) { // the spilled blocks' slots take new blocks, within the budget
+      long h = a.allocate(64 << 10);
+      a.putLong(h, 0, 1000 + i);
+      handles.add(h);
+    }
+    assertThat(a.mappedBytes()).isLessThanOrEqualTo(2L << 20);
+    // The budget is full, yet the spilled blocks come back: into the slack.
+    for (int i = 0; i < 16; i++) {
+      assertThat(a.getLong(all[i], 0)).isEqualTo(i);
+    }
+    assertThat(a.mappedBytes()).isGreaterThan(2L << 20).isLessThanOrEqualTo(3L << 20);
+    for (long h : handles) {
+      a.free(h);
+    }
+    assertThatThrownBy(() -> a.budget(0, 0)).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("allowed a budget of at least 1 B");
+  }
+
+  /**
+   * Both cores: two threads keep reading and writing their blocks (checking every value), one sweeps
+   * and spills what is idle through references, one frees and reallocates blocks. No value is lost
+   * and every block's bytes are its own.
+   */
+  @Test
+  void sweepingAndSpillingByReferenceUnderConcurrentUseLosesNothing() throws Exception {
+    BlockAllocator a = tiered(tmp, "tier.durability = none");
+    int n = 256;
+    long[] h = new long[n];
+    long[] expected = new long[n];
+    for (int i = 0; i < n; i++) {
+      h[i] = a.allocate(1500 + (i % 7) * 100);
+      a.putLong(h[i], 0, 0);
+    }
+    AtomicBoolean stop = new AtomicBoolean();
+    AtomicReference<Throwable> failure = new AtomicReference<>();
+    CyclicBarrier start = new CyclicBarrier(4);
+    List<Thread> threads = new ArrayList<>();
+    for (int t = 0; t < 2; t++) {
+      int owner = t;
+      threads.add(new Thread(() -> run(start, failure, () -> {
+        var random = new java.util.SplittableRandom(owner);
+        while (!stop.get()) {
+          int i = random.nextInt(n / 2) * 2 + owner;
+          if (random.nextInt(64) == 0) { // replace the block: freed slots get reused under the sweeper
+            a.free(h[i]);
+            h[i] = a.allocate(1500 + random.nextInt(700));
+            a.putLong(h[i], 0, expected[i]);
+          }
+          long seen = a.getLong(h[i], 0);
+          if (seen != expected[i]) {
+            throw new AssertionError("block " + i + " holds " + seen + ", expected " + expected[i]);
+          }
+          a.putLong(h[i], 0, ++expected[i]);
+        }
+      })));
+    }
+    threads.add(new Thread(() -> run(start, failure, () -> {
+      long[] out = new long[64];
+      while (!stop.get()) {
+        int idle = a.sweepIdle(1, out);
+        // References can go stale under the sweeper (a block freed since): those requests fail alone.
+        a.writeSpills(List.of(a.prepareSpill(out, 0, idle)));
+      }
+    })));
+    threads.forEach(Thread::start);
+    run(start, failure, () -> Thread.sleep(2_000));
+    stop.set(true);
+    for (Thread t : threads) {
+      t.join(30_000);
+      assertThat(t.isAlive()).as(() -> "thread stuck at " + Arrays.toString(t.getStackTrace())).isFalse();
+    }
+    if (failure.get() != null) {
+      throw new AssertionError(failure.get());
+    }
+    assertThat(a.stats().spill().spills()).as("the sweeper spilled blocks").isPositive();
+    for (int i = 0; i < n; i++) {
+      assertThat(a.getLong(h[i], 0)).isEqualTo(expected[i]);
+      a.free(h[i]);
+    }
+    assertThat(a.stats().requestedBytes()).isZero();
+    a.maintain();
+  }
+
+  private interface Body {
+    void run() throws Exception;
+  }
+
+  private static void run(CyclicBarrier start, AtomicReference<Throwable> failure, Body body) {
+    try {
+      start.await(10, TimeUnit.SECONDS);
+      body.run();
+    } catch (Throwable t) {
+      if (!failure.compareAndSet(null, t)) {
+        failure.get().addSuppressed(t);
+      }
+    }
+  }
+}
