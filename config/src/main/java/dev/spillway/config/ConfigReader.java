@@ -46,6 +46,17 @@ final class ConfigReader {
     }
   }
 
+  /** Whether the value at {@code name} is the string {@code word} (any case), e.g. {@code auto}. */
+  boolean isWord(String name, String word) {
+    String key = key(name);
+    if (!config.hasPath(key)) {
+      return false;
+    }
+    var value = config.getValue(key);
+    return value.valueType() == com.typesafe.config.ConfigValueType.STRING
+        && word.equalsIgnoreCase(String.valueOf(value.unwrapped()).trim());
+  }
+
   /** A memory size in bytes, within {@code [min, max]}. */
   long bytes(String name, long min, long max) {
     String key = key(name);

@@ -11,7 +11,7 @@ import com.typesafe.config.ConfigFactory;
  */
 public record SpillwaySettings(
     MemorySettings memory, TierSettings tier, CodecSettings codec, SpillSettings spill,
-    StreamSettings streams) {
+    StreamSettings streams, ControlSettings control) {
 
   /** The root path of Spillway's keys. */
   public static final String ROOT = "spillway";
@@ -38,21 +38,27 @@ public record SpillwaySettings(
         TierSettings.read(root.child("tier")),
         CodecSettings.read(root.child("codec")),
         SpillSettings.read(root.child("spill")),
-        StreamSettings.read(root.child("streams")));
+        StreamSettings.read(root.child("streams")),
+        ControlSettings.read(root.child("control")));
   }
 
   /** A copy with other tier settings. */
   public SpillwaySettings withTier(TierSettings value) {
-    return new SpillwaySettings(memory, value, codec, spill, streams);
+    return new SpillwaySettings(memory, value, codec, spill, streams, control);
   }
 
   /** A copy with other spill settings. */
   public SpillwaySettings withSpill(SpillSettings value) {
-    return new SpillwaySettings(memory, tier, codec, value, streams);
+    return new SpillwaySettings(memory, tier, codec, value, streams, control);
   }
 
   /** A copy with other stream settings. */
   public SpillwaySettings withStreams(StreamSettings value) {
-    return new SpillwaySettings(memory, tier, codec, spill, value);
+    return new SpillwaySettings(memory, tier, codec, spill, value, control);
+  }
+
+  /** A copy with other control-plane settings. */
+  public SpillwaySettings withControl(ControlSettings value) {
+    return new SpillwaySettings(memory, tier, codec, spill, streams, value);
   }
 }

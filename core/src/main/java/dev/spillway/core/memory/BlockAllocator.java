@@ -177,8 +177,10 @@ public interface BlockAllocator extends AutoCloseable {
    * {@code out}, up to its length. Returns how many were written. A reference is a handle that names
    * the block for {@link #spill}, {@link #prepareSpill} and {@link #isResident}; for blocks under
    * 32 KiB it carries no slack, so {@code size} of it reports the class size and the caller keeps
-   * using its own handle for everything else. Blocks under 1 KiB never show up (a record and an entry
-   * would cost more than they free), nor blocks forwarded to another slot by a restore.
+   * using its own handle for everything else. A block restored into another slot is named by that
+   * slot; spilling through such a reference spills the block (its own handle stays valid). Blocks
+   * under 1 KiB never show up (a record and an entry would cost more than they free), nor blocks
+   * restored and not accessed since.
    *
    * @throws IllegalArgumentException when {@code idleSweeps} is outside 1 to 120
    */
@@ -191,6 +193,21 @@ public interface BlockAllocator extends AutoCloseable {
    * already mapped stays; spilling and shrinking bring it under.
    */
   void budget(long bytes, long slack);
+
+  /**
+   * Applies the grow and shrink rules of {@code spillway.memory.pools} to one pool, named as
+   * {@link PoolStats#name()} names it; returns the change in capacity, in blocks. The control plane's
+   * pool actors call it; {@link #maintain()} does it for every pool.
+   *
+   * @throws IllegalArgumentException when no size class has that name
+   */
+  long maintainPool(String name);
+
+  /**
+   * What a restore does when the budget and its slack are used up (see {@link RoomWaiter}); null
+   * restores the default, which fails the access with {@link RestoreFailedException}.
+   */
+  void onBudgetFull(RoomWaiter waiter);
 
   /** Bytes mapped now (slabs and huge blocks), which the budget caps. */
   long mappedBytes();

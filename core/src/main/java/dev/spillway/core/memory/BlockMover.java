@@ -57,6 +57,10 @@ final class BlockMover {
   /** The store's raw codec, used instead of {@link #codec} while {@link #probe} says compression does not pay. */
   private final Codec raw;
   private final CompressionProbe probe = new CompressionProbe();
+  /** FORWARDED blocks by the key of their RAM slot, for spills through references of that slot. */
+  private final java.util.concurrent.ConcurrentHashMap<Long, MovedBlock> forwards = new java.util.concurrent.ConcurrentHashMap<>();
+  /** Asked for room when a restore finds the budget full; null: fail at once. */
+  volatile RoomWaiter roomWaiter;
   private final MovedTable table = new MovedTable();
   private final WriteGate gate;
   /** One spill batch at a time. */
@@ -293,6 +297,9 @@ final class BlockMover {
     Slab slab = directory.get(Handles.slab(handle));
     if (slab != null && slab.holds(handle)) {
       int slot = Handles.slot(handle);
+      if (slab.isForwardTarget(slot)) {
+        return freezeByForwardTarget(handle, frozen);
+      }
       if (slab.pinCount(slot) != 0) {
         return SpillOutcome.PINNED;
       }
@@ -333,23 +340,7 @@ final class BlockMover {
           return SpillOutcome.ALREADY_SPILLED;
         }
         case MovedBlock.FORWARDED -> {
-          Slab ram = directory.get(Handles.slab(b.ram));
-          int slot = Handles.slot(b.ram);
-          int gen = Handles.generation(b.ram);
-          if (ram.pinCount(slot) != 0) {
-            return SpillOutcome.PINNED;
-          }
-          if (!ram.casGeneration(slot, gen, (gen + 1) & ram.generationMask)) {
-            return SpillOutcome.BUSY;
-          }
-          if (ram.pinCount(slot) != 0) {
-            ram.setGeneration(slot, gen);
-            return SpillOutcome.PINNED;
-          }
-          b.state = MovedBlock.SPILLING;
-          b.ramIsHome = false;
-          frozen.add(b);
-          return SpillOutcome.SPILLED;
+          return freezeForwarded(b, frozen);
         }
         case MovedBlock.SPILLING -> {
           return SpillOutcome.BUSY;
@@ -361,6 +352,44 @@ final class BlockMover {
     }
   }
 
+  /** Freezes a FORWARDED block in its RAM slot (the caller holds its monitor). */
+  private SpillOutcome freezeForwarded(MovedBlock b, List<MovedBlock> frozen) {
+    Slab ram = directory.get(Handles.slab(b.ram));
+    int slot = Handles.slot(b.ram);
+    int gen = Handles.generation(b.ram);
+    if (ram.pinCount(slot) != 0) {
+      return SpillOutcome.PINNED;
+    }
+    if (!ram.casGeneration(slot, gen, (gen + 1) & ram.generationMask)) {
+      return SpillOutcome.BUSY;
+    }
+    if (ram.pinCount(slot) != 0) {
+      ram.setGeneration(slot, gen);
+      return SpillOutcome.PINNED;
+    }
+    b.state = MovedBlock.SPILLING;
+    b.ramIsHome = false;
+    frozen.add(b);
+    return SpillOutcome.SPILLED;
+  }
+
+  /**
+   * A reference names a slot that holds a forwarded block (the idle sweep saw only the slot): the
+   * block is spilled through its own entry, found by its RAM location.
+   */
+  private SpillOutcome freezeByForwardTarget(long ref, List<MovedBlock> frozen) {
+    MovedBlock f = forwards.get(MovedBlock.keyOf(ref));
+    if (f == null) {
+      return SpillOutcome.BUSY; // the flag is set a moment before the index entry, or cleared after
+    }
+    synchronized (f) {
+      if (f.state == MovedBlock.FORWARDED && MovedBlock.keyOf(f.ram) == MovedBlock.keyOf(ref)) {
+        return freezeForwarded(f, frozen);
+      }
+      return SpillOutcome.BUSY;
+    }
+  }
+
   /** SPILLING to SPILLED: releases the RAM slot. False when the spill was aborted meanwhile. */
   private boolean commit(MovedBlock b) {
     synchronized (b) {
@@ -368,6 +397,7 @@ final class BlockMover {
         return false;
       }
       if (!b.ramIsHome) {
+        forwards.remove(MovedBlock.keyOf(b.ram), b);
         directory.get(Handles.slab(b.ram)).forwardTarget(Handles.slot(b.ram), false);
       }
       int next = releaseRam(b.ram, b.requested);
@@ -575,13 +605,9 @@ final class BlockMover {
     long target = 0;
     boolean inPlace = false;
     try {
-      if (b.classIndex == SizeClasses.HUGE) {
-        target = huge.allocateForRestore(b.requested);
-      } else {
-        int slot = Handles.slot(b.handle);
-        target = pools[b.classIndex].takeForRestore(b.home, slot, b.homeGenerationAfter, b.requested);
-        inPlace = (target & Handles.LOCATION_MASK) == (b.handle & Handles.LOCATION_MASK);
-      }
+      target = takeRoomForRestore(b);
+      inPlace = b.classIndex != SizeClasses.HUGE
+          && (target & Handles.LOCATION_MASK) == (b.handle & Handles.LOCATION_MASK);
       Slab slab = directory.get(Handles.slab(target));
       int slot = Handles.slot(target);
       MemorySegment dst = slab.memory.asSlice(slab.offsetOf(slot), b.requested);
@@ -593,9 +619,12 @@ final class BlockMover {
       if (slab.requested != null) {
         slab.requested[slot] = (int) b.requested;
       }
+      // Out of the sweep's sight until the block's first access: before the in-place rewind the
+      // slot carries a generation no block has, and a forwarded block is not published yet.
+      slab.markRestored(slot);
       if (!inPlace) {
         slab.forwardTarget(slot, true);
-        slab.markForwarded(slot);
+        forwards.put(MovedBlock.keyOf(target), b);
       }
     } catch (IOException | RuntimeException e) {
       failedRestores.increment();
@@ -617,9 +646,6 @@ final class BlockMover {
       if (inPlace) {
         // The slot kept generation homeGenerationAfter since the block left: no handle of another
         // block names it, and rewinding makes this handle direct again.
-        // Until the rewind the slot carries a generation no block has, so a sweep must not name it:
-        // RESTORED keeps it out of sight until the block's first access.
-        b.home.markRestored(Handles.slot(b.handle));
         b.home.setGeneration(Handles.slot(b.handle), Handles.generation(b.handle));
         b.state = MovedBlock.GONE;
         removeEntry(b);
@@ -635,6 +661,27 @@ final class BlockMover {
     }
     dropRecord(b.recordKey);
     return result;
+  }
+
+  /**
+   * A RAM slot for a block coming back. When even the budget's slack is used up, the restore asks the
+   * {@link #roomWaiter} (the control plane) for room and tries again for as long as it says to: an
+   * access waits for memory rather than failing for lack of it.
+   */
+  private long takeRoomForRestore(MovedBlock b) {
+    for (int attempt = 0; ; attempt++) {
+      try {
+        if (b.classIndex == SizeClasses.HUGE) {
+          return huge.allocateForRestore(b.requested);
+        }
+        return pools[b.classIndex].takeForRestore(b.home, Handles.slot(b.handle), b.homeGenerationAfter, b.requested);
+      } catch (BudgetExceededException full) {
+        RoomWaiter waiter = roomWaiter;
+        if (waiter == null || !waiter.awaitRoom(b.requested, attempt)) {
+          throw full;
+        }
+      }
+    }
   }
 
   /** Gives back the slot a failed restore took; the block counts as spilled again. */
@@ -686,6 +733,7 @@ final class BlockMover {
             b.state = MovedBlock.GONE;
             removeEntry(b);
             forwarded.decrementAndGet();
+            forwards.remove(MovedBlock.keyOf(b.ram), b);
             ram.forwardTarget(Handles.slot(b.ram), false);
             return withSlack(b.ram, handle);
           }

@@ -80,12 +80,7 @@ final class Slab {
 
   /** The idle clock of a free slot. */
   static final byte FREE = -1;
-  /**
-   * The idle clock of a slot holding a block forwarded here from another slot: the sweep must not
-   * hand out this slot's own handle (the block is known by its original one), so it skips the slot.
-   */
-  static final byte FORWARDED = -2;
-  /** The idle clock of a block restored into its own slot and not accessed since (see {@link #markRestored}). */
+  /** The idle clock of a block restored and not accessed since (see {@link #markRestored}). */
   static final byte RESTORED = -3;
   /** Highest count of the idle clock: a block idle this many sweeps or more stays at it. */
   static final int MAX_AGE = 120;
@@ -202,13 +197,6 @@ final class Slab {
   void markRestored(int slot) {
     if (ages != null) {
       ages[slot] = RESTORED;
-    }
-  }
-
-  /** The slot now holds a block forwarded from another slot (see {@link #FORWARDED}). */
-  void markForwarded(int slot) {
-    if (ages != null) {
-      ages[slot] = FORWARDED;
     }
   }
 

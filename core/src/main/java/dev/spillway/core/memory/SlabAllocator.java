@@ -522,7 +522,12 @@ final class SlabAllocator implements BlockAllocator {
       throw invalid(handle);
     }
     boolean[] restored = new boolean[1];
-    if (mover.resolve(handle, restored) != BlockMover.NOT_MOVED) {
+    long ram = mover.resolve(handle, restored);
+    if (ram != BlockMover.NOT_MOVED) {
+      Slab now = directory.get(Handles.slab(ram));
+      if (now != null) {
+        now.holds(ram); // a prefetch counts as an access: the idle clock starts
+      }
       return restored[0];
     }
     if (slab == null || !slab.holds(handle)) {
@@ -574,7 +579,7 @@ final class SlabAllocator implements BlockAllocator {
         VarHandle.loadLoadFence();
         int age = ages[slot];
         if (age < 0) {
-          continue; // free, or a forwarded block (known by its original handle)
+          continue; // free, or restored and not accessed since (RESTORED)
         }
         if (age < Slab.MAX_AGE) {
           if (!slab.age(slot, age)) {
@@ -591,6 +596,24 @@ final class SlabAllocator implements BlockAllocator {
       }
     }
     return found;
+  }
+
+  @Override
+  public long maintainPool(String name) {
+    java.util.Objects.requireNonNull(name, "name");
+    ensureOpen();
+    for (SizePool pool : pools) {
+      if (Sizes.classKey(pool.blockSize).equals(name)) {
+        return pool.maintain(settings.pools());
+      }
+    }
+    throw new IllegalArgumentException("no size class is named '" + name + "': allowed " + SizeClasses.describeAll());
+  }
+
+  @Override
+  public void onBudgetFull(RoomWaiter waiter) {
+    requireTier();
+    mover.roomWaiter = waiter;
   }
 
   @Override

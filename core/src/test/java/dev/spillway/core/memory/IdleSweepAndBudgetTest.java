@@ -85,7 +85,7 @@ class IdleSweepAndBudgetTest extends AllocatorTestBase {
   }
 
   @Test
-  void smallFreedAndForwardedBlocksAreNeverListed() {
+  void smallAndFreedBlocksAreNeverListedAndForwardedOnesSpillThroughTheirSlot() {
     BlockAllocator a = tiered(tmp, "");
     long tiny = a.allocate(512);
     a.putLong(tiny, 0, 1);
@@ -115,10 +115,21 @@ class IdleSweepAndBudgetTest extends AllocatorTestBase {
       a.sweepIdle(1, out);
     }
     int idle = a.sweepIdle(1, out);
-    assertThat(idle).as("the squatters and the blocks restored in place; not the 512 B block, the freed one"
-        + " or the forwarded ones").isEqualTo(64 + moved.length - forwarded);
+    assertThat(idle).as("the squatters and every restored block (forwarded ones named by their slot); not the"
+        + " 512 B block or the freed one").isEqualTo(64 + moved.length);
     for (int k = 0; k < idle; k++) {
       assertThat(MovedBlock.keyOf(out[k])).isNotEqualTo(MovedBlock.keyOf(freed)).isNotEqualTo(MovedBlock.keyOf(tiny));
+    }
+    // Spilling through the references spills the forwarded blocks too; their own handles still work.
+    SpillReport report = a.spill(out, 0, idle);
+    assertThat(report.spilled()).isEqualTo(idle);
+    assertThat(a.stats().spill().forwardedBlocks()).isZero();
+    for (int i = 0; i < moved.length; i++) {
+      assertThat(a.isResident(moved[i])).isFalse();
+      assertThat(a.getLong(moved[i], 0)).isEqualTo(i);
+    }
+    for (int i = 0; i < squatters.size(); i++) {
+      assertThat(a.getLong(squatters.get(i), 0)).isEqualTo(-i);
     }
     assertThat(a.sweepIdle(1, new long[0])).isZero();
     assertThatThrownBy(() -> a.sweepIdle(0, out)).isInstanceOf(IllegalArgumentException.class)

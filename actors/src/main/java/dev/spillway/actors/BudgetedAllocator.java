@@ -1,0 +1,289 @@
+package dev.spillway.actors;
+
+import dev.spillway.core.memory.AllocatorStats;
+import dev.spillway.core.memory.BlockAllocator;
+import dev.spillway.core.memory.BudgetExceededException;
+import dev.spillway.core.memory.MaintenanceReport;
+import dev.spillway.core.memory.PreparedSpill;
+import dev.spillway.core.memory.SpillOutcome;
+import dev.spillway.core.memory.SpillReport;
+import java.lang.foreign.MemorySegment;
+import java.time.Duration;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.LongConsumer;
+
+/**
+ * The data plane as {@link Spillway#memory()} hands it out: the allocator itself, except that an
+ * allocation at the memory budget does not fail at once. It asks the control plane for room (spill
+ * cold blocks, shrink pools) and retries, pausing from 1 ms up to 50 ms, until {@code
+ * spillway.control.allocate-timeout}; then it fails with {@link OutOfBudgetException}. Every other
+ * call goes straight through. {@link #close()} is refused: the facade owns the allocator.
+ */
+final class BudgetedAllocator implements BlockAllocator {
+  private static final long MAX_PAUSE_NANOS = 50_000_000L;
+
+  private final BlockAllocator delegate;
+  private final Duration timeout;
+  private final LongConsumer askForRoom;
+
+  BudgetedAllocator(BlockAllocator delegate, Duration timeout, LongConsumer askForRoom) {
+    this.delegate = delegate;
+    this.timeout = timeout;
+    this.askForRoom = askForRoom;
+  }
+
+  @Override
+  public long allocate(long size) {
+    try {
+      return delegate.allocate(size);
+    } catch (BudgetExceededException full) {
+      return waitForRoom(size, false, full);
+    }
+  }
+
+  @Override
+  public long allocateZeroed(long size) {
+    try {
+      return delegate.allocateZeroed(size);
+    } catch (BudgetExceededException full) {
+      return waitForRoom(size, true, full);
+    }
+  }
+
+  /** The pause after the {@code attempt}-th (from 0) request for room: 1 ms doubling to 50 ms. */
+  static long pauseNanos(int attempt) {
+    return Math.min(MAX_PAUSE_NANOS, 1_000_000L << Math.min(attempt, 20));
+  }
+
+  /** The pauses before attempt {@code attempt}, summed. */
+  static long waitedNanos(int attempt) {
+    long sum = 0;
+    for (int i = 0; i < attempt; i++) {
+      sum += pauseNanos(i);
+    }
+    return sum;
+  }
+
+  private long waitForRoom(long size, boolean zeroed, BudgetExceededException first) {
+    long start = System.nanoTime();
+    long deadline = start + timeout.toNanos();
+    long pause = 1_000_000L;
+    BudgetExceededException last = first;
+    for (;;) {
+      askForRoom.accept(size);
+      long left = deadline - System.nanoTime();
+      if (left <= 0 || Thread.currentThread().isInterrupted()) {
+        throw new OutOfBudgetException(size, delegate.budgetBytes(), delegate.mappedBytes(),
+            Duration.ofNanos(System.nanoTime() - start), last);
+      }
+      LockSupport.parkNanos(Math.min(pause, left));
+      pause = Math.min(MAX_PAUSE_NANOS, pause * 2);
+      try {
+        return zeroed ? delegate.allocateZeroed(size) : delegate.allocate(size);
+      } catch (BudgetExceededException full) {
+        last = full;
+      }
+    }
+  }
+
+  /** Refused: {@link Spillway#close()} closes the allocator, after the pipeline and the actors. */
+  @Override
+  public void close() {
+    throw new UnsupportedOperationException("the allocator of a Spillway is closed by Spillway.close()");
+  }
+
+  @Override
+  public void free(long handle) {
+    delegate.free(handle);
+  }
+
+  @Override
+  public boolean isLive(long handle) {
+    return delegate.isLive(handle);
+  }
+
+  @Override
+  public long size(long handle) {
+    return delegate.size(handle);
+  }
+
+  @Override
+  public long capacity(long handle) {
+    return delegate.capacity(handle);
+  }
+
+  @Override
+  public MemorySegment segment(long handle) {
+    return delegate.segment(handle);
+  }
+
+  @Override
+  public MemorySegment pin(long handle) {
+    return delegate.pin(handle);
+  }
+
+  @Override
+  public void unpin(long handle) {
+    delegate.unpin(handle);
+  }
+
+  @Override
+  public boolean isResident(long handle) {
+    return delegate.isResident(handle);
+  }
+
+  @Override
+  public SpillOutcome spill(long handle) {
+    return delegate.spill(handle);
+  }
+
+  @Override
+  public SpillReport spill(long[] handles, int from, int count) {
+    return delegate.spill(handles, from, count);
+  }
+
+  @Override
+  public PreparedSpill prepareSpill(long[] handles, int from, int count) {
+    return delegate.prepareSpill(handles, from, count);
+  }
+
+  @Override
+  public void writeSpills(java.util.List<PreparedSpill> batch) {
+    delegate.writeSpills(batch);
+  }
+
+  @Override
+  public boolean restore(long handle) {
+    return delegate.restore(handle);
+  }
+
+  @Override
+  public long copyOut(long handle, MemorySegment dst) {
+    return delegate.copyOut(handle, dst);
+  }
+
+  @Override
+  public int sweepIdle(int idleSweeps, long[] out) {
+    return delegate.sweepIdle(idleSweeps, out);
+  }
+
+  @Override
+  public void budget(long bytes, long slack) {
+    delegate.budget(bytes, slack);
+  }
+
+  @Override
+  public long maintainPool(String name) {
+    return delegate.maintainPool(name);
+  }
+
+  @Override
+  public void onBudgetFull(dev.spillway.core.memory.RoomWaiter waiter) {
+    delegate.onBudgetFull(waiter);
+  }
+
+  @Override
+  public long mappedBytes() {
+    return delegate.mappedBytes();
+  }
+
+  @Override
+  public long budgetBytes() {
+    return delegate.budgetBytes();
+  }
+
+  @Override
+  public byte getByte(long handle, long offset) {
+    return delegate.getByte(handle, offset);
+  }
+
+  @Override
+  public void putByte(long handle, long offset, byte value) {
+    delegate.putByte(handle, offset, value);
+  }
+
+  @Override
+  public short getShort(long handle, long offset) {
+    return delegate.getShort(handle, offset);
+  }
+
+  @Override
+  public void putShort(long handle, long offset, short value) {
+    delegate.putShort(handle, offset, value);
+  }
+
+  @Override
+  public int getInt(long handle, long offset) {
+    return delegate.getInt(handle, offset);
+  }
+
+  @Override
+  public void putInt(long handle, long offset, int value) {
+    delegate.putInt(handle, offset, value);
+  }
+
+  @Override
+  public long getLong(long handle, long offset) {
+    return delegate.getLong(handle, offset);
+  }
+
+  @Override
+  public void putLong(long handle, long offset, long value) {
+    delegate.putLong(handle, offset, value);
+  }
+
+  @Override
+  public double getDouble(long handle, long offset) {
+    return delegate.getDouble(handle, offset);
+  }
+
+  @Override
+  public void putDouble(long handle, long offset, double value) {
+    delegate.putDouble(handle, offset, value);
+  }
+
+  @Override
+  public void read(long handle, long offset, byte[] dst, int dstOffset, int length) {
+    delegate.read(handle, offset, dst, dstOffset, length);
+  }
+
+  @Override
+  public void write(long handle, long offset, byte[] src, int srcOffset, int length) {
+    delegate.write(handle, offset, src, srcOffset, length);
+  }
+
+  @Override
+  public void read(long handle, long offset, MemorySegment dst, long dstOffset, long length) {
+    delegate.read(handle, offset, dst, dstOffset, length);
+  }
+
+  @Override
+  public void write(long handle, long offset, MemorySegment src, long srcOffset, long length) {
+    delegate.write(handle, offset, src, srcOffset, length);
+  }
+
+  @Override
+  public void fill(long handle, long offset, long length, byte value) {
+    delegate.fill(handle, offset, length, value);
+  }
+
+  @Override
+  public long maxBlockSize() {
+    return delegate.maxBlockSize();
+  }
+
+  @Override
+  public AllocatorStats stats() {
+    return delegate.stats();
+  }
+
+  @Override
+  public MaintenanceReport maintain() {
+    return delegate.maintain();
+  }
+
+  @Override
+  public void trimCurrentThreadCache() {
+    delegate.trimCurrentThreadCache();
+  }
+}

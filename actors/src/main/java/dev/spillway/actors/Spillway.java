@@ -1,0 +1,332 @@
+package dev.spillway.actors;
+
+import akka.NotUsed;
+import akka.actor.typed.ActorRef;
+import akka.actor.typed.ActorSystem;
+import akka.actor.typed.Props;
+import akka.actor.typed.javadsl.AskPattern;
+import akka.actor.typed.javadsl.Behaviors;
+import akka.stream.javadsl.Flow;
+import akka.stream.javadsl.Sink;
+import akka.stream.javadsl.Source;
+import akka.util.ByteString;
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import dev.spillway.actors.control.IdleDetector;
+import dev.spillway.actors.control.MemoryGuardian;
+import dev.spillway.actors.pressure.DefaultBudget;
+import dev.spillway.actors.pressure.MemorySources;
+import dev.spillway.actors.pressure.PressureClassifier;
+import dev.spillway.actors.pressure.PressureSample;
+import dev.spillway.actors.pressure.PressureWatermarks;
+import dev.spillway.config.ControlSettings;
+import dev.spillway.config.Sizes;
+import dev.spillway.config.SpillwaySettings;
+import dev.spillway.core.memory.BlockAllocator;
+import dev.spillway.core.memory.MaintenanceReport;
+import dev.spillway.core.memory.PoolStats;
+import dev.spillway.core.memory.SizeClasses;
+import dev.spillway.core.memory.SpillOutcome;
+import dev.spillway.streams.bulk.Export;
+import dev.spillway.streams.bulk.Ingest;
+import dev.spillway.streams.bulk.IngestSummary;
+import dev.spillway.streams.bulk.Prefetch;
+import dev.spillway.streams.spill.SpillPipeline;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Spillway, embedded: the off-heap allocator with its NVMe tier (the data plane), the spill pipeline
+ * and the actors that keep memory within its budget (the control plane), behind one object.
+ *
+ * <pre>{@code
+ * try (Spillway spillway = Spillway.create()) {          // an actor system of its own, on defaults
+ *   BlockAllocator memory = spillway.memory();
+ *   long h = memory.allocate(4096);                     // waits for room at the budget, then OutOfBudgetException
+ *   memory.putLong(h, 0, 42);
+ *   spillway.stats().toCompletableFuture().join();      // admin calls are asynchronous
+ * }
+ * }</pre>
+ *
+ * {@link #attach} runs the control plane inside an application's own actor system instead, which
+ * {@link #close()} then leaves running. After {@code close()} every call fails with an
+ * {@link IllegalStateException} saying so; a second {@code close()} does nothing.
+ */
+public final class Spillway implements AutoCloseable {
+  /** How long {@link #close()} waits for the actors to stop. */
+  static final Duration STOP_TIMEOUT = Duration.ofMinutes(3);
+
+  private static final AtomicLong INSTANCES = new AtomicLong();
+
+  private final ActorSystem<?> system;
+  private final boolean ownsSystem;
+  private final SpillwaySettings settings;
+  private final BlockAllocator allocator;
+  private final BudgetedAllocator memory;
+  private final SpillPipeline pipeline;
+  private final ActorRef<MemoryGuardian.Command> guardian;
+  private final AtomicBoolean closed = new AtomicBoolean();
+
+  private Spillway(ActorSystem<?> system, boolean ownsSystem, SpillwaySettings settings) {
+    this.system = system;
+    this.ownsSystem = ownsSystem;
+    this.settings = settings;
+    ControlSettings control = settings.control();
+    MemorySources sources = MemorySources.host();
+    long budget = control.budgetBytes() != ControlSettings.AUTO ? control.budgetBytes()
+        : DefaultBudget.of(control.budgetFraction(), 1L << 30, sources.read()).bytes();
+    try {
+      this.allocator = BlockAllocator.open(settings);
+    } catch (IOException e) {
+      throw new UncheckedIOException("Spillway cannot open its tier in " + settings.tier().directories() + ": "
+          + e.getMessage(), e);
+    }
+    SpillPipeline started = null;
+    try {
+      allocator.budget(budget, (long) (budget * control.slackFraction()));
+      started = SpillPipeline.start(allocator, settings.spill(), system);
+      this.pipeline = started;
+      this.guardian = system.systemActorOf(MemoryGuardian.create(setup(sources, budget)),
+          "spillway-" + INSTANCES.incrementAndGet(), Props.empty());
+    } catch (RuntimeException | Error e) {
+      if (started != null) {
+        started.close();
+      }
+      allocator.close();
+      throw e;
+    }
+    this.memory = new BudgetedAllocator(allocator, control.allocateTimeout(),
+        bytes -> guardian.tell(new MemoryGuardian.MakeRoom(bytes)));
+    long timeoutNanos = control.allocateTimeout().toNanos();
+    allocator.onBudgetFull((bytes, attempt) -> {
+      // A restore found even the slack used up: ask for room and wait as an allocation would.
+      if (BudgetedAllocator.waitedNanos(attempt) >= timeoutNanos || closed.get()) {
+        return false;
+      }
+      guardian.tell(new MemoryGuardian.MakeRoom(bytes));
+      java.util.concurrent.locks.LockSupport.parkNanos(BudgetedAllocator.pauseNanos(attempt));
+      return true;
+    });
+  }
+
+  /** Starts Spillway on the embedded defaults, with an actor system of its own. */
+  public static Spillway create() {
+    return create(ConfigFactory.empty());
+  }
+
+  /**
+   * Starts Spillway on {@code config} (its {@code spillway} section over the defaults; a bad value
+   * fails here, naming the key) with an actor system of its own, which {@link #close()} terminates.
+   */
+  public static Spillway create(Config config) {
+    Objects.requireNonNull(config, "config");
+    Config full = config.withFallback(ConfigFactory.load()).resolve();
+    SpillwaySettings settings = SpillwaySettings.from(full);
+    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "spillway", full);
+    try {
+      return new Spillway(system, true, settings);
+    } catch (RuntimeException | Error e) {
+      system.terminate();
+      throw e;
+    }
+  }
+
+  /**
+   * Starts Spillway's actors inside {@code system}, configured by {@code config}'s {@code spillway}
+   * section. {@link #close()} stops them and leaves the system running.
+   */
+  public static Spillway attach(ActorSystem<?> system, Config config) {
+    Objects.requireNonNull(system, "system");
+    Objects.requireNonNull(config, "config");
+    return new Spillway(system, false, SpillwaySettings.from(config));
+  }
+
+  // ---- data plane ------------------------------------------------------------------------------
+
+  /**
+   * The allocator: every block operation of {@link BlockAllocator}. At the budget, {@code allocate}
+   * waits for the control plane to make room (up to {@code spillway.control.allocate-timeout}) and
+   * then fails with {@link OutOfBudgetException}.
+   */
+  public BlockAllocator memory() {
+    ensureOpen();
+    return memory;
+  }
+
+  /** Queues a spill of one block through the pipeline (see {@link SpillPipeline#spill}). */
+  public CompletionStage<SpillOutcome> spill(long handle) {
+    ensureOpen();
+    return pipeline.spill(handle);
+  }
+
+  /** The settings this instance runs on. */
+  public SpillwaySettings settings() {
+    return settings;
+  }
+
+  // ---- streams ---------------------------------------------------------------------------------
+
+  /** Bulk ingestion: each chunk becomes a block; see {@link Ingest#sink}. */
+  public Sink<ByteString, CompletionStage<IngestSummary>> ingestSink() {
+    ensureOpen();
+    return Ingest.sink(memory, pipeline, settings.streams());
+  }
+
+  /** Bulk ingestion emitting each block's handle; see {@link Ingest#flow}. */
+  public Flow<ByteString, Long, NotUsed> ingestFlow() {
+    ensureOpen();
+    return Ingest.flow(memory, pipeline, settings.streams());
+  }
+
+  /** Export of blocks in order, without restoring spilled ones; see {@link Export#source}. */
+  public Source<ByteString, NotUsed> export(long[] handles) {
+    ensureOpen();
+    return Export.source(memory, handles, settings.streams(), system);
+  }
+
+  /** Restore ahead of use; see {@link Prefetch#flow}. */
+  public Flow<Long, Long, NotUsed> prefetch() {
+    ensureOpen();
+    return Prefetch.flow(memory, settings.streams(), system);
+  }
+
+  // ---- admin -----------------------------------------------------------------------------------
+
+  /** A snapshot of pools, spills, pipeline, pressure and tier directories. */
+  public CompletionStage<SpillwayStats> stats() {
+    ensureOpen();
+    return AskPattern.<MemoryGuardian.Command, MemoryGuardian.Snapshot>ask(guardian, MemoryGuardian.GetStats::new,
+            Duration.ofSeconds(10), system.scheduler())
+        .thenApply(s -> new SpillwayStats(allocator.stats(), pipeline.stats(), s.pressure(), allocator.budgetBytes(),
+            allocator.mappedBytes(), s.tiers()));
+  }
+
+  /** Spills every block idle for {@code spillway.control.idle.idle-after} now; completes with how many were sent. */
+  public CompletionStage<Integer> spillNow() {
+    ensureOpen();
+    return AskPattern.<MemoryGuardian.Command, IdleDetector.Spilled>ask(guardian, MemoryGuardian.SpillNow::new,
+        Duration.ofMinutes(1), system.scheduler()).thenApply(IdleDetector.Spilled::blocks);
+  }
+
+  /** Applies every pool's grow and shrink rules now. */
+  public CompletionStage<MaintenanceReport> shrinkNow() {
+    ensureOpen();
+    return AskPattern.ask(guardian, MemoryGuardian.ShrinkNow::new, Duration.ofSeconds(30), system.scheduler());
+  }
+
+  /**
+   * Drains the spill pipeline, stops the actors, closes every arena and file; then terminates the
+   * actor system if Spillway started it. A second call does nothing.
+   */
+  @Override
+  public void close() {
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
+    try {
+      AskPattern.<MemoryGuardian.Command, MemoryGuardian.Stopped>ask(guardian, MemoryGuardian.Stop::new, STOP_TIMEOUT,
+          system.scheduler()).toCompletableFuture().get(STOP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (Exception e) {
+      // The guardian did not answer (the system is already down): release here instead.
+      closeResources();
+    } finally {
+      if (ownsSystem) {
+        system.terminate();
+        try {
+          system.getWhenTerminated().toCompletableFuture().get(STOP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (Exception e) {
+          // Nothing of ours is left running; the system's threads die with it.
+        }
+      }
+    }
+  }
+
+  private void ensureOpen() {
+    if (closed.get()) {
+      throw new IllegalStateException("this Spillway is closed: create a new one (Spillway.create or attach)");
+    }
+  }
+
+  // ---- wiring ----------------------------------------------------------------------------------
+
+  private final AtomicBoolean resourcesClosed = new AtomicBoolean();
+
+  /** Pipeline first (it drains into the allocator), then the allocator; once. */
+  private void closeResources() {
+    if (resourcesClosed.compareAndSet(false, true)) {
+      try {
+        pipeline.close();
+      } finally {
+        allocator.close();
+      }
+    }
+  }
+
+  private MemoryGuardian.Setup setup(MemorySources sources, long budget) {
+    ControlSettings c = settings.control();
+    List<String> pools = new ArrayList<>();
+    for (int i = 0; i < SizeClasses.COUNT; i++) {
+      pools.add(Sizes.classKey(SizeClasses.sizeOf(i)));
+    }
+    PressureClassifier classifier = new PressureClassifier(
+        new PressureWatermarks(c.lowWater(), c.highWater(), c.hysteresis(), c.minAvailable()));
+    IdleDetector.Timing timing = new IdleDetector.Timing(c.sweepInterval(),
+        IdleDetector.Timing.sweepsFor(c.idleAfter(), c.sweepInterval()), c.shrinkAfter(), c.lowWater());
+    return new MemoryGuardian.Setup(new Target(), pools, allocator::maintainPool, allocator::maintain,
+        () -> new PressureSample(allocator.stats().requestedBytes(), allocator.budgetBytes(), sources.read()),
+        classifier, c.pressureInterval(), timing, settings.tier().directories(), Duration.ofSeconds(5),
+        this::closeResources);
+  }
+
+  /** The idle detector's view of the allocator and the pipeline. */
+  private final class Target implements IdleDetector.Target {
+    @Override
+    public int sweepIdle(int idleSweeps, long[] out) {
+      return allocator.sweepIdle(idleSweeps, out);
+    }
+
+    @Override
+    public long sizeOf(long ref) {
+      return allocator.size(ref);
+    }
+
+    @Override
+    public CompletionStage<?> spill(long[] refs, int count) {
+      CompletableFuture<?>[] answers = new CompletableFuture<?>[count];
+      for (int i = 0; i < count; i++) {
+        answers[i] = pipeline.spill(refs[i]).toCompletableFuture();
+      }
+      return CompletableFuture.allOf(answers);
+    }
+
+    @Override
+    public long liveBytes() {
+      return allocator.stats().requestedBytes();
+    }
+
+    @Override
+    public long budgetBytes() {
+      return allocator.budgetBytes();
+    }
+
+    @Override
+    public Map<String, Long> poolActivity() {
+      Map<String, Long> activity = new HashMap<>();
+      for (PoolStats p : allocator.stats().pools()) {
+        activity.put(p.name(), p.allocations() + p.frees());
+      }
+      return activity;
+    }
+  }
+}

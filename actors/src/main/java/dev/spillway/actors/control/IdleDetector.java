@@ -1,0 +1,244 @@
+package dev.spillway.actors.control;
+
+import akka.actor.typed.ActorRef;
+import akka.actor.typed.Behavior;
+import akka.actor.typed.javadsl.ActorContext;
+import akka.actor.typed.javadsl.Behaviors;
+import akka.actor.typed.javadsl.TimerScheduler;
+import dev.spillway.actors.pressure.PressureLevel;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * Sweeps the allocator's idle clock every {@code sweep-interval} and decides what to spill and which
+ * pools to shrink:
+ *
+ * <ul>
+ *   <li>{@code NORMAL}: nothing spills; RAM within the budget is there to be used. The sweep only ages
+ *       the blocks.
+ *   <li>{@code ELEVATED}: blocks idle for {@code idle-after} (counted in sweeps) spill.
+ *   <li>{@code HIGH} and {@code CRITICAL}: blocks untouched since the previous sweep spill, as many as
+ *       it takes to bring live bytes down to {@code low-water} of the budget.
+ *   <li>{@link MakeRoom} (an allocation found the budget full): as for {@code HIGH}, at least the bytes
+ *       asked for, at once; then every pool applies its shrink rule. Requests that arrive while a
+ *       round runs are answered when it ends.
+ *   <li>A pool with no allocation and no free for {@code shrink-after} is told to {@link
+ *       PoolActor.Maintain} (its shrink rule gives empty slabs back), once per quiet period.
+ * </ul>
+ *
+ * One spill round runs at a time (its requests go through the spill pipeline, which bounds them);
+ * sweeps during a round only age blocks.
+ */
+public final class IdleDetector {
+  private IdleDetector() {}
+
+  /** Most references one sweep hands to the pipeline. */
+  static final int MAX_PER_ROUND = 4096;
+
+  /** What the detector works on: the allocator and the spill pipeline, behind a narrow interface. */
+  public interface Target {
+    /** {@code BlockAllocator.sweepIdle}. */
+    int sweepIdle(int idleSweeps, long[] out);
+
+    /** The bytes a reference's block takes in RAM. */
+    long sizeOf(long ref);
+
+    /** Spills the blocks of {@code refs[0, count)}; completes when every request is answered. */
+    CompletionStage<?> spill(long[] refs, int count);
+
+    /** Bytes of live blocks in RAM. */
+    long liveBytes();
+
+    /** The memory budget, in bytes. */
+    long budgetBytes();
+
+    /** Per pool name, allocations plus frees so far (for idleness). */
+    Map<String, Long> poolActivity();
+  }
+
+  /** Messages the detector takes. */
+  public sealed interface Command permits Sweep, PressureIs, MakeRoom, SpillNow, RoundDone {}
+
+  /** Sweep now (the timer sends it). */
+  public enum Sweep implements Command { INSTANCE }
+
+  /** The pressure level changed. */
+  public record PressureIs(PressureLevel level) implements Command {}
+
+  /** An allocation of {@code bytes} found the budget full; {@code replyTo} (may be null) hears when room was made. */
+  public record MakeRoom(long bytes, ActorRef<RoomMade> replyTo) implements Command {}
+
+  /** Spill every block idle for {@code idle-after} now, whatever the pressure; {@code replyTo} gets the count. */
+  public record SpillNow(ActorRef<Spilled> replyTo) implements Command {}
+
+  /** A spill round ended (internal). */
+  record RoundDone(int blocks, Throwable failure) implements Command {}
+
+  /** The answer to {@link MakeRoom}: how many blocks the round handed to the pipeline. */
+  public record RoomMade(int blocks) {}
+
+  /** The answer to {@link SpillNow}. */
+  public record Spilled(int blocks) {}
+
+  /** Timing, counted in sweeps. */
+  public record Timing(Duration sweepInterval, int idleSweeps, Duration shrinkAfter, double lowWater) {
+    public Timing {
+      if (idleSweeps < 1 || idleSweeps > 120) {
+        throw new IllegalArgumentException("idleSweeps = " + idleSweeps + ": allowed 1 to 120 (idle-after / sweep-interval)");
+      }
+    }
+
+    /** {@code idleAfter} in sweeps of {@code sweepInterval}, at least 1 and at most 120. */
+    public static int sweepsFor(Duration idleAfter, Duration sweepInterval) {
+      long n = Math.max(1, (idleAfter.toNanos() + sweepInterval.toNanos() - 1) / sweepInterval.toNanos());
+      return (int) Math.min(120, n);
+    }
+  }
+
+  public static Behavior<Command> create(Target target, Timing timing, Map<String, ActorRef<PoolActor.Command>> pools) {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
+      timers.startTimerWithFixedDelay(Sweep.INSTANCE, timing.sweepInterval());
+      return new State(ctx, timers, target, timing, pools).behavior();
+    }));
+  }
+
+  /** The detector's mutable state: it lives inside one actor, so no locking. */
+  private static final class State {
+    private final ActorContext<Command> ctx;
+    private final Target target;
+    private final Timing timing;
+    private final Map<String, ActorRef<PoolActor.Command>> pools;
+    private final long[] buffer = new long[MAX_PER_ROUND];
+    private PressureLevel level = PressureLevel.NORMAL;
+    private boolean spilling;
+    private final List<ActorRef<RoomMade>> waiting = new ArrayList<>();
+    private final List<ActorRef<Spilled>> spillNowWaiting = new ArrayList<>();
+    private boolean shrinkAfterRound;
+    private final Map<String, Long> lastActivity = new HashMap<>();
+    private final Map<String, Long> quietSince = new HashMap<>();
+    private final Map<String, Boolean> shrunk = new HashMap<>();
+
+    State(ActorContext<Command> ctx, TimerScheduler<Command> timers, Target target, Timing timing,
+        Map<String, ActorRef<PoolActor.Command>> pools) {
+      this.ctx = ctx;
+      this.target = target;
+      this.timing = timing;
+      this.pools = pools;
+    }
+
+    Behavior<Command> behavior() {
+      return Behaviors.receive(Command.class)
+          .onMessage(Sweep.class, s -> {
+            sweep();
+            return Behaviors.same();
+          })
+          .onMessage(PressureIs.class, p -> {
+            level = p.level();
+            return Behaviors.same();
+          })
+          .onMessage(MakeRoom.class, m -> {
+            if (m.replyTo() != null) {
+              waiting.add(m.replyTo());
+            }
+            if (!spilling) {
+              int n = target.sweepIdle(1, buffer);
+              startRound(pick(n, Math.max(m.bytes(), target.liveBytes() - lowWaterBytes())), true);
+            }
+            return Behaviors.same();
+          })
+          .onMessage(SpillNow.class, m -> {
+            spillNowWaiting.add(m.replyTo());
+            if (!spilling) {
+              startRound(target.sweepIdle(timing.idleSweeps(), buffer), false);
+            }
+            return Behaviors.same();
+          })
+          .onMessage(RoundDone.class, d -> {
+            spilling = false;
+            if (d.failure() != null) {
+              ctx.getLog().warn("spill round of {} blocks failed in part: {}", d.blocks(), d.failure().toString());
+            }
+            if (shrinkAfterRound) {
+              shrinkAfterRound = false;
+              pools.values().forEach(p -> p.tell(new PoolActor.Maintain(null)));
+            }
+            waiting.forEach(r -> r.tell(new RoomMade(d.blocks())));
+            waiting.clear();
+            spillNowWaiting.forEach(r -> r.tell(new Spilled(d.blocks())));
+            spillNowWaiting.clear();
+            return Behaviors.same();
+          })
+          .build();
+    }
+
+    private long lowWaterBytes() {
+      return (long) (timing.lowWater() * target.budgetBytes());
+    }
+
+    private void sweep() {
+      watchPools();
+      if (spilling || level == PressureLevel.NORMAL) {
+        target.sweepIdle(timing.idleSweeps(), new long[0]); // ages the clock, spills nothing
+        return;
+      }
+      if (level == PressureLevel.ELEVATED) {
+        startRound(target.sweepIdle(timing.idleSweeps(), buffer), false);
+        return;
+      }
+      int n = target.sweepIdle(1, buffer);
+      startRound(pick(n, target.liveBytes() - lowWaterBytes()), true);
+    }
+
+    /** Of the {@code n} candidates in the buffer, the first worth at least {@code bytes}; returns how many. */
+    private int pick(int n, long bytes) {
+      long sum = 0;
+      int k = 0;
+      while (k < n && sum < bytes) {
+        try {
+          sum += target.sizeOf(buffer[k]);
+        } catch (RuntimeException gone) {
+          // freed since the sweep: the pipeline will refuse it too
+        }
+        k++;
+      }
+      return k;
+    }
+
+    private void startRound(int count, boolean shrinkAfter) {
+      if (count == 0) {
+        ctx.getSelf().tell(new RoundDone(0, null));
+        spilling = true;
+        return;
+      }
+      spilling = true;
+      shrinkAfterRound |= shrinkAfter;
+      long[] refs = java.util.Arrays.copyOf(buffer, count);
+      ctx.pipeToSelf(target.spill(refs, count), (ok, failure) -> new RoundDone(count, failure));
+    }
+
+    private void watchPools() {
+      long now = System.nanoTime();
+      for (Map.Entry<String, Long> e : target.poolActivity().entrySet()) {
+        String pool = e.getKey();
+        Long before = lastActivity.put(pool, e.getValue());
+        if (before == null || !before.equals(e.getValue())) {
+          quietSince.put(pool, now);
+          shrunk.put(pool, false);
+          continue;
+        }
+        boolean quietLongEnough = now - quietSince.getOrDefault(pool, now) >= timing.shrinkAfter().toNanos();
+        if (quietLongEnough && !shrunk.getOrDefault(pool, false)) {
+          shrunk.put(pool, true);
+          ActorRef<PoolActor.Command> actor = pools.get(pool);
+          if (actor != null) {
+            actor.tell(new PoolActor.Maintain(null));
+          }
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,104 @@
+package dev.spillway.actors;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import akka.actor.testkit.typed.javadsl.ActorTestKit;
+import akka.stream.javadsl.Sink;
+import akka.stream.javadsl.Source;
+import akka.util.ByteString;
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import dev.spillway.config.SettingsException;
+import dev.spillway.core.memory.BlockAllocator;
+import dev.spillway.core.memory.SpillOutcome;
+import dev.spillway.streams.bulk.IngestSummary;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The facade's lifecycle: create, attach, admin calls, streams, close, use after close. */
+class SpillwayFacadeTest {
+  static final ActorTestKit testKit = ActorTestKit.create();
+
+  @TempDir Path tmp;
+
+  @AfterAll
+  static void shutdown() {
+    testKit.shutdownTestKit();
+  }
+
+  static Config config(Path dir, String extra) {
+    return ConfigFactory.parseString("spillway { tier.directories = [\"" + dir.toAbsolutePath() + "\"],"
+        + " tier.durability = none, control { budget = 64 MiB, pressure.interval = 10 ms,"
+        + " idle { sweep-interval = 10 ms, idle-after = 20 ms, shrink-after = 200 ms } } " + extra + " }");
+  }
+
+  @Test
+  void createRunsTheWholeServiceAndCloseStopsItAll() throws Exception {
+    Spillway spillway = Spillway.create(config(tmp, ""));
+    BlockAllocator memory = spillway.memory();
+    long h = memory.allocate(4096);
+    memory.putLong(h, 0, 42);
+    assertThat(spillway.spill(h).toCompletableFuture().get(10, TimeUnit.SECONDS)).isEqualTo(SpillOutcome.SPILLED);
+    assertThat(memory.getLong(h, 0)).isEqualTo(42);
+    SpillwayStats stats = spillway.stats().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    assertThat(stats.budgetBytes()).isEqualTo(64L << 20);
+    assertThat(stats.allocator().spill().restores()).isEqualTo(1);
+    assertThat(stats.pipeline().spilled()).isEqualTo(1);
+    Thread.sleep(200); // let the tier actor report
+    assertThat(spillway.stats().toCompletableFuture().get(10, TimeUnit.SECONDS).tiers())
+        .anySatisfy(t -> assertThat(t.healthy()).isTrue());
+    assertThat(spillway.shrinkNow().toCompletableFuture().get(10, TimeUnit.SECONDS)).isNotNull();
+    memory.free(h);
+    assertThatThrownBy(memory::close).isInstanceOf(UnsupportedOperationException.class);
+
+    spillway.close();
+    spillway.close(); // a second close does nothing
+    assertThatThrownBy(spillway::memory).isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
+    assertThatThrownBy(spillway::stats).isInstanceOf(IllegalStateException.class);
+    assertThatThrownBy(() -> memory.allocate(8)).as("the allocator handed out before is closed too")
+        .isInstanceOf(IllegalStateException.class);
+  }
+
+  @Test
+  void attachLeavesTheApplicationsSystemRunning() throws Exception {
+    Spillway spillway = Spillway.attach(testKit.system(), config(tmp, ""));
+    long h = spillway.memory().allocate(100);
+    spillway.memory().free(h);
+    spillway.close();
+    assertThat(testKit.system().whenTerminated().isCompleted()).isFalse();
+    Spillway again = Spillway.attach(testKit.system(), config(tmp, "")); // the directory is free again
+    again.close();
+  }
+
+  @Test
+  void ingestionAndExportRunThroughTheFacade() throws Exception {
+    try (Spillway spillway = Spillway.create(config(tmp, ", streams.ingest-resident-bytes = 64 KiB"))) {
+      List<ByteString> chunks = new java.util.ArrayList<>();
+      for (int i = 0; i < 100; i++) {
+        chunks.add(ByteString.fromString("chunk " + i + " ".repeat(2000)));
+      }
+      IngestSummary summary = Source.from(chunks).runWith(spillway.ingestSink(), testKit.system())
+          .toCompletableFuture().get(30, TimeUnit.SECONDS);
+      assertThat(summary.blocks()).isEqualTo(100);
+      List<ByteString> back = spillway.export(summary.handles()).runWith(Sink.seq(), testKit.system())
+          .toCompletableFuture().get(30, TimeUnit.SECONDS);
+      assertThat(back).isEqualTo(chunks);
+      for (long h : summary.handles()) {
+        spillway.memory().free(h);
+      }
+    }
+  }
+
+  @Test
+  void badConfigurationFailsAtStartNamingTheKey() {
+    assertThatThrownBy(() -> Spillway.create(config(tmp, ", control.budget = 3 KiB")))
+        .isInstanceOf(SettingsException.class).hasMessageContaining("spillway.control.budget");
+    assertThatThrownBy(() -> Spillway.attach(null, config(tmp, ""))).isInstanceOf(NullPointerException.class)
+        .hasMessageContaining("system");
+  }
+}

@@ -1,0 +1,252 @@
+package dev.spillway.actors.control;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import akka.actor.testkit.typed.javadsl.ActorTestKit;
+import akka.actor.testkit.typed.javadsl.TestProbe;
+import akka.actor.typed.ActorRef;
+import dev.spillway.actors.pressure.MemoryReadings;
+import dev.spillway.actors.pressure.PressureClassifier;
+import dev.spillway.actors.pressure.PressureLevel;
+import dev.spillway.actors.pressure.PressureSample;
+import dev.spillway.actors.pressure.PressureWatermarks;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Each actor's decisions under synthetic statistics: pressure levels with hysteresis, what the idle
+ * detector spills at each level and when pools shrink, pool maintenance, tier checks.
+ */
+class ControlActorsTest {
+  static final ActorTestKit testKit = ActorTestKit.create();
+  static final Duration NEVER = Duration.ofHours(1); // timers off: the tests send the ticks
+
+  @AfterAll
+  static void shutdown() {
+    testKit.shutdownTestKit();
+  }
+
+  private static PressureSample sample(double share) {
+    return new PressureSample((long) (share * 1000), 1000, MemoryReadings.absent("synthetic"));
+  }
+
+  @Test
+  void pressureRisesAtHighWaterAndFallsOnlyUnderLowWater() {
+    AtomicReference<PressureSample> next = new AtomicReference<>(sample(0.5));
+    TestProbe<PressureMonitor.Changed> listener = testKit.createTestProbe();
+    ActorRef<PressureMonitor.Command> monitor = testKit.spawn(PressureMonitor.create(next::get,
+        new PressureClassifier(PressureWatermarks.DEFAULTS), NEVER, listener.getRef()));
+    monitor.tell(PressureMonitor.Tick.INSTANCE);
+    listener.expectNoMessage(Duration.ofMillis(50)); // 50 %: still NORMAL, nothing to say
+    next.set(sample(0.92));
+    monitor.tell(PressureMonitor.Tick.INSTANCE);
+    assertThat(listener.receiveMessage().state().level()).isEqualTo(PressureLevel.HIGH);
+    next.set(sample(0.80)); // between the watermarks: stays HIGH
+    monitor.tell(PressureMonitor.Tick.INSTANCE);
+    listener.expectNoMessage(Duration.ofMillis(50));
+    next.set(sample(0.89)); // flapping under high-water does not flap the level
+    monitor.tell(PressureMonitor.Tick.INSTANCE);
+    listener.expectNoMessage(Duration.ofMillis(50));
+    next.set(sample(0.70));
+    monitor.tell(PressureMonitor.Tick.INSTANCE);
+    assertThat(listener.receiveMessage().state().level()).isIn(PressureLevel.ELEVATED, PressureLevel.NORMAL);
+    next.set(sample(1.02));
+    monitor.tell(PressureMonitor.Tick.INSTANCE);
+    assertThat(listener.receiveMessage().state().level()).isEqualTo(PressureLevel.CRITICAL);
+  }
+
+  @Test
+  void aSampleThatThrowsIsSkippedAndTheMonitorCarriesOn() {
+    AtomicReference<PressureSample> next = new AtomicReference<>(null);
+    TestProbe<PressureMonitor.Changed> listener = testKit.createTestProbe();
+    ActorRef<PressureMonitor.Command> monitor = testKit.spawn(PressureMonitor.create(() -> {
+      PressureSample s = next.get();
+      if (s == null) {
+        throw new IllegalStateException("no reading");
+      }
+      return s;
+    }, new PressureClassifier(PressureWatermarks.DEFAULTS), NEVER, listener.getRef()));
+    monitor.tell(PressureMonitor.Tick.INSTANCE);
+    next.set(sample(0.95));
+    monitor.tell(PressureMonitor.Tick.INSTANCE);
+    assertThat(listener.receiveMessage().state().level()).isEqualTo(PressureLevel.HIGH);
+  }
+
+  /** A target that hands out candidates 1.. and records what was spilled. */
+  private static final class FakeTarget implements IdleDetector.Target {
+    final List<Integer> sweeps = Collections.synchronizedList(new ArrayList<>()); // idleSweeps asked with a buffer
+    final List<long[]> spilled = Collections.synchronizedList(new ArrayList<>());
+    final AtomicLong live = new AtomicLong(500);
+    final Map<String, Long> activity = new ConcurrentHashMap<>(Map.of("4KiB", 10L, "64B", 3L));
+    volatile int candidates = 10;
+    volatile CompletableFuture<Void> spillDone = CompletableFuture.completedFuture(null);
+
+    @Override
+    public int sweepIdle(int idleSweeps, long[] out) {
+      if (out.length == 0) {
+        return 0;
+      }
+      sweeps.add(idleSweeps);
+      int n = Math.min(candidates, out.length);
+      for (int i = 0; i < n; i++) {
+        out[i] = i + 1;
+      }
+      return n;
+    }
+
+    @Override
+    public long sizeOf(long ref) {
+      return 100;
+    }
+
+    @Override
+    public CompletionStage<?> spill(long[] refs, int count) {
+      spilled.add(java.util.Arrays.copyOf(refs, count));
+      return spillDone;
+    }
+
+    @Override
+    public long liveBytes() {
+      return live.get();
+    }
+
+    @Override
+    public long budgetBytes() {
+      return 1000;
+    }
+
+    @Override
+    public Map<String, Long> poolActivity() {
+      return Map.copyOf(activity);
+    }
+  }
+
+  private static IdleDetector.Timing timing(Duration shrinkAfter) {
+    return new IdleDetector.Timing(NEVER, 3, shrinkAfter, 0.75);
+  }
+
+  @Test
+  void theIdleDetectorSpillsNothingAtNormalIdleBlocksWhenElevatedAndEnoughWhenHigh() throws Exception {
+    FakeTarget target = new FakeTarget();
+    ActorRef<IdleDetector.Command> detector = testKit.spawn(IdleDetector.create(target, timing(NEVER), Map.of()));
+    detector.tell(IdleDetector.Sweep.INSTANCE);
+    TestProbe<IdleDetector.Spilled> probe = testKit.createTestProbe();
+    detector.tell(new IdleDetector.SpillNow(probe.getRef())); // a round-trip: the sweep was handled
+    assertThat(probe.receiveMessage().blocks()).isEqualTo(10);
+    assertThat(target.spilled).hasSize(1); // only SpillNow's round: NORMAL spilled nothing
+    target.spilled.clear();
+    target.sweeps.clear();
+
+    detector.tell(new IdleDetector.PressureIs(PressureLevel.ELEVATED));
+    detector.tell(IdleDetector.Sweep.INSTANCE);
+    awaitSpills(target, 1);
+    assertThat(target.sweeps).containsExactly(3); // idle-after, in sweeps
+    assertThat(target.spilled.get(0)).hasSize(10);
+
+    target.spilled.clear();
+    target.sweeps.clear();
+    target.live.set(950); // 950 live, low-water 750: 200 bytes = 2 blocks of 100
+    detector.tell(new IdleDetector.PressureIs(PressureLevel.HIGH));
+    detector.tell(IdleDetector.Sweep.INSTANCE);
+    awaitSpills(target, 1);
+    assertThat(target.sweeps).containsExactly(1); // untouched since the last sweep
+    assertThat(target.spilled.get(0)).containsExactly(1, 2);
+  }
+
+  @Test
+  void oneRoundAtATimeAndMakeRoomIsAnsweredWhenItsRoundEnds() throws Exception {
+    FakeTarget target = new FakeTarget();
+    target.spillDone = new CompletableFuture<>();
+    TestProbe<PoolActor.Command> pool = testKit.createTestProbe();
+    ActorRef<IdleDetector.Command> detector = testKit.spawn(IdleDetector.create(target, timing(NEVER),
+        Map.of("4KiB", pool.getRef())));
+    TestProbe<IdleDetector.RoomMade> first = testKit.createTestProbe();
+    TestProbe<IdleDetector.RoomMade> second = testKit.createTestProbe();
+    detector.tell(new IdleDetector.MakeRoom(250, first.getRef())); // 250 bytes: 3 blocks
+    awaitSpills(target, 1);
+    detector.tell(new IdleDetector.MakeRoom(100, second.getRef())); // joins the round in progress
+    detector.tell(new IdleDetector.PressureIs(PressureLevel.HIGH));
+    detector.tell(IdleDetector.Sweep.INSTANCE); // no second round while one runs
+    first.expectNoMessage(Duration.ofMillis(100));
+    assertThat(target.spilled).hasSize(1);
+    assertThat(target.spilled.get(0)).containsExactly(1, 2, 3);
+    target.spillDone.complete(null);
+    assertThat(first.receiveMessage().blocks()).isEqualTo(3);
+    assertThat(second.receiveMessage().blocks()).isEqualTo(3);
+    assertThat(pool.receiveMessage()).isInstanceOf(PoolActor.Maintain.class); // shrink after making room
+  }
+
+  @Test
+  void aPoolQuietForShrinkAfterIsToldToMaintainOncePerQuietPeriod() throws Exception {
+    FakeTarget target = new FakeTarget();
+    TestProbe<PoolActor.Command> busy = testKit.createTestProbe();
+    TestProbe<PoolActor.Command> quiet = testKit.createTestProbe();
+    ActorRef<IdleDetector.Command> detector = testKit.spawn(IdleDetector.create(target,
+        timing(Duration.ofMillis(30)), Map.of("4KiB", busy.getRef(), "64B", quiet.getRef())));
+    for (int i = 0; i < 5; i++) {
+      target.activity.merge("4KiB", 1L, Long::sum); // the 4 KiB pool keeps allocating
+      detector.tell(IdleDetector.Sweep.INSTANCE);
+      Thread.sleep(20);
+    }
+    assertThat(quiet.receiveMessage(Duration.ofSeconds(2))).isInstanceOf(PoolActor.Maintain.class);
+    quiet.expectNoMessage(Duration.ofMillis(100)); // once per quiet period
+    busy.expectNoMessage(Duration.ofMillis(10));
+    target.activity.merge("64B", 1L, Long::sum);
+    detector.tell(IdleDetector.Sweep.INSTANCE); // activity: a new quiet period starts
+    Thread.sleep(40);
+    detector.tell(IdleDetector.Sweep.INSTANCE);
+    assertThat(quiet.receiveMessage(Duration.ofSeconds(2))).isInstanceOf(PoolActor.Maintain.class);
+  }
+
+  @Test
+  void aPoolActorAppliesItsRulesAndSaysWhatChanged() {
+    List<String> asked = Collections.synchronizedList(new ArrayList<>());
+    ActorRef<PoolActor.Command> pool = testKit.spawn(PoolActor.create("4KiB", name -> {
+      asked.add(name);
+      return -64;
+    }));
+    TestProbe<PoolActor.Maintained> probe = testKit.createTestProbe();
+    pool.tell(new PoolActor.Maintain(probe.getRef()));
+    assertThat(probe.receiveMessage()).isEqualTo(new PoolActor.Maintained("4KiB", -64));
+    assertThat(asked).containsExactly("4KiB");
+    ActorRef<PoolActor.Command> failing = testKit.spawn(PoolActor.create("8B", name -> {
+      throw new IllegalStateException("closed");
+    }));
+    failing.tell(new PoolActor.Maintain(probe.getRef()));
+    assertThat(probe.receiveMessage()).isEqualTo(new PoolActor.Maintained("8B", 0));
+  }
+
+  @Test
+  void aTierActorReportsItsDirectory(@TempDir Path dir) throws Exception {
+    java.nio.file.Files.createDirectories(dir.resolve("spill"));
+    java.nio.file.Files.write(dir.resolve("spill").resolve("seg-0000000000000001.spw"), new byte[100]);
+    TestProbe<TierActor.Status> probe = testKit.createTestProbe();
+    testKit.spawn(TierActor.create(dir, NEVER, probe.getRef())); // checks once at start
+    TierActor.Status status = probe.receiveMessage();
+    assertThat(status.healthy()).isTrue();
+    assertThat(status.segments()).isEqualTo(1);
+    assertThat(status.segmentBytes()).isEqualTo(100);
+    assertThat(status.usableBytes()).isPositive();
+    assertThat(TierActor.check(dir.resolve("missing")).problem()).isNotEmpty();
+  }
+
+  private static void awaitSpills(FakeTarget target, int rounds) throws InterruptedException {
+    long deadline = System.nanoTime() + 5_000_000_000L;
+    while (target.spilled.size() < rounds && System.nanoTime() < deadline) {
+      Thread.sleep(5);
+    }
+    assertThat(target.spilled).hasSizeGreaterThanOrEqualTo(rounds);
+  }
+}
