@@ -11,7 +11,7 @@ import com.typesafe.config.ConfigFactory;
  */
 public record SpillwaySettings(
     MemorySettings memory, TierSettings tier, CodecSettings codec, SpillSettings spill,
-    StreamSettings streams, ControlSettings control) {
+    StreamSettings streams, ControlSettings control, MetricsSettings metrics) {
 
   /** The root path of Spillway's keys. */
   public static final String ROOT = "spillway";
@@ -39,26 +39,32 @@ public record SpillwaySettings(
         CodecSettings.read(root.child("codec")),
         SpillSettings.read(root.child("spill")),
         StreamSettings.read(root.child("streams")),
-        ControlSettings.read(root.child("control")));
+        ControlSettings.read(root.child("control")),
+        MetricsSettings.read(root.child("metrics")));
   }
 
   /** A copy with other tier settings. */
   public SpillwaySettings withTier(TierSettings value) {
-    return new SpillwaySettings(memory, value, codec, spill, streams, control);
+    return new SpillwaySettings(memory, value, codec, spill, streams, control, metrics);
   }
 
   /** A copy with other spill settings. */
   public SpillwaySettings withSpill(SpillSettings value) {
-    return new SpillwaySettings(memory, tier, codec, value, streams, control);
+    return new SpillwaySettings(memory, tier, codec, value, streams, control, metrics);
   }
 
   /** A copy with other stream settings. */
   public SpillwaySettings withStreams(StreamSettings value) {
-    return new SpillwaySettings(memory, tier, codec, spill, value, control);
+    return new SpillwaySettings(memory, tier, codec, spill, value, control, metrics);
   }
 
   /** A copy with other control-plane settings. */
   public SpillwaySettings withControl(ControlSettings value) {
-    return new SpillwaySettings(memory, tier, codec, spill, streams, value);
+    return new SpillwaySettings(memory, tier, codec, spill, streams, value, metrics);
+  }
+
+  /** A copy with other metrics settings. */
+  public SpillwaySettings withMetrics(MetricsSettings value) {
+    return new SpillwaySettings(memory, tier, codec, spill, streams, control, value);
   }
 }
