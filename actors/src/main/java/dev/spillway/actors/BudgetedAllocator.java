@@ -183,6 +183,11 @@ final class BudgetedAllocator implements BlockAllocator {
   }
 
   @Override
+  public void onRestore(java.util.function.LongConsumer nanos) {
+    delegate.onRestore(nanos);
+  }
+
+  @Override
   public long mappedBytes() {
     return delegate.mappedBytes();
   }

@@ -14,6 +14,7 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import dev.spillway.actors.control.IdleDetector;
 import dev.spillway.actors.control.MemoryGuardian;
+import dev.spillway.actors.metrics.SpillwayMetrics;
 import dev.spillway.actors.pressure.DefaultBudget;
 import dev.spillway.actors.pressure.MemorySources;
 import dev.spillway.actors.pressure.PressureClassifier;
@@ -76,6 +77,7 @@ public final class Spillway implements AutoCloseable {
   private final BudgetedAllocator memory;
   private final SpillPipeline pipeline;
   private final ActorRef<MemoryGuardian.Command> guardian;
+  private final SpillwayMetrics metrics;
   private final AtomicBoolean closed = new AtomicBoolean();
 
   private Spillway(ActorSystem<?> system, boolean ownsSystem, SpillwaySettings settings) {
@@ -93,13 +95,20 @@ public final class Spillway implements AutoCloseable {
           + e.getMessage(), e);
     }
     SpillPipeline started = null;
+    SpillwayMetrics metered = null;
     try {
       allocator.budget(budget, (long) (budget * control.slackFraction()));
       started = SpillPipeline.start(allocator, settings.spill(), system);
       this.pipeline = started;
+      metered = SpillwayMetrics.start(settings.metrics());
+      this.metrics = metered;
+      allocator.onRestore(metered::recordRestoreNanos);
       this.guardian = system.systemActorOf(MemoryGuardian.create(setup(sources, budget)),
           "spillway-" + INSTANCES.incrementAndGet(), Props.empty());
     } catch (RuntimeException | Error e) {
+      if (metered != null) {
+        metered.close();
+      }
       if (started != null) {
         started.close();
       }
@@ -203,6 +212,12 @@ public final class Spillway implements AutoCloseable {
 
   // ---- admin -----------------------------------------------------------------------------------
 
+  /** Where the Prometheus endpoint listens, when {@code spillway.metrics.prometheus.enabled} turned it on (127.0.0.1 only). */
+  public java.util.Optional<java.net.InetSocketAddress> metricsEndpoint() {
+    ensureOpen();
+    return metrics.endpointAddress();
+  }
+
   /** A snapshot of pools, spills, pipeline, pressure and tier directories. */
   public CompletionStage<SpillwayStats> stats() {
     ensureOpen();
@@ -268,7 +283,11 @@ public final class Spillway implements AutoCloseable {
       try {
         pipeline.close();
       } finally {
-        allocator.close();
+        try {
+          metrics.close();
+        } finally {
+          allocator.close();
+        }
       }
     }
   }
@@ -286,7 +305,8 @@ public final class Spillway implements AutoCloseable {
     return new MemoryGuardian.Setup(new Target(), pools, allocator::maintainPool, allocator::maintain,
         () -> new PressureSample(allocator.stats().requestedBytes(), allocator.budgetBytes(), sources.read()),
         classifier, c.pressureInterval(), timing, settings.tier().directories(), Duration.ofSeconds(5),
-        this::closeResources);
+        this::closeResources, () -> metrics.update(allocator.stats(), pipeline.stats()), settings.metrics().tick(),
+        state -> metrics.setPressureLevel(state.level().ordinal()));
   }
 
   /** The idle detector's view of the allocator and the pipeline. */

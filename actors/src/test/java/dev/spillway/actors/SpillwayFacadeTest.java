@@ -95,6 +95,34 @@ class SpillwayFacadeTest {
   }
 
   @Test
+  void metricsReachThePrometheusEndpointOnLoopbackWhenTurnedOn() throws Exception {
+    try (Spillway spillway = Spillway.create(config(tmp, ", metrics { tick = 20 ms, prometheus { enabled = true,"
+        + " port = 0 } }"))) {
+      var address = spillway.metricsEndpoint().orElseThrow();
+      assertThat(address.getAddress().isLoopbackAddress()).isTrue();
+      long h = spillway.memory().allocate(4096);
+      spillway.memory().putLong(h, 0, 1);
+      spillway.spill(h).toCompletableFuture().get(10, TimeUnit.SECONDS);
+      assertThat(spillway.memory().getLong(h, 0)).isEqualTo(1); // a restore: the latency histogram
+      spillway.memory().free(h);
+      var client = java.net.http.HttpClient.newHttpClient();
+      var request = java.net.http.HttpRequest.newBuilder(
+          java.net.URI.create("http://127.0.0.1:" + address.getPort() + "/metrics")).build();
+      String body = "";
+      long deadline = System.nanoTime() + 10_000_000_000L;
+      while (!body.contains("spillway_tier_restores_total") && System.nanoTime() < deadline) {
+        Thread.sleep(50);
+        body = client.send(request, java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+      }
+      assertThat(body).contains("spillway_tier_restores_total").contains("spillway_pool_blocks_in_use")
+          .contains("spillway_tier_restore_latency_seconds");
+    }
+    try (Spillway quiet = Spillway.create(config(tmp, ""))) {
+      assertThat(quiet.metricsEndpoint()).as("off by default").isEmpty();
+    }
+  }
+
+  @Test
   void badConfigurationFailsAtStartNamingTheKey() {
     assertThatThrownBy(() -> Spillway.create(config(tmp, ", control.budget = 3 KiB")))
         .isInstanceOf(SettingsException.class).hasMessageContaining("spillway.control.budget");

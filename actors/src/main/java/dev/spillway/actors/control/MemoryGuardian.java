@@ -30,7 +30,7 @@ public final class MemoryGuardian {
 
   /** Messages the guardian takes. */
   public sealed interface Command permits GetStats, SpillNow, ShrinkNow, MakeRoom, Stop, PressureChanged,
-      TierReported {}
+      TierReported, MetricsTick {}
 
   /** A stats snapshot, built by {@code stats} with the guardian's pressure and tier knowledge. */
   public record GetStats(ActorRef<Snapshot> replyTo) implements Command {}
@@ -61,10 +61,15 @@ public final class MemoryGuardian {
   public record Setup(IdleDetector.Target target, List<String> pools, java.util.function.ToLongFunction<String> maintainPool,
       Supplier<MaintenanceReport> maintainAll, Supplier<PressureSample> pressure, PressureClassifier classifier,
       Duration pressureInterval, IdleDetector.Timing timing, List<Path> tierDirectories, Duration tierInterval,
-      AutoCloseable resources) {}
+      AutoCloseable resources, Runnable metricsTick, Duration metricsInterval,
+      java.util.function.Consumer<PressureState> onPressure) {}
+
+  /** Refresh the metrics (the timer sends it). */
+  enum MetricsTick implements Command { INSTANCE }
 
   public static Behavior<Command> create(Setup setup) {
-    return Behaviors.setup(ctx -> {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
+      timers.startTimerWithFixedDelay(MetricsTick.INSTANCE, setup.metricsInterval());
       Map<String, ActorRef<PoolActor.Command>> pools = new LinkedHashMap<>();
       for (String name : setup.pools()) {
         pools.put(name, ctx.spawn(PoolActor.create(name, setup.maintainPool()), "pool-" + name));
@@ -85,8 +90,17 @@ public final class MemoryGuardian {
       Map<Path, TierActor.Status> tiers = new HashMap<>();
       PressureState[] pressure = {PressureState.INITIAL};
       return Behaviors.receive(Command.class)
+          .onMessage(MetricsTick.class, t -> {
+            try {
+              setup.metricsTick().run();
+            } catch (RuntimeException e) {
+              ctx.getLog().warn("metrics update failed: {}", e.toString());
+            }
+            return Behaviors.same();
+          })
           .onMessage(PressureChanged.class, p -> {
             pressure[0] = p.changed().state();
+            setup.onPressure().accept(pressure[0]);
             detector.tell(new IdleDetector.PressureIs(p.changed().state().level()));
             return Behaviors.same();
           })
@@ -120,7 +134,7 @@ public final class MemoryGuardian {
             return Behaviors.same();
           })
           .build();
-    });
+    }));
   }
 
   private static void release(AutoCloseable resources, org.slf4j.Logger log) {

@@ -209,6 +209,12 @@ public interface BlockAllocator extends AutoCloseable {
    */
   void onBudgetFull(RoomWaiter waiter);
 
+  /**
+   * Tells {@code nanos} the duration of every restore from the tier (on the restoring thread, so it
+   * must be quick: a metrics histogram); null stops it.
+   */
+  void onRestore(java.util.function.LongConsumer nanos);
+
   /** Bytes mapped now (slabs and huge blocks), which the budget caps. */
   long mappedBytes();
 

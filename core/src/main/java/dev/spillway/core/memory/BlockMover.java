@@ -59,6 +59,8 @@ final class BlockMover {
   private final CompressionProbe probe = new CompressionProbe();
   /** FORWARDED blocks by the key of their RAM slot, for spills through references of that slot. */
   private final java.util.concurrent.ConcurrentHashMap<Long, MovedBlock> forwards = new java.util.concurrent.ConcurrentHashMap<>();
+  /** Told the duration of each restore (metrics); null: nobody listens. */
+  volatile java.util.function.LongConsumer restoreListener;
   /** Asked for room when a restore finds the budget full; null: fail at once. */
   volatile RoomWaiter roomWaiter;
   private final MovedTable table = new MovedTable();
@@ -602,6 +604,7 @@ final class BlockMover {
   }
 
   private long restore(MovedBlock b) {
+    long started = System.nanoTime();
     long target = 0;
     boolean inPlace = false;
     try {
@@ -641,6 +644,10 @@ final class BlockMover {
       throw new RestoreFailedException(b.handle, b.recordKey, e);
     }
     restores.increment();
+    java.util.function.LongConsumer listener = restoreListener;
+    if (listener != null) {
+      listener.accept(System.nanoTime() - started);
+    }
     long result;
     synchronized (b) {
       if (inPlace) {

@@ -617,6 +617,12 @@ final class SlabAllocator implements BlockAllocator {
   }
 
   @Override
+  public void onRestore(java.util.function.LongConsumer nanos) {
+    requireTier();
+    mover.restoreListener = nanos;
+  }
+
+  @Override
   public void budget(long bytes, long slack) {
     directory.budget.set(bytes, slack);
   }
