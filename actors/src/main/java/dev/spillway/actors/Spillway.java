@@ -179,6 +179,12 @@ public final class Spillway implements AutoCloseable {
     return pipeline.spill(handle);
   }
 
+  /** The actor system the control plane runs in (to run the streams of {@link #ingestSink} and friends). */
+  public ActorSystem<?> system() {
+    ensureOpen();
+    return system;
+  }
+
   /** The settings this instance runs on. */
   public SpillwaySettings settings() {
     return settings;

@@ -1,168 +1,224 @@
 package dev.spillway.cli;
 
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import dev.spillway.actors.Spillway;
+import dev.spillway.actors.SpillwayStats;
 import dev.spillway.config.Sizes;
-import dev.spillway.config.SpillwaySettings;
 import dev.spillway.config.TierSettings;
-import dev.spillway.core.memory.AllocatorStats;
 import dev.spillway.core.memory.BlockAllocator;
-import dev.spillway.core.memory.SizeClasses;
-import dev.spillway.core.memory.SpillReport;
 import dev.spillway.core.memory.SpillStats;
-import java.io.IOException;
 import java.io.PrintStream;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.Comparator;
+import java.lang.management.GarbageCollectorMXBean;
+import java.lang.management.ManagementFactory;
+import java.util.Arrays;
+import java.util.Locale;
 import java.util.SplittableRandom;
-import java.util.stream.Stream;
+import java.util.concurrent.TimeUnit;
 
 /**
- * The main job on embedded defaults: a working set spread over every size class (and a few huge
- * blocks) is allocated, filled with a pattern derived from each block's number, read back and
- * verified byte for byte; every other block is spilled to the NVMe tier (the default directory under
- * {@code java.io.tmpdir}, removed afterwards) and every block is verified again, which restores the
- * spilled ones; then all are freed. The pools' statistics are printed while the set is live and
- * after it is gone.
+ * The main job, on embedded defaults except for a small budget: the whole system runs (the facade,
+ * the actors keeping memory within the budget, the spill pipeline, the NVMe tier in the default
+ * per-process directory, the Prometheus endpoint on 127.0.0.1). A working set four times the budget
+ * is written as 4 KiB values, then read with Zipf(0.99)-skewed access, every read verified, while a
+ * progress line shows the tier's figures; then every value is verified once more and freed, and a
+ * summary table gives throughput, RAM hit ratio, spill and restore counts and latencies, resident
+ * against spilled bytes and GC time.
  */
 final class DemoJob {
-  private static final int BLOCKS_PER_CLASS = 48;
-  private static final long[] HUGE_SIZES = {(1 << 20) + 1, 3L << 20, (8L << 20) + 12345};
+  static final long BUDGET = 32L << 20;
+  static final int VALUE = 4096;
+  static final int READS = 200_000;
+  private static final double ZIPF_S = 0.99;
 
   private final PrintStream out;
+  private final boolean terminal;
 
-  DemoJob(PrintStream out) {
+  DemoJob(PrintStream out, boolean terminal) {
     this.out = out;
+    this.terminal = terminal;
   }
 
-  /** Runs the demo; true when every byte read back was the byte written. */
+  /** Runs the job; true when every value read back was the value written. */
   boolean run() {
-    SpillwaySettings settings = SpillwaySettings.defaults();
-    try {
-      return run(settings);
-    } finally {
-      if (settings.tier().directories().equals(java.util.List.of(TierSettings.defaultDirectory()))) {
-        deleteTree(TierSettings.defaultDirectory()); // this process's own directory: nothing else uses it
-      }
-    }
-  }
-
-  private boolean run(SpillwaySettings settings) {
+    Config config = ConfigFactory.parseString("spillway { control { budget = " + BUDGET + " B,"
+        + " idle { sweep-interval = 50 ms, idle-after = 200 ms } }, metrics { tick = 1 s, prometheus {"
+        + " enabled = true, port = 0 } } }");
+    long gcBefore = gcMillis();
     long start = System.nanoTime();
-    BlockAllocator opened;
-    try {
-      opened = BlockAllocator.open(settings);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    try (BlockAllocator allocator = opened) {
-      SplittableRandom random = new SplittableRandom(42);
-      int total = SizeClasses.COUNT * BLOCKS_PER_CLASS + HUGE_SIZES.length;
-      long[] handles = new long[total];
-      long[] sizes = new long[total];
-      int n = 0;
-      for (int cls = 0; cls < SizeClasses.COUNT; cls++) {
-        int high = SizeClasses.sizeOf(cls);
-        int low = cls == 0 ? 1 : SizeClasses.sizeOf(cls - 1) + 1;
-        for (int i = 0; i < BLOCKS_PER_CLASS; i++) {
-          sizes[n++] = low + random.nextInt(high - low + 1);
-        }
+    try (Spillway spillway = Spillway.create(config)) {
+      BlockAllocator memory = spillway.memory();
+      int values = (int) (4 * BUDGET / VALUE);
+      out.printf("Spillway demo: %d values of %s (%s, 4x the %s budget) on the embedded defaults%n", values,
+          Sizes.format(VALUE), Sizes.format((long) values * VALUE), Sizes.format(BUDGET));
+      out.printf("tier: %s; metrics: http://127.0.0.1:%d/metrics%n", spillway.settings().tier().directories().get(0),
+          spillway.metricsEndpoint().map(a -> a.getPort()).orElse(-1));
+      long[] handles = new long[values];
+      byte[] buf = new byte[VALUE];
+      Progress progress = new Progress(out, terminal, spillway);
+      long loadStart = System.nanoTime();
+      for (int i = 0; i < values; i++) {
+        handles[i] = memory.allocate(VALUE);
+        fill(buf, i);
+        memory.write(handles[i], 0, buf, 0, VALUE);
+        progress.step("load ", i + 1, values);
       }
-      for (long size : HUGE_SIZES) {
-        sizes[n++] = size;
-      }
-      long bytes = 0;
-      for (int i = 0; i < total; i++) {
-        handles[i] = allocator.allocate(sizes[i]);
-        fill(allocator, handles[i], sizes[i], i);
-        bytes += sizes[i];
-      }
+      double loadSeconds = (System.nanoTime() - loadStart) / 1e9;
+      Zipf zipf = new Zipf(values, ZIPF_S, new SplittableRandom(7));
+      long[] missNanos = new long[READS];
+      int misses = 0;
       int bad = 0;
-      for (int i = 0; i < total; i++) {
-        if (!verify(allocator, handles[i], sizes[i], i)) {
+      long readStart = System.nanoTime();
+      for (int r = 0; r < READS; r++) {
+        int i = zipf.next();
+        boolean resident = memory.isResident(handles[i]);
+        long t0 = System.nanoTime();
+        memory.read(handles[i], 0, buf, 0, VALUE);
+        long t = System.nanoTime() - t0;
+        if (!resident) {
+          missNanos[misses++] = t;
+        }
+        if (!matches(buf, i)) {
           bad++;
         }
+        progress.step("read ", r + 1, READS);
       }
-      out.printf("Spillway demo: %d blocks over %d size classes and %d huge blocks, %s written and read back%n%n",
-          total, SizeClasses.COUNT, HUGE_SIZES.length, Sizes.format(bytes));
-      AllocatorStats live = allocator.stats();
-      out.println(StatsTable.render(live));
-      long[] half = new long[total / 2];
-      for (int i = 0; i < half.length; i++) {
-        half[i] = handles[2 * i];
-      }
-      SpillReport spilled = allocator.spill(half, 0, half.length);
-      for (int i = 0; i < total; i++) {
-        if (!verify(allocator, handles[i], sizes[i], i)) { // restores the spilled half
+      double readSeconds = (System.nanoTime() - readStart) / 1e9;
+      for (int i = 0; i < values; i++) {
+        memory.read(handles[i], 0, buf, 0, VALUE);
+        if (!matches(buf, i)) {
           bad++;
         }
+        progress.step("check", i + 1, values);
       }
-      SpillStats spill = allocator.stats().spill();
-      out.printf("%nSpilled %d blocks (%s in %s on disk) to %s, then restored %d of them on access"
-              + " (%d into their own slots) and verified all %d again%n",
-          spilled.spilled(), Sizes.format(spilled.rawBytes()), Sizes.format(spilled.storedBytes()),
-          settings.tier().directories().get(0), spill.restores(), spill.restoresInPlace(), total);
+      SpillwayStats stats = spillway.stats().toCompletableFuture().get(30, TimeUnit.SECONDS);
       for (long h : handles) {
-        allocator.free(h);
+        memory.free(h);
       }
-      allocator.trimCurrentThreadCache();
-      int passes = 0;
-      while (allocator.maintain().blocksShrunk() > 0 && passes++ < 100) {
-        // each pass gives back up to 10% of a pool's maximum
-      }
-      AllocatorStats after = allocator.stats();
-      out.printf("%nAfter freeing every block and shrinking: %d blocks in use, %d slabs, %s resident%n",
-          after.blocksInUse(), after.slabs(), Sizes.format(after.residentBytes()));
-      double ms = (System.nanoTime() - start) / 1e6;
-      if (bad == 0 && after.blocksInUse() == 0) {
-        out.printf("verified %d blocks (%s): OK in %.0f ms%n", total, Sizes.format(bytes), ms);
+      long gc = gcMillis() - gcBefore;
+      double total = (System.nanoTime() - start) / 1e9;
+      printSummary(values, loadSeconds, readSeconds, misses, Arrays.copyOf(missNanos, misses), stats, gc, total);
+      if (bad == 0) {
+        out.printf("verified every value (%d reads and %d values): OK%n", READS, values);
         return true;
       }
-      out.printf("FAILED: %d of %d blocks read back wrong, %d blocks still in use%n", bad, total,
-          after.blocksInUse());
+      out.printf("FAILED: %d values read back wrong%n", bad);
       return false;
-    }
-  }
-
-  private static void deleteTree(Path root) {
-    if (!Files.exists(root)) {
-      return;
-    }
-    try (Stream<Path> paths = Files.walk(root)) {
-      for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot remove the demo's tier directory " + root, e);
-    }
-  }
-
-  /** A block's bytes: a stream seeded by its number, so any misplaced byte is caught. */
-  private static void fill(BlockAllocator allocator, long handle, long size, int seed) {
-    byte[] chunk = new byte[(int) Math.min(size, 64 << 10)];
-    SplittableRandom pattern = new SplittableRandom(seed);
-    for (long off = 0; off < size; off += chunk.length) {
-      int len = (int) Math.min(chunk.length, size - off);
-      pattern.nextBytes(chunk);
-      allocator.write(handle, off, chunk, 0, len);
-    }
-  }
-
-  private static boolean verify(BlockAllocator allocator, long handle, long size, int seed) {
-    byte[] expected = new byte[(int) Math.min(size, 64 << 10)];
-    byte[] actual = new byte[expected.length];
-    SplittableRandom pattern = new SplittableRandom(seed);
-    if (allocator.size(handle) != size) {
+    } catch (Exception e) {
+      out.println("FAILED: " + e);
       return false;
+    } finally {
+      DemoFiles.deleteTree(TierSettings.defaultDirectory()); // this process's own directory
     }
-    for (long off = 0; off < size; off += expected.length) {
-      int len = (int) Math.min(expected.length, size - off);
-      pattern.nextBytes(expected);
-      allocator.read(handle, off, actual, 0, len);
-      if (!java.util.Arrays.equals(actual, 0, len, expected, 0, len)) {
-        return false;
+  }
+
+  private void printSummary(int values, double loadSeconds, double readSeconds, int misses, long[] missNanos,
+      SpillwayStats stats, long gcMillis, double totalSeconds) {
+    Arrays.sort(missNanos);
+    SpillStats spill = stats.allocator().spill();
+    String[][] rows = {
+      {"load", String.format(Locale.ROOT, "%.0f values/s (%.0f MiB/s)", values / loadSeconds,
+          values * (double) VALUE / (1 << 20) / loadSeconds)},
+      {"reads (Zipf 0.99)", String.format(Locale.ROOT, "%.0f reads/s", READS / readSeconds)},
+      {"RAM hit ratio", String.format(Locale.ROOT, "%.1f %% (%d of %d reads restored a value)",
+          100.0 * (READS - misses) / READS, misses, READS)},
+      {"restore latency", misses == 0 ? "no restores" : String.format(Locale.ROOT, "p50 %.1f µs, p99 %.1f µs, max %.1f µs",
+          missNanos[misses / 2] / 1e3, missNanos[(int) Math.min(misses - 1, misses * 0.99)] / 1e3,
+          missNanos[misses - 1] / 1e3)},
+      {"spills / restores", spill.spills() + " / " + spill.restores() + " (" + spill.restoresInPlace()
+          + " in place, " + spill.failedSpills() + " failed spills)"},
+      {"written to the tier", Sizes.format(spill.rawBytesWritten()) + " raw, " + Sizes.format(spill.storedBytesWritten())
+          + " stored"},
+      {"resident vs spilled", Sizes.format(stats.allocator().requestedBytes()) + " in RAM, "
+          + Sizes.format(spill.spilledBytes()) + " on the tier (mapped " + Sizes.format(stats.mappedBytes())
+          + " of a " + Sizes.format(stats.budgetBytes()) + " budget)"},
+      {"pressure", stats.pressure().level().toString()},
+      {"GC time", String.format(Locale.ROOT, "%d ms (%.2f %% of %.1f s)", gcMillis, gcMillis / 10.0 / totalSeconds,
+          totalSeconds)},
+    };
+    int width = Arrays.stream(rows).mapToInt(r -> r[0].length()).max().orElse(0);
+    out.println();
+    for (String[] row : rows) {
+      out.println(row[0] + " ".repeat(width - row[0].length()) + "  " + row[1]);
+    }
+    out.println();
+    out.println(StatsTable.render(stats.allocator()));
+  }
+
+  private static long gcMillis() {
+    long sum = 0;
+    for (GarbageCollectorMXBean gc : ManagementFactory.getGarbageCollectorMXBeans()) {
+      sum += Math.max(0, gc.getCollectionTime());
+    }
+    return sum;
+  }
+
+  /** Value {@code i}: its number, then a stream seeded by it, so a misplaced or torn value is caught. */
+  static void fill(byte[] buf, int i) {
+    new SplittableRandom(i).nextBytes(buf);
+    java.nio.ByteBuffer.wrap(buf).putInt(0, i);
+  }
+
+  static boolean matches(byte[] buf, int i) {
+    byte[] expected = new byte[buf.length];
+    fill(expected, i);
+    return Arrays.equals(buf, expected);
+  }
+
+  /** Zipf(s) over {@code 0..n-1} by inverse transform on a precomputed CDF: rank 0 is the hottest. */
+  static final class Zipf {
+    private final double[] cdf;
+    private final SplittableRandom random;
+
+    Zipf(int n, double s, SplittableRandom random) {
+      this.random = random;
+      cdf = new double[n];
+      double sum = 0;
+      for (int k = 0; k < n; k++) {
+        sum += 1.0 / Math.pow(k + 1, s);
+        cdf[k] = sum;
+      }
+      for (int k = 0; k < n; k++) {
+        cdf[k] /= sum;
       }
     }
-    return true;
+
+    int next() {
+      int i = Arrays.binarySearch(cdf, random.nextDouble());
+      return Math.min(cdf.length - 1, i >= 0 ? i : -i - 1);
+    }
+  }
+
+  /** A progress bar (redrawn in place on a terminal, a line per quarter otherwise) with the tier's figures. */
+  private static final class Progress {
+    private final PrintStream out;
+    private final boolean terminal;
+    private final Spillway spillway;
+    private int lastShown = -1;
+
+    Progress(PrintStream out, boolean terminal, Spillway spillway) {
+      this.out = out;
+      this.terminal = terminal;
+      this.spillway = spillway;
+    }
+
+    void step(String phase, int done, int total) {
+      int steps = terminal ? 50 : 4;
+      int shown = (int) ((long) done * steps / total);
+      if (shown == lastShown && done != total) {
+        return;
+      }
+      lastShown = done == total ? -1 : shown;
+      SpillStats s = spillway.memory().stats().spill();
+      String bar = "#".repeat(shown * 20 / steps) + ".".repeat(20 - shown * 20 / steps);
+      String line = String.format(Locale.ROOT, "%s [%s] %3d%%  in RAM %s, spilled %s, spills %d, restores %d",
+          phase, bar, 100L * done / total, Sizes.format(spillway.memory().stats().requestedBytes()),
+          Sizes.format(s.spilledBytes()), s.spills(), s.restores());
+      if (terminal) {
+        out.print("\r" + line + (done == total ? "\n" : ""));
+      } else if (shown > 0 || done == total) {
+        out.println(line);
+      }
+    }
   }
 }

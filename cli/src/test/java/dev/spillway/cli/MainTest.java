@@ -2,44 +2,135 @@ package dev.spillway.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.spillway.config.SpillwaySettings;
+import dev.spillway.config.TierSettings;
+import dev.spillway.core.codec.Codecs;
+import dev.spillway.core.tier.SegmentLog;
+import dev.spillway.core.tier.Write;
+import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.List;
+import java.util.Random;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
+/** The command line on small inputs: the main job, ingest, inspect, wrong arguments. */
 class MainTest {
   private final ByteArrayOutputStream out = new ByteArrayOutputStream();
   private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+  private byte[] stdin = new byte[0];
+
+  @TempDir Path tmp;
 
   private int run(String... args) {
     return Main.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
-        new PrintStream(err, true, StandardCharsets.UTF_8));
+        new PrintStream(err, true, StandardCharsets.UTF_8), () -> new ByteArrayInputStream(stdin), false);
+  }
+
+  private String out() {
+    return out.toString(StandardCharsets.UTF_8);
+  }
+
+  private String err() {
+    return err.toString(StandardCharsets.UTF_8);
   }
 
   @Test
-  void theDemoVerifiesEveryBlockAndPrintsThePools() {
-    assertThat(run()).isZero();
-    String text = out.toString(StandardCharsets.UTF_8);
-    assertThat(text).contains("3075 blocks over 64 size classes and 3 huge blocks");
-    assertThat(text).contains("class").contains("resident").contains("meta %");
-    assertThat(text).containsPattern("(?m)^8B\\s+1\\s+32768\\s+48\\s");
-    assertThat(text).containsPattern("(?m)^1MiB\\s");
-    assertThat(text).containsPattern("(?m)^huge\\s+3\\s");
-    assertThat(text).contains("After freeing every block and shrinking: 0 blocks in use, 0 slabs, 0 B resident");
-    assertThat(text).containsPattern("verified 3075 blocks \\(.*\\): OK");
-    assertThat(text).containsPattern("Spilled 1537 blocks .* then restored 1537 of them on access");
-    assertThat(dev.spillway.config.TierSettings.defaultDirectory()).doesNotExist();
-    assertThat(err.toString(StandardCharsets.UTF_8)).isEmpty();
+  void theMainJobRunsTheWholeSystemAndVerifiesEveryValue() {
+    assertThat(run()).as(out() + err()).isZero();
+    String text = out();
+    assertThat(text).contains("Spillway demo: 32768 values of 4 KiB (128 MiB, 4x the 32 MiB budget)");
+    assertThat(text).containsPattern("metrics: http://127\\.0\\.0\\.1:\\d+/metrics");
+    assertThat(text).containsPattern("(?m)^read  \\[#{20}\\] 100%");
+    assertThat(text).contains("RAM hit ratio").contains("restore latency").contains("spills / restores")
+        .contains("resident vs spilled").contains("GC time");
+    assertThat(text).containsPattern("(?m)^4KiB\\s");
+    assertThat(text).contains("verified every value (200000 reads and 32768 values): OK");
+    assertThat(TierSettings.defaultDirectory()).doesNotExist();
+  }
+
+  @Test
+  void ingestStoresAFileAndReadsItBackWithTheSameChecksum() throws Exception {
+    Path file = tmp.resolve("input.bin");
+    byte[] data = new byte[(20 << 20) + 12345]; // over the 16 MiB the ingestion keeps in RAM
+    new Random(5).nextBytes(data);
+    Files.write(file, data);
+    assertThat(run("ingest", file.toString())).as(out() + err()).isZero();
+    assertThat(out()).contains("ingested " + file).contains("321 blocks, 20.0 MiB")
+        .containsPattern("[1-9]\\d* blocks spilled on the way").containsPattern("CRC32C in (\\w+), read back \\1: OK");
+    out.reset();
+    stdin = "hello, spillway\n".repeat(10_000).getBytes(StandardCharsets.UTF_8);
+    assertThat(run("ingest", "-")).as(out() + err()).isZero();
+    assertThat(out()).contains("ingested standard input").contains("OK");
+    assertThat(TierSettings.defaultDirectory()).doesNotExist();
+  }
+
+  @Test
+  void ingestOfAMissingFileSaysSo() {
+    assertThat(run("ingest", tmp.resolve("nope.bin").toString())).isEqualTo(1);
+    assertThat(err()).contains("is not a readable file (it does not exist)");
+  }
+
+  @Test
+  void inspectReportsRecordsLiveFractionAndCorruption() throws Exception {
+    Path dir = tmp.resolve("segments");
+    SpillwaySettings d = SpillwaySettings.defaults();
+    Codecs codecs = Codecs.from(d.codec());
+    try (SegmentLog log = SegmentLog.open(d.tier().withDirectories(List.of(dir)), codecs)) {
+      for (int i = 0; i < 20; i++) {
+        log.append(Write.of(i + 1, 0, codecs.raw(), ("record " + i).repeat(50).getBytes(StandardCharsets.UTF_8)));
+      }
+      log.delete(3);
+    }
+    assertThat(run("inspect", dir.toString())).as(out() + err()).isZero();
+    assertThat(out()).contains("1 segments").contains("21 records scanned, 19 live keys, 1 tombstones")
+        .contains("live bytes").contains("no corrupt records");
+    out.reset();
+    Path segment;
+    try (var files = Files.list(dir)) {
+      segment = files.filter(f -> f.toString().endsWith(".spw")).findFirst().orElseThrow();
+    }
+    try (FileChannel ch = FileChannel.open(segment, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+      ByteBuffer b = ByteBuffer.allocate(1);
+      ch.read(b, 500);
+      b.put(0, (byte) (b.get(0) ^ 0x5a)).rewind();
+      ch.write(b, 500);
+    }
+    assertThat(run("inspect", dir.toString())).isEqualTo(1);
+    assertThat(out()).containsPattern("CORRUPT .*seg-.*\\.spw at offset \\d+").contains("1 corrupt record(s)");
+  }
+
+  @Test
+  void inspectRefusesWhatIsNotASegmentDirectory() throws Exception {
+    assertThat(run("inspect", tmp.resolve("missing").toString())).isEqualTo(1);
+    assertThat(err()).contains("is not a directory (it does not exist)");
+    err.reset();
+    Files.createDirectories(tmp.resolve("empty"));
+    assertThat(run("inspect", tmp.resolve("empty").toString())).isEqualTo(1);
+    assertThat(err()).contains("holds no segment files");
   }
 
   @Test
   void wrongArgumentsPrintUsageAndExitNonZero() {
     assertThat(run("frobnicate")).isEqualTo(2);
-    assertThat(err.toString(StandardCharsets.UTF_8)).contains("unknown command 'frobnicate'").contains("usage:");
+    assertThat(err()).contains("unknown command 'frobnicate'").contains("usage:");
     err.reset();
     assertThat(run("demo", "extra")).isEqualTo(2);
-    assertThat(err.toString(StandardCharsets.UTF_8)).contains("demo takes no arguments").contains("usage:");
+    assertThat(err()).contains("demo takes no arguments").contains("usage:");
+    err.reset();
+    assertThat(run("ingest")).isEqualTo(2);
+    assertThat(err()).contains("ingest takes one argument");
+    err.reset();
+    assertThat(run("inspect", "a", "b")).isEqualTo(2);
+    assertThat(err()).contains("inspect takes one argument");
     assertThat(run("help")).isZero();
-    assertThat(out.toString(StandardCharsets.UTF_8)).contains("usage:");
+    assertThat(out()).contains("usage:").contains("ingest <file|->").contains("inspect <dir>");
   }
 }
