@@ -65,4 +65,25 @@ abstract class AllocatorTestBase {
       open.clear();
     }
   }
+
+  /** A stress thread's work. */
+  protected interface Body {
+    void run() throws Exception;
+  }
+
+  /**
+   * Runs {@code body} once all threads reached {@code start}; the first failure is kept in
+   * {@code failure}, later ones are added to it as suppressed.
+   */
+  protected static void run(java.util.concurrent.CyclicBarrier start,
+      java.util.concurrent.atomic.AtomicReference<Throwable> failure, Body body) {
+    try {
+      start.await(10, java.util.concurrent.TimeUnit.SECONDS);
+      body.run();
+    } catch (Throwable t) {
+      if (!failure.compareAndSet(null, t)) {
+        failure.get().addSuppressed(t);
+      }
+    }
+  }
 }

@@ -246,19 +246,4 @@ class IdleSweepAndBudgetTest extends AllocatorTestBase {
     assertThat(a.stats().requestedBytes()).isZero();
     a.maintain();
   }
-
-  private interface Body {
-    void run() throws Exception;
-  }
-
-  private static void run(CyclicBarrier start, AtomicReference<Throwable> failure, Body body) {
-    try {
-      start.await(10, TimeUnit.SECONDS);
-      body.run();
-    } catch (Throwable t) {
-      if (!failure.compareAndSet(null, t)) {
-        failure.get().addSuppressed(t);
-      }
-    }
-  }
 }

@@ -286,19 +286,4 @@ class PreparedSpillTest extends AllocatorTestBase {
     }
     a.maintain();
   }
-
-  private interface Body {
-    void run() throws Exception;
-  }
-
-  private static void run(CyclicBarrier start, AtomicReference<Throwable> failure, Body body) {
-    try {
-      start.await(10, TimeUnit.SECONDS);
-      body.run();
-    } catch (Throwable t) {
-      if (!failure.compareAndSet(null, t)) {
-        failure.get().addSuppressed(t);
-      }
-    }
-  }
 }
