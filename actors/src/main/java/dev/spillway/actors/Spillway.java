@@ -247,8 +247,9 @@ public final class Spillway implements AutoCloseable {
   }
 
   /**
-   * Drains the spill pipeline, stops the actors, closes every arena and file; then terminates the
-   * actor system if Spillway started it. A second call does nothing.
+   * Drains the spill pipeline, stops the actors, closes every arena and file (and removes the default
+   * per-process tier directory, when that is the one in use); then terminates the actor system if
+   * Spillway started it. A second call does nothing.
    */
   @Override
   public void close() {
@@ -283,7 +284,10 @@ public final class Spillway implements AutoCloseable {
 
   private final AtomicBoolean resourcesClosed = new AtomicBoolean();
 
-  /** Pipeline first (it drains into the allocator), then the allocator; once. */
+  /**
+   * Pipeline first (it drains into the allocator), then metrics and the allocator; once. The default
+   * per-process tier directory goes too: spilled blocks die with the allocator that spilled them.
+   */
   private void closeResources() {
     if (resourcesClosed.compareAndSet(false, true)) {
       try {
@@ -293,8 +297,21 @@ public final class Spillway implements AutoCloseable {
           metrics.close();
         } finally {
           allocator.close();
+          if (settings.tier().directories().equals(List.of(dev.spillway.config.TierSettings.defaultDirectory()))) {
+            deleteTree(dev.spillway.config.TierSettings.defaultDirectory());
+          }
         }
       }
+    }
+  }
+
+  private static void deleteTree(java.nio.file.Path root) {
+    try (java.util.stream.Stream<java.nio.file.Path> paths = java.nio.file.Files.walk(root)) {
+      for (java.nio.file.Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        java.nio.file.Files.deleteIfExists(p);
+      }
+    } catch (IOException | UncheckedIOException e) {
+      // Left behind: the next Spillway of a process with this pid discards what it finds there.
     }
   }
 

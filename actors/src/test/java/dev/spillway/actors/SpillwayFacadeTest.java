@@ -123,6 +123,19 @@ class SpillwayFacadeTest {
   }
 
   @Test
+  void onTheEmbeddedDefaultsCloseRemovesTheProcesssTierDirectory() {
+    try (Spillway spillway = Spillway.create()) {
+      long h = spillway.memory().allocate(4096);
+      spillway.memory().putLong(h, 0, 7);
+      spillway.memory().spill(h);
+      assertThat(dev.spillway.config.TierSettings.defaultDirectory()).isDirectory();
+      assertThat(spillway.memory().getLong(h, 0)).isEqualTo(7);
+      spillway.memory().free(h);
+    }
+    assertThat(dev.spillway.config.TierSettings.defaultDirectory()).doesNotExist();
+  }
+
+  @Test
   void badConfigurationFailsAtStartNamingTheKey() {
     assertThatThrownBy(() -> Spillway.create(config(tmp, ", control.budget = 3 KiB")))
         .isInstanceOf(SettingsException.class).hasMessageContaining("spillway.control.budget");
