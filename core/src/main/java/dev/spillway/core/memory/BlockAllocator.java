@@ -48,10 +48,16 @@ public interface BlockAllocator extends AutoCloseable {
    * @throws IOException when a tier directory is missing and cannot be created, is not writable, or
    *     is locked by another live process
    */
+  /** The largest segment of a spill log. */
+  long SPILL_SEGMENT_SIZE = 64L << 20;
+
   static BlockAllocator open(SpillwaySettings settings) throws IOException {
     TierSettings tier = settings.tier();
+    // Segments of at most 64 MiB: spilled records die fast (restored or freed), and a small segment
+    // empties, and is compacted, sooner and in shorter passes.
     TierSettings spillTier = tier.withDirectories(
-        tier.directories().stream().map(d -> d.resolve("spill")).toList());
+        tier.directories().stream().map(d -> d.resolve("spill")).toList())
+        .withSegmentSize(Math.min(tier.segmentSize(), SPILL_SEGMENT_SIZE));
     Codecs codecs = Codecs.from(settings.codec());
     SegmentLog store = SegmentLog.openEmpty(spillTier, codecs);
     try {

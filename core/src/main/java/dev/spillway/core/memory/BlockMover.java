@@ -48,6 +48,8 @@ final class BlockMover {
    * not worth an fsync of its own.
    */
   static final int TOMBSTONE_BATCH = 1024;
+  /** Live bytes one maintenance pass may copy while compacting (it holds appends up meanwhile). */
+  static final long MAINTENANCE_COPY_BYTES = 32L << 20;
 
   private final SlabDirectory directory;
   private final SizePool[] pools;
@@ -865,8 +867,10 @@ final class BlockMover {
       deadRecords.clear();
     }
     try {
-      store.deleteAll(keys, keys.length);
-    } catch (IOException | RuntimeException e) {
+      // The spill log is never recovered (it starts empty at every open), so a dead record needs no
+      // tombstone: dropping it from the index is enough, and compaction reclaims its bytes.
+      store.forget(keys, keys.length);
+    } catch (RuntimeException e) {
       synchronized (deadRecords) { // not data: an undeleted record only holds disk space until retried
         for (long k : keys) {
           deadRecords.add(k);
@@ -905,7 +909,7 @@ final class BlockMover {
       }
     }
     try {
-      store.compact();
+      store.compact(MAINTENANCE_COPY_BYTES);
     } catch (IOException | RuntimeException e) {
       // Compaction is an optimization; the next pass tries again.
     }

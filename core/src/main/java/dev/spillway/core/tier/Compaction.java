@@ -26,12 +26,15 @@ final class Compaction {
   /** Live records are copied in batches of about this many bytes, each forced before the index moves. */
   private static final long COPY_BATCH_BYTES = 8L << 20;
   private final FileSegmentLog log;
+  private final long maxCopyBytes;
   private int rewritten;
   private long copied;
   private long dropped;
 
-  Compaction(FileSegmentLog log) {
+  /** A pass that copies at most about {@code maxCopyBytes} of live records (at least one segment). */
+  Compaction(FileSegmentLog log, long maxCopyBytes) {
     this.log = log;
+    this.maxCopyBytes = maxCopyBytes;
   }
 
   CompactionResult run() throws IOException {
@@ -60,15 +63,31 @@ final class Compaction {
       }
     }
     long diskBefore = diskBytes();
+    long copiedBytes = 0;
+    // Emptiest first, and at most maxCopyBytes copied per pass: the pass holds the write lock, so a
+    // caller that compacts often (the spill log's maintenance) never stalls appends for long.
+    candidates.sort(Comparator.comparingDouble(s -> liveFraction(s)));
     for (SegmentFile s : candidates) {
       boolean oldest = log.segments().firstKey() == s.id;
-      LogIndex.Usage u = log.index().usage(s.id);
-      long live = u.dataBytes.get() + (oldest ? 0 : u.tombstoneBytes.get());
+      long live = liveBytes(s, oldest);
       if (live < threshold * s.size()) {
+        if (copiedBytes > 0 && copiedBytes + live > maxCopyBytes) {
+          break;
+        }
         rewrite(s, oldest, bySegment.get(s.id));
+        copiedBytes += live;
       }
     }
     return new CompactionResult(rewritten, copied, dropped, diskBefore - diskBytes());
+  }
+
+  private long liveBytes(SegmentFile s, boolean oldest) {
+    LogIndex.Usage u = log.index().usage(s.id);
+    return u.dataBytes.get() + (oldest ? 0 : u.tombstoneBytes.get());
+  }
+
+  private double liveFraction(SegmentFile s) {
+    return s.size() == 0 ? 0 : (double) liveBytes(s, false) / s.size();
   }
 
   private long diskBytes() {

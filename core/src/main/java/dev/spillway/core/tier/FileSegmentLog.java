@@ -396,10 +396,34 @@ final class FileSegmentLog implements SegmentLog {
 
   @Override
   public CompactionResult compact() throws IOException {
+    return compact(Long.MAX_VALUE);
+  }
+
+  @Override
+  public CompactionResult compact(long maxCopyBytes) throws IOException {
     writeLock.lock();
     try {
       ensureOpen();
-      return new Compaction(this).run();
+      return new Compaction(this, maxCopyBytes).run();
+    } finally {
+      writeLock.unlock();
+    }
+  }
+
+  @Override
+  public int forget(long[] keys, int count) {
+    java.util.Objects.checkFromIndexSize(0, count, keys.length);
+    writeLock.lock();
+    try {
+      ensureOpen();
+      int n = 0;
+      for (int i = 0; i < count; i++) {
+        LogIndex.Entry e = index.get(keys[i]);
+        if (e != null && index.remove(e)) {
+          n++;
+        }
+      }
+      return n;
     } finally {
       writeLock.unlock();
     }

@@ -71,6 +71,13 @@ public interface SegmentLog extends AutoCloseable {
    */
   int deleteAll(long[] keys, int count) throws IOException;
 
+  /**
+   * Drops {@code keys} from the index without writing tombstones; returns how many had a record. Their
+   * bytes become dead space that compaction reclaims. Only for a log that is never recovered (the
+   * spill log, discarded at every open): after a crash, recovery would bring the records back.
+   */
+  int forget(long[] keys, int count);
+
   /** The index's knowledge of {@code key}'s current record, if it has a readable one. */
   Optional<RecordInfo> lookup(long key);
 
@@ -95,6 +102,12 @@ public interface SegmentLog extends AutoCloseable {
    * live records are copied to the active segment and forced, then the old file is deleted.
    */
   CompactionResult compact() throws IOException;
+
+  /**
+   * {@link #compact()}, emptiest segments first, stopping once about {@code maxCopyBytes} of live
+   * records were copied (at least one segment is done), so that a pass holds appends up only briefly.
+   */
+  CompactionResult compact(long maxCopyBytes) throws IOException;
 
   /** A snapshot of segments, bytes and records. */
   TierStats stats();

@@ -79,6 +79,30 @@ class SegmentLogTest {
   }
 
   @Test
+  void forgetDropsKeysWithoutTombstonesAndCompactionReclaimsTheirBytes() throws IOException {
+    try (SegmentLog log = SegmentLog.open(settings(dir, 1L << 20, Durability.NONE), CODECS)) {
+      for (int k = 1; k <= 40; k++) {
+        log.append(Write.of(k, 0, CODECS.raw(), payload(k, 60 << 10, false)));
+      }
+      long[] keys = new long[39];
+      for (int k = 0; k < 39; k++) {
+        keys[k] = k + 1;
+      }
+      assertThat(log.forget(keys, 39)).isEqualTo(39);
+      assertThat(log.forget(keys, 39)).as("already forgotten").isZero();
+      assertThat(log.lookup(1)).isEmpty();
+      assertThat(log.read(40)).isPresent();
+      TierStats before = log.stats();
+      assertThat(before.tombstones()).isZero();
+      assertThat(before.liveRecords()).isEqualTo(1);
+      log.compact(1); // one segment at least, however small the allowance
+      log.compact();
+      assertThat(log.stats().bytesOnDisk()).isLessThan(before.bytesOnDisk());
+      assertThat(log.read(40).orElseThrow()).isEqualTo(payload(40, 60 << 10, false));
+    }
+  }
+
+  @Test
   void lz4StoresRawWhenTheGainIsUnderTenPercent() throws IOException {
     try (SegmentLog log = SegmentLog.open(settings(dir), CODECS)) {
       log.append(Write.of(1, 0, CODECS.lz4(), payload(1, 64 << 10, false)));
