@@ -65,6 +65,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@link IllegalStateException} saying so; a second {@code close()} does nothing.
  */
 public final class Spillway implements AutoCloseable {
+  /** How often the allocator's housekeeping runs (dead spill records, compaction, thread caches, pools). */
+  static final Duration HOUSEKEEPING_INTERVAL = Duration.ofSeconds(1);
+
   /** How long {@link #close()} waits for the actors to stop. */
   static final Duration STOP_TIMEOUT = Duration.ofMinutes(3);
 
@@ -329,7 +332,8 @@ public final class Spillway implements AutoCloseable {
         () -> new PressureSample(allocator.stats().requestedBytes(), allocator.budgetBytes(), sources.read()),
         classifier, c.pressureInterval(), timing, settings.tier().directories(), Duration.ofSeconds(5),
         this::closeResources, () -> metrics.update(allocator.stats(), pipeline.stats()), settings.metrics().tick(),
-        state -> metrics.setPressureLevel(state.level().ordinal()));
+        state -> metrics.setPressureLevel(state.level().ordinal()), HOUSEKEEPING_INTERVAL,
+        dev.spillway.streams.IoDispatcher.of(system));
   }
 
   /** The idle detector's view of the allocator and the pipeline. */

@@ -4,7 +4,6 @@ import akka.actor.typed.ActorRef;
 import akka.actor.typed.Behavior;
 import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
-import akka.actor.typed.javadsl.TimerScheduler;
 import dev.spillway.actors.pressure.PressureLevel;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -102,7 +101,7 @@ public final class IdleDetector {
   public static Behavior<Command> create(Target target, Timing timing, Map<String, ActorRef<PoolActor.Command>> pools) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
       timers.startTimerWithFixedDelay(Sweep.INSTANCE, timing.sweepInterval());
-      return new State(ctx, timers, target, timing, pools).behavior();
+      return new State(ctx, target, timing, pools).behavior();
     }));
   }
 
@@ -122,8 +121,7 @@ public final class IdleDetector {
     private final Map<String, Long> quietSince = new HashMap<>();
     private final Map<String, Boolean> shrunk = new HashMap<>();
 
-    State(ActorContext<Command> ctx, TimerScheduler<Command> timers, Target target, Timing timing,
-        Map<String, ActorRef<PoolActor.Command>> pools) {
+    State(ActorContext<Command> ctx, Target target, Timing timing, Map<String, ActorRef<PoolActor.Command>> pools) {
       this.ctx = ctx;
       this.target = target;
       this.timing = timing;

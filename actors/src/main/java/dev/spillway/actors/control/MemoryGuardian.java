@@ -30,7 +30,16 @@ public final class MemoryGuardian {
 
   /** Messages the guardian takes. */
   public sealed interface Command permits GetStats, SpillNow, ShrinkNow, MakeRoom, Stop, PressureChanged,
-      TierReported, MetricsTick {}
+      TierReported, MetricsTick, Housekeeping, HousekeepingDone {}
+
+  /**
+   * Run the allocator's housekeeping (the timer sends it every {@code housekeepingInterval}): dead
+   * spill records leave the index, bounded compaction reclaims the tier's disk, idle thread caches
+   * trim, pools apply their rules. One pass at a time, on the I/O executor.
+   */
+  enum Housekeeping implements Command { INSTANCE }
+
+  record HousekeepingDone(Throwable failure) implements Command {}
 
   /** A stats snapshot, built by {@code stats} with the guardian's pressure and tier knowledge. */
   public record GetStats(ActorRef<Snapshot> replyTo) implements Command {}
@@ -62,7 +71,8 @@ public final class MemoryGuardian {
       Supplier<MaintenanceReport> maintainAll, Supplier<PressureSample> pressure, PressureClassifier classifier,
       Duration pressureInterval, IdleDetector.Timing timing, List<Path> tierDirectories, Duration tierInterval,
       AutoCloseable resources, Runnable metricsTick, Duration metricsInterval,
-      java.util.function.Consumer<PressureState> onPressure) {}
+      java.util.function.Consumer<PressureState> onPressure, Duration housekeepingInterval,
+      java.util.concurrent.Executor io) {}
 
   /** Refresh the metrics (the timer sends it). */
   enum MetricsTick implements Command { INSTANCE }
@@ -70,6 +80,8 @@ public final class MemoryGuardian {
   public static Behavior<Command> create(Setup setup) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
       timers.startTimerWithFixedDelay(MetricsTick.INSTANCE, setup.metricsInterval());
+      timers.startTimerWithFixedDelay(Housekeeping.INSTANCE, setup.housekeepingInterval());
+      boolean[] housekeeping = {false};
       Map<String, ActorRef<PoolActor.Command>> pools = new LinkedHashMap<>();
       for (String name : setup.pools()) {
         pools.put(name, ctx.spawn(PoolActor.create(name, setup.maintainPool()), "pool-" + name));
@@ -90,6 +102,21 @@ public final class MemoryGuardian {
       Map<Path, TierActor.Status> tiers = new HashMap<>();
       PressureState[] pressure = {PressureState.INITIAL};
       return Behaviors.receive(Command.class)
+          .onMessage(Housekeeping.class, h -> {
+            if (!housekeeping[0]) {
+              housekeeping[0] = true;
+              ctx.pipeToSelf(java.util.concurrent.CompletableFuture.runAsync(() -> setup.maintainAll().get(), setup.io()),
+                  (ok, failure) -> new HousekeepingDone(failure));
+            }
+            return Behaviors.same();
+          })
+          .onMessage(HousekeepingDone.class, d -> {
+            housekeeping[0] = false;
+            if (d.failure() != null && !(rootCause(d.failure()) instanceof dev.spillway.core.memory.AllocatorClosedException)) {
+              ctx.getLog().warn("housekeeping failed: {}", d.failure().toString());
+            }
+            return Behaviors.same();
+          })
           .onMessage(MetricsTick.class, t -> {
             try {
               setup.metricsTick().run();
@@ -125,6 +152,8 @@ public final class MemoryGuardian {
             return Behaviors.same();
           })
           .onMessage(Stop.class, s -> {
+            // Children first, so none of them works on the allocator once it is closed.
+            ctx.getChildren().forEach(ctx::stop);
             release(setup.resources(), ctx.getLog());
             s.replyTo().tell(Stopped.INSTANCE);
             return Behaviors.stopped();
@@ -135,6 +164,10 @@ public final class MemoryGuardian {
           })
           .build();
     }));
+  }
+
+  private static Throwable rootCause(Throwable t) {
+    return t instanceof java.util.concurrent.CompletionException && t.getCause() != null ? t.getCause() : t;
   }
 
   private static void release(AutoCloseable resources, org.slf4j.Logger log) {

@@ -24,11 +24,13 @@ public final class PoolActor {
   public record Maintained(String pool, long blocksChanged) {}
 
   public static Behavior<Command> create(String pool, ToLongFunction<String> maintain) {
-    return Behaviors.receive(Command.class)
-        .onMessage(Maintain.class, m -> Behaviors.setup(ctx -> {
+    return Behaviors.setup(ctx -> Behaviors.receive(Command.class)
+        .onMessage(Maintain.class, m -> {
           long changed;
           try {
             changed = maintain.applyAsLong(pool);
+          } catch (dev.spillway.core.memory.AllocatorClosedException closed) {
+            changed = 0; // Spillway is closing: nothing left to maintain
           } catch (RuntimeException e) {
             ctx.getLog().warn("pool {}: maintenance failed: {}", pool, e.toString());
             changed = 0;
@@ -37,7 +39,7 @@ public final class PoolActor {
             m.replyTo().tell(new Maintained(pool, changed));
           }
           return Behaviors.same();
-        }))
-        .build();
+        })
+        .build());
   }
 }

@@ -32,27 +32,26 @@ public final class PressureMonitor {
       Duration interval, ActorRef<Changed> listener) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
       timers.startTimerWithFixedDelay(Tick.INSTANCE, interval);
-      return running(source, classifier, listener, PressureState.INITIAL);
+      PressureState[] state = {PressureState.INITIAL};
+      return Behaviors.receive(Command.class)
+          .onMessage(Tick.class, tick -> {
+            PressureSample sample;
+            try {
+              sample = source.get();
+            } catch (dev.spillway.core.memory.AllocatorClosedException closed) {
+              return Behaviors.same(); // Spillway is closing
+            } catch (RuntimeException e) {
+              ctx.getLog().warn("pressure sample failed, skipped: {}", e.toString());
+              return Behaviors.same();
+            }
+            PressureState next = classifier.classify(state[0], sample);
+            if (!next.equals(state[0])) {
+              state[0] = next;
+              listener.tell(new Changed(next, sample));
+            }
+            return Behaviors.same();
+          })
+          .build();
     }));
-  }
-
-  private static Behavior<Command> running(Supplier<PressureSample> source, PressureClassifier classifier,
-      ActorRef<Changed> listener, PressureState state) {
-    return Behaviors.receive(Command.class)
-        .onMessage(Tick.class, tick -> Behaviors.setup(ctx -> {
-          PressureSample sample;
-          try {
-            sample = source.get();
-          } catch (RuntimeException e) {
-            ctx.getLog().warn("pressure sample failed, skipped: {}", e.toString());
-            return running(source, classifier, listener, state);
-          }
-          PressureState next = classifier.classify(state, sample);
-          if (!next.equals(state)) {
-            listener.tell(new Changed(next, sample));
-          }
-          return running(source, classifier, listener, next);
-        }))
-        .build();
   }
 }

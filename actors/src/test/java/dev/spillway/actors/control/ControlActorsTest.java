@@ -220,10 +220,14 @@ class ControlActorsTest {
     TestProbe<PoolActor.Maintained> probe = testKit.createTestProbe();
     pool.tell(new PoolActor.Maintain(probe.getRef()));
     assertThat(probe.receiveMessage()).isEqualTo(new PoolActor.Maintained("4KiB", -64));
-    assertThat(asked).containsExactly("4KiB");
+    pool.tell(new PoolActor.Maintain(probe.getRef())); // and again: the actor lives on
+    assertThat(probe.receiveMessage()).isEqualTo(new PoolActor.Maintained("4KiB", -64));
+    assertThat(asked).containsExactly("4KiB", "4KiB");
     ActorRef<PoolActor.Command> failing = testKit.spawn(PoolActor.create("8B", name -> {
       throw new IllegalStateException("closed");
     }));
+    failing.tell(new PoolActor.Maintain(probe.getRef()));
+    assertThat(probe.receiveMessage()).isEqualTo(new PoolActor.Maintained("8B", 0));
     failing.tell(new PoolActor.Maintain(probe.getRef()));
     assertThat(probe.receiveMessage()).isEqualTo(new PoolActor.Maintained("8B", 0));
   }

@@ -177,11 +177,15 @@ class PrometheusEndpointTest {
       metrics.setPressureLevel(1);
       feed(metrics);
       awaitSample(metrics, "spillway_tier_restore_latency_seconds_count{tier=\"nvme\"}", 1);
-      String body = get(metrics.endpointAddress().orElseThrow(), "/metrics", "GET").body();
-      for (SpillwayMetric metric : SpillwayMetric.values()) {
-        assertThat(body).as(metric.kamonName())
-            .contains("# TYPE " + metric.prometheusName() + " " + metric.kind().name().toLowerCase(Locale.ROOT) + "\n");
-      }
+      // Series appear at the Kamon tick after their first value: a tick may fall between the
+      // histogram's record and the gauges' update, so wait for a scrape that has them all.
+      await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+        String body = get(metrics.endpointAddress().orElseThrow(), "/metrics", "GET").body();
+        for (SpillwayMetric metric : SpillwayMetric.values()) {
+          assertThat(body).as(metric.kamonName())
+              .contains("# TYPE " + metric.prometheusName() + " " + metric.kind().name().toLowerCase(Locale.ROOT) + "\n");
+        }
+      });
     }
   }
 
