@@ -188,6 +188,11 @@ final class BudgetedAllocator implements BlockAllocator {
   }
 
   @Override
+  public int coldest(long[] out) {
+    return delegate.coldest(out);
+  }
+
+  @Override
   public long mappedBytes() {
     return delegate.mappedBytes();
   }

@@ -344,6 +344,11 @@ public final class Spillway implements AutoCloseable {
     }
 
     @Override
+    public int coldest(long[] out) {
+      return allocator.coldest(out);
+    }
+
+    @Override
     public long sizeOf(long ref) {
       return allocator.size(ref);
     }

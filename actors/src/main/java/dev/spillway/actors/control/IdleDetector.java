@@ -20,11 +20,11 @@ import java.util.concurrent.CompletionStage;
  *   <li>{@code NORMAL}: nothing spills; RAM within the budget is there to be used. The sweep only ages
  *       the blocks.
  *   <li>{@code ELEVATED}: blocks idle for {@code idle-after} (counted in sweeps) spill.
- *   <li>{@code HIGH} and {@code CRITICAL}: blocks untouched since the previous sweep spill, as many as
+ *   <li>{@code HIGH} and {@code CRITICAL}: the coldest blocks (longest idle first) spill, as many as
  *       it takes to bring live bytes down to {@code low-water} of the budget.
  *   <li>{@link MakeRoom} (an allocation found the budget full): as for {@code HIGH}, at least the bytes
- *       asked for, at once; then every pool applies its shrink rule. Requests that arrive while a
- *       round runs are answered when it ends.
+ *       asked for, at once and without aging the clock; then every pool applies its shrink rule.
+ *       Requests that arrive while a round runs are answered when it ends.
  *   <li>A pool with no allocation and no free for {@code shrink-after} is told to {@link
  *       PoolActor.Maintain} (its shrink rule gives empty slabs back), once per quiet period.
  * </ul>
@@ -42,6 +42,9 @@ public final class IdleDetector {
   public interface Target {
     /** {@code BlockAllocator.sweepIdle}. */
     int sweepIdle(int idleSweeps, long[] out);
+
+    /** {@code BlockAllocator.coldest}: the longest idle first, aging nothing. */
+    int coldest(long[] out);
 
     /** The bytes a reference's block takes in RAM. */
     long sizeOf(long ref);
@@ -143,7 +146,7 @@ public final class IdleDetector {
               waiting.add(m.replyTo());
             }
             if (!spilling) {
-              int n = target.sweepIdle(1, buffer);
+              int n = target.coldest(buffer);
               startRound(pick(n, Math.max(m.bytes(), target.liveBytes() - lowWaterBytes())), true);
             }
             return Behaviors.same();
@@ -187,7 +190,8 @@ public final class IdleDetector {
         startRound(target.sweepIdle(timing.idleSweeps(), buffer), false);
         return;
       }
-      int n = target.sweepIdle(1, buffer);
+      target.sweepIdle(timing.idleSweeps(), new long[0]); // age the clock, then take the coldest
+      int n = target.coldest(buffer);
       startRound(pick(n, target.liveBytes() - lowWaterBytes()), true);
     }
 

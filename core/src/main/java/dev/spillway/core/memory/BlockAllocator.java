@@ -193,6 +193,14 @@ public interface BlockAllocator extends AutoCloseable {
   int sweepIdle(int idleSweeps, long[] out);
 
   /**
+   * References of the coldest resident blocks of 1 KiB and up (longest idle by the idle clock first;
+   * among equals, in slab order), written to {@code out} up to its length; returns how many. Ages
+   * nothing, so a caller that needs room at once can ask as often as it likes without skewing the
+   * clock. The references work as those of {@link #sweepIdle} do.
+   */
+  int coldest(long[] out);
+
+  /**
    * Caps the memory the allocator maps (slabs and huge blocks) at {@code bytes}: growth past it fails
    * with {@link BudgetExceededException} (a {@link PoolExhaustedException}); blocks coming back from
    * the tier may go {@code slack} bytes over it, so that an access never fails for lack of RAM. Memory

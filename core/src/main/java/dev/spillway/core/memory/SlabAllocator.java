@@ -599,6 +599,62 @@ final class SlabAllocator implements BlockAllocator {
   }
 
   @Override
+  public int coldest(long[] out) {
+    java.util.Objects.requireNonNull(out, "out");
+    ensureOpen();
+    if (out.length == 0) {
+      return 0;
+    }
+    long[] byAge = new long[Slab.MAX_AGE + 1];
+    forEachAgedSlot((slab, slot, age) -> byAge[age]++);
+    int threshold = Slab.MAX_AGE;
+    for (long sum = byAge[threshold]; threshold > 0 && sum < out.length; sum += byAge[threshold]) {
+      threshold--;
+    }
+    int[] found = {0};
+    int t = threshold;
+    // The oldest first: everything above the threshold, then the threshold's own age until full.
+    for (int pass = 0; pass < 2 && found[0] < out.length; pass++) {
+      boolean above = pass == 0;
+      forEachAgedSlot((slab, slot, age) -> {
+        if ((above ? age > t : age == t) && found[0] < out.length) {
+          // As in sweepIdle: generation, clock, generation again, so a free slot is never named.
+          int gen = slab.generationAcquire(slot);
+          VarHandle.loadLoadFence();
+          if ((gen & 1) == 1 && slab.ages[slot] >= 0) {
+            VarHandle.loadLoadFence();
+            if (slab.generationAcquire(slot) == gen) {
+              out[found[0]++] = Handles.make(gen, 0, slab.id, slot);
+            }
+          }
+        }
+      });
+    }
+    return found[0];
+  }
+
+  private interface AgedSlot {
+    void accept(Slab slab, int slot, int age);
+  }
+
+  /** Every live slot with an idle clock (age 0 and up), in slab order. */
+  private void forEachAgedSlot(AgedSlot visitor) {
+    for (int i = 0, limit = directory.indexLimit(); i < limit; i++) {
+      Slab slab = directory.get(i);
+      byte[] ages = slab == null ? null : slab.ages;
+      if (ages == null || slab.released) {
+        continue;
+      }
+      for (int slot = 0; slot < slab.slots; slot++) {
+        int age = ages[slot];
+        if (age >= 0) {
+          visitor.accept(slab, slot, Math.min(age, Slab.MAX_AGE));
+        }
+      }
+    }
+  }
+
+  @Override
   public long maintainPool(String name) {
     java.util.Objects.requireNonNull(name, "name");
     ensureOpen();

@@ -142,6 +142,37 @@ class IdleSweepAndBudgetTest extends AllocatorTestBase {
   }
 
   @Test
+  void coldestNamesTheLongestIdleFirstAndAgesNothing() {
+    BlockAllocator a = tiered(tmp, "");
+    long[] h = new long[6];
+    for (int i = 0; i < h.length; i++) {
+      h[i] = a.allocate(2048);
+      a.putLong(h[i], 0, i);
+    }
+    long[] none = new long[0];
+    a.sweepIdle(1, none);
+    a.sweepIdle(1, none);
+    a.getLong(h[2], 0); // h[2] and h[4] younger: touched after two sweeps
+    a.getLong(h[4], 0);
+    a.sweepIdle(1, none);
+    long[] out = new long[4];
+    assertThat(a.coldest(out)).isEqualTo(4);
+    List<Long> keys = new ArrayList<>();
+    for (long ref : out) {
+      keys.add(MovedBlock.keyOf(ref));
+    }
+    assertThat(keys).containsExactlyInAnyOrder(MovedBlock.keyOf(h[0]), MovedBlock.keyOf(h[1]),
+        MovedBlock.keyOf(h[3]), MovedBlock.keyOf(h[5]));
+    long[] again = new long[4];
+    a.coldest(again);
+    assertThat(again).as("asking twice ages nothing: the same answer").isEqualTo(out);
+    assertThat(a.coldest(new long[0])).isZero();
+    for (long x : h) {
+      a.free(x);
+    }
+  }
+
+  @Test
   void theBudgetCapsGrowthAndRestoresMayUseTheSlack() {
     BlockAllocator a = tiered(tmp, "memory.large-slab-size = 1 MiB");
     a.budget(2L << 20, 1L << 20); // two 1 MiB slabs of 64 KiB blocks, one more for restores
