@@ -26,7 +26,7 @@ final class LogIndex {
     final AtomicLong tombstoneBytes = new AtomicLong();
   }
 
-  private final Map<Long, Entry> entries = new ConcurrentHashMap<>();
+  private final EntryTable entries = new EntryTable();
   private final Map<Long, Usage> usage = new ConcurrentHashMap<>();
   private final AtomicLong tombstones = new AtomicLong();
 
@@ -36,11 +36,10 @@ final class LogIndex {
 
   /** Applies a record; returns false when an equal or newer record of the key is already indexed. */
   boolean apply(Entry e) {
-    Entry old = entries.get(e.key());
-    if (old != null && old.sequence() >= e.sequence()) {
+    Entry old = entries.putIfNewer(e);
+    if (old == e) {
       return false;
     }
-    entries.put(e.key(), e);
     if (old != null) {
       account(old, -1);
     }
@@ -50,7 +49,7 @@ final class LogIndex {
 
   /** Removes {@code e} if it is still the key's entry (a tombstone compaction dropped). */
   boolean remove(Entry e) {
-    if (entries.remove(e.key(), e)) {
+    if (entries.remove(e)) {
       account(e, -1);
       return true;
     }
@@ -91,7 +90,8 @@ final class LogIndex {
     return tombstones.get();
   }
 
+  /** A snapshot of every entry (compaction and recovery walk it). */
   Iterable<Entry> entries() {
-    return entries.values();
+    return entries.snapshot();
   }
 }

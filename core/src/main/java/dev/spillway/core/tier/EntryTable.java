@@ -1,0 +1,225 @@
+package dev.spillway.core.tier;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The index's key → latest record map, without an object per entry: open addressing over parallel
+ * primitive arrays in 64 independently locked stripes. A spill log indexes every block on the tier and
+ * turns entries over at the spill rate, so a boxed key, a map node, an entry record and a location
+ * record per block (what a {@code ConcurrentHashMap<Long, Entry>} holds) cost young-GC copying on every
+ * spill; here an entry is a row of arrays, and {@link LogIndex.Entry} objects exist only while a
+ * caller holds one. Thread-safe; each call locks one stripe (or each stripe in turn, for
+ * {@link #snapshot()}).
+ */
+final class EntryTable {
+  private static final int STRIPES = 64;
+  private static final int INITIAL = 16;
+  private static final byte EMPTY = 0;
+  private static final byte FULL = 1;
+  private static final byte DELETED = 2;
+
+  private final Stripe[] stripes = new Stripe[STRIPES];
+
+  EntryTable() {
+    for (int i = 0; i < STRIPES; i++) {
+      stripes[i] = new Stripe(INITIAL);
+    }
+  }
+
+  private static long mix(long key) {
+    long h = key * 0x9E3779B97F4A7C15L;
+    return h ^ (h >>> 29);
+  }
+
+  private Stripe stripe(long h) {
+    return stripes[(int) (h & (STRIPES - 1))];
+  }
+
+  /** The key's entry, or null. */
+  LogIndex.Entry get(long key) {
+    long h = mix(key);
+    Stripe s = stripe(h);
+    synchronized (s) {
+      int i = s.find(key, h);
+      return i < 0 ? null : s.entry(i);
+    }
+  }
+
+  /**
+   * Puts {@code e} unless the key has an entry of an equal or higher sequence; returns the entry it
+   * replaced, {@code e} itself when it was refused, or null when the key had none.
+   */
+  LogIndex.Entry putIfNewer(LogIndex.Entry e) {
+    long h = mix(e.key());
+    Stripe s = stripe(h);
+    synchronized (s) {
+      int i = s.find(e.key(), h);
+      if (i >= 0) {
+        if (s.seq[i] >= e.sequence()) {
+          return e;
+        }
+        LogIndex.Entry old = s.entry(i);
+        s.set(i, e);
+        return old;
+      }
+      s.insert(e, h);
+      return null;
+    }
+  }
+
+  /** Removes the key's entry if it is still the record {@code e} names (same sequence). */
+  boolean remove(LogIndex.Entry e) {
+    long h = mix(e.key());
+    Stripe s = stripe(h);
+    synchronized (s) {
+      int i = s.find(e.key(), h);
+      if (i < 0 || s.seq[i] != e.sequence() || s.seg[i] != e.location().segmentId()
+          || s.off[i] != e.location().offset()) {
+        return false;
+      }
+      s.delete(i);
+      return true;
+    }
+  }
+
+  /** Keys with an entry. */
+  long size() {
+    long n = 0;
+    for (Stripe s : stripes) {
+      synchronized (s) {
+        n += s.size;
+      }
+    }
+    return n;
+  }
+
+  /** Every entry at the time each stripe is visited (for compaction and recovery, not hot paths). */
+  List<LogIndex.Entry> snapshot() {
+    List<LogIndex.Entry> out = new ArrayList<>();
+    for (Stripe s : stripes) {
+      synchronized (s) {
+        for (int i = 0; i < s.keys.length; i++) {
+          if (s.state[i] == FULL) {
+            out.add(s.entry(i));
+          }
+        }
+      }
+    }
+    return out;
+  }
+
+  /** One stripe: rows of parallel arrays, linear probing, rebuilt at 60% occupancy (deleted rows included). */
+  private static final class Stripe {
+    long[] keys;
+    byte[] state;
+    int[] gen;
+    long[] seq;
+    int[] codec;
+    int[] raw;
+    boolean[] tomb;
+    long[] seg;
+    long[] off;
+    int[] len;
+    int size;
+    int used;
+
+    Stripe(int capacity) {
+      allocate(capacity);
+    }
+
+    private void allocate(int capacity) {
+      keys = new long[capacity];
+      state = new byte[capacity];
+      gen = new int[capacity];
+      seq = new long[capacity];
+      codec = new int[capacity];
+      raw = new int[capacity];
+      tomb = new boolean[capacity];
+      seg = new long[capacity];
+      off = new long[capacity];
+      len = new int[capacity];
+      size = 0;
+      used = 0;
+    }
+
+    private int home(long h) {
+      return (int) ((h >>> 6) & (keys.length - 1));
+    }
+
+    int find(long key, long h) {
+      int mask = keys.length - 1;
+      for (int i = home(h), n = 0; n < keys.length; i = (i + 1) & mask, n++) {
+        if (state[i] == EMPTY) {
+          return -1;
+        }
+        if (state[i] == FULL && keys[i] == key) {
+          return i;
+        }
+      }
+      return -1;
+    }
+
+    LogIndex.Entry entry(int i) {
+      return new LogIndex.Entry(keys[i], gen[i], seq[i], codec[i], raw[i], tomb[i],
+          new RecordLocation(seg[i], off[i], len[i]));
+    }
+
+    void set(int i, LogIndex.Entry e) {
+      keys[i] = e.key();
+      gen[i] = e.generation();
+      seq[i] = e.sequence();
+      codec[i] = e.codec();
+      raw[i] = e.rawLength();
+      tomb[i] = e.tombstone();
+      seg[i] = e.location().segmentId();
+      off[i] = e.location().offset();
+      len[i] = e.location().length();
+    }
+
+    void insert(LogIndex.Entry e, long h) {
+      if ((used + 1) * 10 > keys.length * 6) {
+        rebuild(size * 10 + 10 > keys.length * 3 ? keys.length * 2 : keys.length);
+      }
+      int mask = keys.length - 1;
+      int i = home(h);
+      while (state[i] == FULL) {
+        i = (i + 1) & mask;
+      }
+      if (state[i] == EMPTY) {
+        used++;
+      }
+      state[i] = FULL;
+      set(i, e);
+      size++;
+    }
+
+    void delete(int i) {
+      state[i] = DELETED;
+      size--;
+    }
+
+    /** Rehashes into {@code capacity} rows, dropping deleted ones. */
+    private void rebuild(int capacity) {
+      List<LogIndex.Entry> live = new ArrayList<>(size);
+      for (int i = 0; i < keys.length; i++) {
+        if (state[i] == FULL) {
+          live.add(entry(i));
+        }
+      }
+      allocate(capacity);
+      for (LogIndex.Entry e : live) {
+        long h = mix(e.key());
+        int mask = keys.length - 1;
+        int i = home(h);
+        while (state[i] == FULL) {
+          i = (i + 1) & mask;
+        }
+        state[i] = FULL;
+        set(i, e);
+        size++;
+        used++;
+      }
+    }
+  }
+}
