@@ -52,31 +52,35 @@ final class Compaction {
     if (candidates.isEmpty()) {
       return new CompactionResult(0, 0, 0, 0);
     }
-    Map<Long, List<LogIndex.Entry>> bySegment = new HashMap<>();
-    for (SegmentFile s : candidates) {
-      bySegment.put(s.id, new ArrayList<>());
-    }
-    for (LogIndex.Entry e : log.index().entries()) {
-      List<LogIndex.Entry> list = bySegment.get(e.location().segmentId());
-      if (list != null) {
-        list.add(e);
-      }
-    }
-    long diskBefore = diskBytes();
-    long copiedBytes = 0;
-    // Emptiest first, and at most maxCopyBytes copied per pass: the pass holds the write lock, so a
-    // caller that compacts often (the spill log's maintenance) never stalls appends for long.
+    // Choose first, from the per-segment usage alone (no walk of the index): emptiest first, and at
+    // most maxCopyBytes copied per pass, since the pass holds the write lock and a caller that
+    // compacts often (the spill log's housekeeping) must never stall appends for long.
     candidates.sort(Comparator.comparingDouble(s -> liveFraction(s)));
+    List<SegmentFile> chosen = new ArrayList<>();
+    long planned = 0;
     for (SegmentFile s : candidates) {
       boolean oldest = log.segments().firstKey() == s.id;
       long live = liveBytes(s, oldest);
       if (live < threshold * s.size()) {
-        if (copiedBytes > 0 && copiedBytes + live > maxCopyBytes) {
+        if (!chosen.isEmpty() && planned + live > maxCopyBytes) {
           break;
         }
-        rewrite(s, oldest, bySegment.get(s.id));
-        copiedBytes += live;
+        chosen.add(s);
+        planned += live;
       }
+    }
+    if (chosen.isEmpty()) {
+      return new CompactionResult(0, 0, 0, 0);
+    }
+    Map<Long, List<LogIndex.Entry>> bySegment = new HashMap<>();
+    for (SegmentFile s : chosen) {
+      bySegment.put(s.id, new ArrayList<>());
+    }
+    long[] ids = chosen.stream().mapToLong(c -> c.id).toArray();
+    log.index().forEachIn(ids, e -> bySegment.get(e.location().segmentId()).add(e));
+    long diskBefore = diskBytes();
+    for (SegmentFile s : chosen) {
+      rewrite(s, log.segments().firstKey() == s.id, bySegment.get(s.id));
     }
     return new CompactionResult(rewritten, copied, dropped, diskBefore - diskBytes());
   }

@@ -94,7 +94,31 @@ final class EntryTable {
     return n;
   }
 
-  /** Every entry at the time each stripe is visited (for compaction and recovery, not hot paths). */
+  /** Hands {@code sink} the entries of records in {@code segments}; only those are built. */
+  void forEachIn(long[] segments, java.util.function.Consumer<LogIndex.Entry> sink) {
+    for (Stripe s : stripes) {
+      List<LogIndex.Entry> found = new ArrayList<>();
+      synchronized (s) {
+        for (int i = 0; i < s.keys.length; i++) {
+          if (s.state[i] == FULL && contains(segments, s.seg[i])) {
+            found.add(s.entry(i));
+          }
+        }
+      }
+      found.forEach(sink); // outside the lock: the sink may do anything
+    }
+  }
+
+  private static boolean contains(long[] values, long v) {
+    for (long x : values) {
+      if (x == v) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Every entry at the time each stripe is visited (for recovery, not hot paths). */
   List<LogIndex.Entry> snapshot() {
     List<LogIndex.Entry> out = new ArrayList<>();
     for (Stripe s : stripes) {

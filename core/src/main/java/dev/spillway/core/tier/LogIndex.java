@@ -90,7 +90,12 @@ final class LogIndex {
     return tombstones.get();
   }
 
-  /** A snapshot of every entry (compaction and recovery walk it). */
+  /** Hands {@code sink} every entry whose record lies in one of {@code segments} (one walk, no other entry built). */
+  void forEachIn(long[] segments, java.util.function.Consumer<Entry> sink) {
+    entries.forEachIn(segments, sink);
+  }
+
+  /** A snapshot of every entry (recovery walks it once). */
   Iterable<Entry> entries() {
     return entries.snapshot();
   }
