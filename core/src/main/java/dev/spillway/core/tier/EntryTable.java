@@ -203,7 +203,9 @@ final class EntryTable {
 
     void insert(LogIndex.Entry e, long h) {
       if ((used + 1) * 10 > keys.length * 6) {
-        rebuild(size * 10 + 10 > keys.length * 3 ? keys.length * 2 : keys.length);
+        // Deleted rows count as used until a rebuild: rebuild to four times the live rows (at least
+        // the current size), so a table whose size holds steady under churn rebuilds rarely.
+        rebuild(Math.max(keys.length, Integer.highestOneBit(Math.max(INITIAL, size * 4 - 1)) << 1));
       }
       int mask = keys.length - 1;
       int i = home(h);
@@ -223,24 +225,38 @@ final class EntryTable {
       size--;
     }
 
-    /** Rehashes into {@code capacity} rows, dropping deleted ones. */
+    /** Rehashes into {@code capacity} rows, dropping deleted ones; rows move as they are (no entries built). */
     private void rebuild(int capacity) {
-      List<LogIndex.Entry> live = new ArrayList<>(size);
-      for (int i = 0; i < keys.length; i++) {
-        if (state[i] == FULL) {
-          live.add(entry(i));
-        }
-      }
+      long[] oKeys = keys;
+      byte[] oState = state;
+      int[] oGen = gen;
+      long[] oSeq = seq;
+      int[] oCodec = codec;
+      int[] oRaw = raw;
+      boolean[] oTomb = tomb;
+      long[] oSeg = seg;
+      long[] oOff = off;
+      int[] oLen = len;
       allocate(capacity);
-      for (LogIndex.Entry e : live) {
-        long h = mix(e.key());
-        int mask = keys.length - 1;
-        int i = home(h);
+      int mask = capacity - 1;
+      for (int j = 0; j < oKeys.length; j++) {
+        if (oState[j] != FULL) {
+          continue;
+        }
+        int i = home(mix(oKeys[j]));
         while (state[i] == FULL) {
           i = (i + 1) & mask;
         }
         state[i] = FULL;
-        set(i, e);
+        keys[i] = oKeys[j];
+        gen[i] = oGen[j];
+        seq[i] = oSeq[j];
+        codec[i] = oCodec[j];
+        raw[i] = oRaw[j];
+        tomb[i] = oTomb[j];
+        seg[i] = oSeg[j];
+        off[i] = oOff[j];
+        len[i] = oLen[j];
         size++;
         used++;
       }
