@@ -23,8 +23,11 @@ import java.util.Map;
  * any other segment is copied, because an older segment may still hold a record of its key.
  */
 final class Compaction {
-  /** Live records are copied in batches of about this many bytes, each forced before the index moves. */
-  private static final long COPY_BATCH_BYTES = 8L << 20;
+  /**
+   * Live records are copied in batches of at most this many bytes (the log's copy buffer), each forced
+   * before the index moves.
+   */
+  static final int COPY_BATCH_BYTES = 8 << 20;
   private final FileSegmentLog log;
   private final long maxCopyBytes;
   private int rewritten;
@@ -106,26 +109,45 @@ final class Compaction {
     entries.sort(Comparator.comparingLong(e -> e.location().offset()));
     List<LogIndex.Entry> drop = new ArrayList<>();
     List<SegmentWriter.Pending> batch = new ArrayList<>();
-    long batchBytes = 0;
+    // Records are read whole into the log's copy buffer, back to back, and written from there: a pass
+    // allocates a view per record, not its bytes. A record too large for the buffer gets its own.
+    ByteBuffer buffer = log.copyBuffer();
+    int used = 0;
     for (LogIndex.Entry e : entries) {
       if (e.tombstone() && oldest) {
         drop.add(e);
         continue;
       }
-      RecordReader.Verified v = RecordReader.read(segment.channel, segment.path, e.location().offset(),
-          segment.size(), log.codecs(), h -> ByteBuffer.allocate(h.storedLength()));
-      RecordFormat.Header h = v.header();
+      long offset = e.location().offset();
+      int length = e.location().length();
+      RecordFormat.Header h;
+      ByteBuffer stored;
+      if (length <= buffer.capacity()) {
+        if (used + length > buffer.capacity()) {
+          flush(batch);
+          batch.clear();
+          used = 0;
+        }
+        h = RecordReader.readWhole(segment.channel, segment.path, offset, segment.size(), log.codecs(), length,
+            buffer, used);
+        stored = buffer.slice(used + RECORD_HEADER_LENGTH, h.storedLength());
+        used += length;
+      } else {
+        RecordReader.Verified v = RecordReader.read(segment.channel, segment.path, offset, segment.size(),
+            log.codecs(), header -> ByteBuffer.allocate(header.storedLength()));
+        h = v.header();
+        stored = v.stored();
+      }
       if (h.key() != e.key() || h.sequence() != e.sequence()) {
-        throw new CorruptRecordException(segment.path, e.location().offset(), "holds key " + h.key()
+        throw new CorruptRecordException(segment.path, offset, "holds key " + h.key()
             + " sequence " + h.sequence() + " but the index expected key " + e.key() + " sequence " + e.sequence());
       }
       batch.add(new SegmentWriter.Pending(h.kind(), h.codec(), h.generation(), h.key(), h.rawLength(),
-          h.storedLength() == 0 ? null : v.stored()));
-      batchBytes += h.length();
-      if (batchBytes >= COPY_BATCH_BYTES) {
-        flush(batch);
+          h.storedLength() == 0 ? null : stored));
+      if (length > buffer.capacity()) {
+        flush(batch); // one large record is a batch of its own
         batch.clear();
-        batchBytes = 0;
+        used = 0;
       }
     }
     flush(batch);

@@ -33,8 +33,13 @@ final class FileSegmentLog implements SegmentLog {
   /** Records up to this many bytes (header included) are read with one system call. */
   static final int SMALL_READ = (64 << 10) + RECORD_HEADER_LENGTH;
   /** Per reading thread: the buffer small records are read into. */
-  private static final ThreadLocal<ByteBuffer> SCRATCH =
-      ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(SMALL_READ));
+  private static final ThreadLocal<ReadScratch> SCRATCH = ThreadLocal.withInitial(ReadScratch::new);
+
+  /** A thread's read buffer and a memory-segment view of it, made once so a read allocates neither. */
+  private static final class ReadScratch {
+    final ByteBuffer buffer = ByteBuffer.allocateDirect(SMALL_READ).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    final MemorySegment segment = MemorySegment.ofBuffer(buffer);
+  }
 
   /** How often a read by key retries when compaction moved its record between lookup and read. */
   private static final int MOVED_RETRIES = 8;
@@ -50,6 +55,9 @@ final class FileSegmentLog implements SegmentLog {
   private final ReentrantLock writeLock = new ReentrantLock();
   private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
   private volatile boolean closed;
+  /** Compaction's copy buffer ({@link #copyBuffer}), made by the first pass, freed by {@link #close}. */
+  private Arena copyArena;
+  private ByteBuffer copyBuffer;
 
   private FileSegmentLog(TierSettings settings, Codecs codecs, TierDirectories directories,
       List<FileChannel> lockFiles, Recovery.State state) {
@@ -190,7 +198,9 @@ final class FileSegmentLog implements SegmentLog {
         int stored = codec.encode(raw, out);
         if (stored != Codec.STORE_RAW) {
           kept = true;
-          return new EncodedRecord(w.key(), w.generation(), codec.id(), (int) rawLength, out.slice(0, stored), out);
+          // The record's payload is the pooled buffer itself, framed [0, stored): no slice to allocate.
+          return new EncodedRecord(w.key(), w.generation(), codec.id(), (int) rawLength, out.limit(stored).position(0),
+              out);
         }
       } finally {
         if (!kept) {
@@ -204,7 +214,7 @@ final class FileSegmentLog implements SegmentLog {
     }
     ByteBuffer out = DirectBuffers.SHARED.take((int) rawLength);
     MemorySegment.copy(w.data(), 0, MemorySegment.ofBuffer(out), 0, rawLength);
-    return new EncodedRecord(w.key(), w.generation(), codec.id(), (int) rawLength, out.slice(0, (int) rawLength), out);
+    return new EncodedRecord(w.key(), w.generation(), codec.id(), (int) rawLength, out, out);
   }
 
   /** Whether {@code codec} stores a record of this raw length as the raw bytes themselves. */
@@ -339,15 +349,17 @@ final class FileSegmentLog implements SegmentLog {
    * nothing allocated.
    */
   private long readSmallInto(SegmentFile segment, RecordLocation location, MemorySegment dst) throws IOException {
-    RecordReader.Verified v = RecordReader.readWhole(segment.channel, segment.path, location.offset(),
-        segment.size(), codecs, (int) location.length(), SCRATCH.get());
-    checkFits(v.header(), location, dst);
-    checkIsData(v.header(), segment, location);
-    int raw = v.header().rawLength();
-    if (storesRaw(codecs.byId(v.header().codec()), raw)) {
-      MemorySegment.copy(MemorySegment.ofBuffer(v.stored()), 0, dst, 0, raw);
+    ReadScratch scratch = SCRATCH.get();
+    ByteBuffer buf = scratch.buffer;
+    RecordFormat.Header h = RecordReader.readWhole(segment.channel, segment.path, location.offset(),
+        segment.size(), codecs, location.length(), buf, 0);
+    checkFits(h, location, dst);
+    checkIsData(h, segment, location);
+    int raw = h.rawLength();
+    if (storesRaw(codecs.byId(h.codec()), raw)) {
+      MemorySegment.copy(scratch.segment, RECORD_HEADER_LENGTH, dst, 0, raw);
     } else {
-      RecordReader.decode(v, codecs, dst.asSlice(0, raw).asByteBuffer(), segment.path, location.offset());
+      RecordReader.decode(h, buf, codecs, dst.asSlice(0, raw).asByteBuffer(), segment.path, location.offset());
     }
     return raw;
   }
@@ -451,6 +463,15 @@ final class FileSegmentLog implements SegmentLog {
     return writer;
   }
 
+  /** The buffer compaction reads records into: little-endian, {@link Compaction#COPY_BATCH_BYTES} long. */
+  ByteBuffer copyBuffer() {
+    if (copyBuffer == null) {
+      copyArena = Arena.ofShared();
+      copyBuffer = copyArena.allocate(Compaction.COPY_BATCH_BYTES).asByteBuffer().order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    }
+    return copyBuffer;
+  }
+
   /** The durability compaction copies need: forced before the original may go, whatever the setting. */
   static Durability copyDurability() {
     return Durability.BATCH;
@@ -507,6 +528,11 @@ final class FileSegmentLog implements SegmentLog {
         } catch (IOException e) {
           failure = failure == null ? e : failure;
         }
+      }
+      if (copyArena != null) {
+        copyArena.close();
+        copyArena = null;
+        copyBuffer = null;
       }
       for (FileChannel lock : lockFiles) {
         try {

@@ -64,6 +64,9 @@ final class RecordFormat {
   /** A validated file header. */
   record FileHeader(long segmentId, long createdMillis) {}
 
+  /** The CRC field as the checksum sees it. */
+  private static final byte[] ZERO_CRC = new byte[4];
+
   static ByteBuffer allocateHeader() {
     return ByteBuffer.allocate(RECORD_HEADER_LENGTH).order(ByteOrder.LITTLE_ENDIAN);
   }
@@ -74,18 +77,27 @@ final class RecordFormat {
    */
   static void writeHeader(ByteBuffer h, byte kind, int codec, int generation, long key, long sequence,
       int rawLength, int storedLength) {
-    h.putInt(RECORD_MAGIC_OFFSET, RECORD_MAGIC);
-    h.putInt(RECORD_LENGTH_OFFSET, RECORD_HEADER_LENGTH + storedLength);
-    h.put(RECORD_KIND_OFFSET, kind);
-    h.put(RECORD_CODEC_OFFSET, (byte) codec);
-    h.putShort(RECORD_FLAGS_OFFSET, (short) 0);
-    h.putInt(RECORD_GENERATION_OFFSET, generation);
-    h.putLong(RECORD_KEY_OFFSET, key);
-    h.putLong(RECORD_SEQUENCE_OFFSET, sequence);
-    h.putInt(RECORD_RAW_LENGTH_OFFSET, rawLength);
-    h.putInt(RECORD_STORED_LENGTH_OFFSET, storedLength);
-    h.putInt(RECORD_RESERVED_OFFSET, 0);
-    h.putInt(RECORD_CRC_OFFSET, 0);
+    writeHeader(h, 0, kind, codec, generation, key, sequence, rawLength, storedLength);
+  }
+
+  /**
+   * Writes a record header into {@code h[at, at + 48)} (absolute puts: position and limit untouched)
+   * with the CRC field zero. {@code h} must be little-endian.
+   */
+  static void writeHeader(ByteBuffer h, int at, byte kind, int codec, int generation, long key, long sequence,
+      int rawLength, int storedLength) {
+    h.putInt(at + RECORD_MAGIC_OFFSET, RECORD_MAGIC);
+    h.putInt(at + RECORD_LENGTH_OFFSET, RECORD_HEADER_LENGTH + storedLength);
+    h.put(at + RECORD_KIND_OFFSET, kind);
+    h.put(at + RECORD_CODEC_OFFSET, (byte) codec);
+    h.putShort(at + RECORD_FLAGS_OFFSET, (short) 0);
+    h.putInt(at + RECORD_GENERATION_OFFSET, generation);
+    h.putLong(at + RECORD_KEY_OFFSET, key);
+    h.putLong(at + RECORD_SEQUENCE_OFFSET, sequence);
+    h.putInt(at + RECORD_RAW_LENGTH_OFFSET, rawLength);
+    h.putInt(at + RECORD_STORED_LENGTH_OFFSET, storedLength);
+    h.putInt(at + RECORD_RESERVED_OFFSET, 0);
+    h.putInt(at + RECORD_CRC_OFFSET, 0);
   }
 
   /** Computes the record CRC over {@code h} (CRC field zero) and {@code payload}, and stores it in {@code h}. */
@@ -98,21 +110,36 @@ final class RecordFormat {
   /** CRC32C of the header bytes with the CRC field read as zero, then of the payload (positions untouched). */
   static int crc(ByteBuffer h, ByteBuffer payload) {
     CRC32C crc = new CRC32C();
-    crcHeader(crc, h);
+    crcHeader(crc, h, 0);
     if (payload != null) {
-      crc.update(payload.duplicate());
+      crcPayload(crc, payload);
     }
     return (int) crc.getValue();
   }
 
   static void crcHeader(CRC32C crc, ByteBuffer h) {
-    ByteBuffer view = h.duplicate().clear();
-    view.limit(RECORD_CRC_OFFSET);
-    crc.update(view);
-    crc.update(0);
-    crc.update(0);
-    crc.update(0);
-    crc.update(0);
+    crcHeader(crc, h, 0);
+  }
+
+  /**
+   * Feeds {@code crc} the header at {@code h[at, at + 48)} with its CRC field read as zero. Moves
+   * {@code h}'s position and limit meanwhile and restores them: nothing is allocated, so the caller must
+   * own {@code h} for the call.
+   */
+  static void crcHeader(CRC32C crc, ByteBuffer h, int at) {
+    int position = h.position();
+    int limit = h.limit();
+    h.limit(h.capacity()).position(at).limit(at + RECORD_CRC_OFFSET);
+    crc.update(h);
+    h.limit(limit).position(position);
+    crc.update(ZERO_CRC, 0, ZERO_CRC.length);
+  }
+
+  /** Feeds {@code crc} the remaining bytes of {@code payload}; its position is restored afterwards. */
+  static void crcPayload(CRC32C crc, ByteBuffer payload) {
+    int position = payload.position();
+    crc.update(payload);
+    payload.position(position);
   }
 
   /**
@@ -122,25 +149,31 @@ final class RecordFormat {
    */
   static Header parseHeader(ByteBuffer h, Path file, long offset, long fileSize, Codecs codecs)
       throws CorruptRecordException {
-    if (h.getInt(RECORD_MAGIC_OFFSET) != RECORD_MAGIC) {
+    return parseHeader(h, 0, file, offset, fileSize, codecs);
+  }
+
+  /** {@link #parseHeader} of the header at {@code h[at, at + 48)} (absolute gets; {@code h} little-endian). */
+  static Header parseHeader(ByteBuffer h, int at, Path file, long offset, long fileSize, Codecs codecs)
+      throws CorruptRecordException {
+    if (h.getInt(at + RECORD_MAGIC_OFFSET) != RECORD_MAGIC) {
       throw new CorruptRecordException(file, offset, String.format(
-          "bad record magic 0x%08x (expected 0x%08x)", h.getInt(RECORD_MAGIC_OFFSET), RECORD_MAGIC));
+          "bad record magic 0x%08x (expected 0x%08x)", h.getInt(at + RECORD_MAGIC_OFFSET), RECORD_MAGIC));
     }
-    byte kind = h.get(RECORD_KIND_OFFSET);
+    byte kind = h.get(at + RECORD_KIND_OFFSET);
     if (kind != KIND_DATA && kind != KIND_TOMBSTONE) {
       throw new CorruptRecordException(file, offset, "unknown record kind " + kind + " (allowed 1 = data, 2 = tombstone)");
     }
-    int codecId = Byte.toUnsignedInt(h.get(RECORD_CODEC_OFFSET));
+    int codecId = Byte.toUnsignedInt(h.get(at + RECORD_CODEC_OFFSET));
     Codec codec = codecs.byId(codecId);
     if (codec == null) {
       throw new CorruptRecordException(file, offset, "unknown codec id " + codecId);
     }
-    if (h.getShort(RECORD_FLAGS_OFFSET) != 0 || h.getInt(RECORD_RESERVED_OFFSET) != 0) {
+    if (h.getShort(at + RECORD_FLAGS_OFFSET) != 0 || h.getInt(at + RECORD_RESERVED_OFFSET) != 0) {
       throw new CorruptRecordException(file, offset, "reserved header fields are not zero");
     }
-    long rawLength = Integer.toUnsignedLong(h.getInt(RECORD_RAW_LENGTH_OFFSET));
-    long storedLength = Integer.toUnsignedLong(h.getInt(RECORD_STORED_LENGTH_OFFSET));
-    long recordLength = Integer.toUnsignedLong(h.getInt(RECORD_LENGTH_OFFSET));
+    long rawLength = Integer.toUnsignedLong(h.getInt(at + RECORD_RAW_LENGTH_OFFSET));
+    long storedLength = Integer.toUnsignedLong(h.getInt(at + RECORD_STORED_LENGTH_OFFSET));
+    long recordLength = Integer.toUnsignedLong(h.getInt(at + RECORD_LENGTH_OFFSET));
     if (rawLength > MAX_RAW_LENGTH) {
       throw new CorruptRecordException(file, offset, "raw length " + rawLength + " exceeds the limit of "
           + MAX_RAW_LENGTH);
@@ -171,8 +204,8 @@ final class RecordFormat {
       throw new CorruptRecordException(file, offset, "record length " + recordLength
           + " runs past the end of the file (" + remaining + " bytes left)");
     }
-    return new Header(kind, codecId, h.getInt(RECORD_GENERATION_OFFSET), h.getLong(RECORD_KEY_OFFSET),
-        h.getLong(RECORD_SEQUENCE_OFFSET), (int) rawLength, (int) storedLength, h.getInt(RECORD_CRC_OFFSET));
+    return new Header(kind, codecId, h.getInt(at + RECORD_GENERATION_OFFSET), h.getLong(at + RECORD_KEY_OFFSET),
+        h.getLong(at + RECORD_SEQUENCE_OFFSET), (int) rawLength, (int) storedLength, h.getInt(at + RECORD_CRC_OFFSET));
   }
 
   /** A file header for {@code segmentId}, CRC included, ready to write at offset 0. */

@@ -59,30 +59,29 @@ final class RecordReader {
 
   /**
    * Reads a whole record of {@code length} bytes (as the index recorded it) at {@code offset} with one
-   * positional read into {@code scratch} (capacity at least {@code length}), then validates it as
-   * {@link #read} does. The payload of the result is a slice of {@code scratch}.
+   * positional read into {@code buf[at, at + length)} ({@code buf} little-endian, with room for it),
+   * then validates it as {@link #read} does, in place: nothing is allocated but the header. On return
+   * {@code buf}'s position and limit frame the stored payload, {@code [at + 48, at + length)}.
    */
-  static Verified readWhole(FileChannel ch, Path file, long offset, long fileSize, Codecs codecs,
-      int length, ByteBuffer scratch) throws IOException {
+  static RecordFormat.Header readWhole(FileChannel ch, Path file, long offset, long fileSize, Codecs codecs,
+      int length, ByteBuffer buf, int at) throws IOException {
     if (offset < FILE_HEADER_LENGTH || length < RECORD_HEADER_LENGTH || fileSize - offset < length) {
       throw new CorruptRecordException(file, offset, "no room for a " + length + "-byte record (file holds "
           + fileSize + " bytes)");
     }
-    scratch.clear().limit(length);
-    readFully(ch, scratch, offset, file);
-    ByteBuffer h = scratch.duplicate().order(java.nio.ByteOrder.LITTLE_ENDIAN).clear().limit(RECORD_HEADER_LENGTH);
-    RecordFormat.Header header = RecordFormat.parseHeader(h.slice().order(java.nio.ByteOrder.LITTLE_ENDIAN),
-        file, offset, fileSize, codecs);
+    buf.limit(buf.capacity()).position(at).limit(at + length);
+    readFully(ch, buf, offset, file);
+    RecordFormat.Header header = RecordFormat.parseHeader(buf, at, file, offset, fileSize, codecs);
     if (header.length() != length) {
       throw new CorruptRecordException(file, offset, "record length " + header.length()
           + " differs from the " + length + " bytes the index recorded");
     }
-    ByteBuffer stored = scratch.duplicate().clear().position(RECORD_HEADER_LENGTH).limit(length).slice();
     CRC32C crc = new CRC32C();
-    crcHeaderOf(crc, header);
-    crc.update(stored.duplicate());
+    RecordFormat.crcHeader(crc, buf, at);
+    buf.position(at + RECORD_HEADER_LENGTH);
+    RecordFormat.crcPayload(crc, buf);
     checkCrc(crc, header, file, offset);
-    return new Verified(header, stored);
+    return header;
   }
 
   private static void checkCrc(CRC32C crc, RecordFormat.Header header, Path file, long offset)
@@ -95,9 +94,15 @@ final class RecordReader {
 
   /** Decodes a verified record into {@code raw} (exactly its raw length remaining). */
   static void decode(Verified v, Codecs codecs, ByteBuffer raw, Path file, long offset) throws CorruptRecordException {
-    Codec codec = codecs.byId(v.header().codec());
+    decode(v.header(), v.stored(), codecs, raw, file, offset);
+  }
+
+  /** Decodes the verified payload {@code stored} of {@code header} into {@code raw} (its raw length remaining). */
+  static void decode(RecordFormat.Header header, ByteBuffer stored, Codecs codecs, ByteBuffer raw, Path file,
+      long offset) throws CorruptRecordException {
+    Codec codec = codecs.byId(header.codec());
     try {
-      codec.decode(v.stored(), raw);
+      codec.decode(stored, raw);
     } catch (CodecException | IndexOutOfBoundsException e) {
       throw new CorruptRecordException(file, offset, "payload does not decode: " + e.getMessage(), e);
     }

@@ -13,9 +13,10 @@ import java.util.List;
 import java.util.NavigableMap;
 
 /**
- * Appends encoded records to the active segment. Each run of records that lands in one segment goes
- * out in ONE gathering {@link FileChannel#write(ByteBuffer[])} (looped until every byte is written),
- * followed by a force when the durability asks for it ({@code always}: one write and one force per
+ * Appends encoded records to the active segment. Each run of records that lands in one segment is
+ * staged into one direct buffer (headers written in place, small payloads copied after them) and goes
+ * out in positional writes of up to {@link #STAGING_BYTES}, a large payload straight from its own
+ * buffer; then a force when the durability asks for it ({@code always}: one run and one force per
  * record). The active segment rolls to a new file, in the next directory round-robin, when the next
  * record would take it past the segment size. A failed write is rolled back by truncating the file to
  * where it started, and the writer rolls to a fresh segment on the next append, so a half-written
@@ -34,6 +35,17 @@ final class SegmentWriter {
     void written(Pending record, long sequence, RecordLocation location);
   }
 
+  /**
+   * Bytes of records staged for one positional write: headers, and payloads of up to
+   * {@link #STAGED_PAYLOAD} bytes, are copied here, so a run of small records goes out in a few large
+   * writes and allocates nothing (no header buffer, no view of a payload).
+   */
+  static final int STAGING_BYTES = 1 << 20;
+  /** Payloads above this are written from their own buffer instead of being copied into the staging. */
+  static final int STAGED_PAYLOAD = 64 << 10;
+
+  private final ByteBuffer staging = ByteBuffer.allocateDirect(STAGING_BYTES).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+  private final java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
   private final TierDirectories directories;
   private final NavigableMap<Long, SegmentFile> segments;
   private final long segmentSize;
@@ -135,30 +147,46 @@ final class SegmentWriter {
       throws SegmentWriteException {
     SegmentFile segment = active;
     long start = segment.size();
-    ByteBuffer[] buffers = new ByteBuffer[run.size() * 2];
-    long[] sequences = new long[run.size()];
+    long firstSequence = nextSequence;
+    nextSequence += run.size(); // spent even if the write fails: a sequence is never used twice
     long total = 0;
-    int n = 0;
-    for (int k = 0; k < run.size(); k++) {
-      Pending r = run.get(k);
-      sequences[k] = nextSequence++;
-      int stored = r.stored() == null ? 0 : r.stored().remaining();
-      ByteBuffer h = RecordFormat.allocateHeader();
-      RecordFormat.writeHeader(h, r.kind(), r.codec(), r.generation(), r.key(), sequences[k], r.rawLength(), stored);
-      RecordFormat.sealCrc(h, r.stored());
-      buffers[n++] = h;
-      if (stored > 0) {
-        buffers[n++] = r.stored().duplicate();
-      }
-      total += r.length();
-    }
     try {
       FileChannel ch = segment.channel;
-      ch.position(start);
-      long written = 0;
-      while (written < total) {
-        written += ch.write(buffers, 0, n); // gathering: one writev per call, looped only on short writes
+      long position = start;
+      staging.clear();
+      for (int k = 0; k < run.size(); k++) {
+        Pending r = run.get(k);
+        ByteBuffer payload = r.stored();
+        int stored = payload == null ? 0 : payload.remaining();
+        if (staging.remaining() < RECORD_HEADER_LENGTH) {
+          position = flushStaging(ch, position);
+        }
+        int at = staging.position();
+        RecordFormat.writeHeader(staging, at, r.kind(), r.codec(), r.generation(), r.key(), firstSequence + k,
+            r.rawLength(), stored);
+        crc.reset();
+        RecordFormat.crcHeader(crc, staging, at);
+        if (stored > 0) {
+          RecordFormat.crcPayload(crc, payload);
+        }
+        staging.putInt(at + RECORD_CRC_OFFSET, (int) crc.getValue());
+        staging.position(at + RECORD_HEADER_LENGTH);
+        if (stored > 0) {
+          if (stored > staging.remaining() && stored <= STAGED_PAYLOAD) {
+            position = flushStaging(ch, position);
+          }
+          int from = payload.position();
+          if (stored <= staging.remaining()) {
+            staging.put(payload); // small payloads are copied: one write for many records
+          } else {
+            position = flushStaging(ch, position);
+            position = writeFully(ch, payload, position); // a large payload goes out from where it is
+          }
+          payload.position(from);
+        }
+        total += r.length();
       }
+      flushStaging(ch, position);
       if (force) {
         ch.force(false);
       }
@@ -169,18 +197,33 @@ final class SegmentWriter {
       } catch (IOException suppressed) {
         e.addSuppressed(suppressed);
       }
-      throw new SegmentWriteException("append of " + run.size() + " record(s), " + total + " bytes, to "
-          + segment.path + " at offset " + start + " failed: " + e + ". The write was rolled back and records"
-          + " acknowledged earlier stay readable. Fix: free space on the device (or the I/O error's cause);"
-          + " appends resume once it is fixed",
+      throw new SegmentWriteException("append of " + run.size() + " record(s) to " + segment.path + " at offset "
+          + start + " failed: " + e + ". The write was rolled back and records acknowledged earlier stay"
+          + " readable. Fix: free space on the device (or the I/O error's cause); appends resume once it is fixed",
           e, acknowledged);
     }
     segment.size(start + total);
     long offset = start;
     for (int k = 0; k < run.size(); k++) {
       Pending r = run.get(k);
-      ack.written(r, sequences[k], new RecordLocation(segment.id, offset, r.length()));
+      ack.written(r, firstSequence + k, new RecordLocation(segment.id, offset, r.length()));
       offset += r.length();
     }
+  }
+
+  /** Writes what {@link #staging} holds at {@code position}; returns the position after it. */
+  private long flushStaging(FileChannel ch, long position) throws IOException {
+    staging.flip();
+    position = writeFully(ch, staging, position);
+    staging.clear();
+    return position;
+  }
+
+  /** Positional writes until {@code src} is written (a short write is retried; an error throws). */
+  private static long writeFully(FileChannel ch, ByteBuffer src, long position) throws IOException {
+    while (src.hasRemaining()) {
+      position += ch.write(src, position);
+    }
+    return position;
   }
 }
