@@ -103,7 +103,7 @@ class CompactionTest {
    */
   @Test
   void recordsOfEverySizeSurviveStagedWritesAndTheCopyBuffer() throws IOException {
-    TierSettings s = TierTestSupport.settings(dir, 32L << 20, Durability.NONE).withCompactLiveFractionBelow(0.9);
+    TierSettings s = TierTestSupport.settings(dir, 16L << 20, Durability.NONE).withCompactLiveFractionBelow(0.9);
     int[] sizes = {0, 1, 47, 4096, SegmentWriter.STAGED_PAYLOAD, SegmentWriter.STAGED_PAYLOAD + 1, 300_000,
         SegmentWriter.STAGING_BYTES + 5, Compaction.COPY_BATCH_BYTES + 1};
     Random r = new Random(21);
