@@ -355,11 +355,7 @@ public final class Spillway implements AutoCloseable {
 
     @Override
     public CompletionStage<?> spill(long[] refs, int count) {
-      CompletableFuture<?>[] answers = new CompletableFuture<?>[count];
-      for (int i = 0; i < count; i++) {
-        answers[i] = pipeline.spill(refs[i]).toCompletableFuture();
-      }
-      return CompletableFuture.allOf(answers);
+      return pipeline.spillAll(refs, 0, count);
     }
 
     @Override

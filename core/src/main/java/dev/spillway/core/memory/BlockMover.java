@@ -60,7 +60,7 @@ final class BlockMover {
   private final Codec raw;
   private final CompressionProbe probe = new CompressionProbe();
   /** FORWARDED blocks by the key of their RAM slot, for spills through references of that slot. */
-  private final java.util.concurrent.ConcurrentHashMap<Long, MovedBlock> forwards = new java.util.concurrent.ConcurrentHashMap<>();
+  private final MovedTable forwards = new MovedTable();
   /** Told the duration of each restore (metrics); null: nobody listens. */
   volatile java.util.function.LongConsumer restoreListener;
   /** Asked for room when a restore finds the budget full; null: fail at once. */
@@ -70,8 +70,13 @@ final class BlockMover {
   /** One spill batch at a time. */
   private final java.util.concurrent.locks.ReentrantLock moveLock = new java.util.concurrent.locks.ReentrantLock();
   private final AtomicLong nextRecordKey = new AtomicLong(1);
-  /** Records of blocks that came back or were dropped, waiting to be deleted in one batch. */
-  private final List<Long> deadRecords = new ArrayList<>();
+  /**
+   * Keys of records of blocks that came back or were dropped, waiting to be deleted in one batch:
+   * {@code deadRecords[0, deadCount)}, guarded by {@link #deadLock}. Primitive, as a restore is frequent.
+   */
+  private long[] deadRecords = new long[TOMBSTONE_BATCH * 2];
+  private int deadCount;
+  private final Object deadLock = new Object();
   /** Slots that could not get a free generation (every one named by a moved handle); see quarantine. */
   private final List<long[]> quarantined = new ArrayList<>();
 
@@ -845,35 +850,41 @@ final class BlockMover {
   // ---- records -----------------------------------------------------------------------------------
 
   private int deadRecordCount() {
-    synchronized (deadRecords) {
-      return deadRecords.size();
+    synchronized (deadLock) {
+      return deadCount;
     }
   }
 
   private void dropRecord(long key) {
-    synchronized (deadRecords) {
-      deadRecords.add(key);
+    synchronized (deadLock) {
+      if (deadCount == deadRecords.length) {
+        deadRecords = java.util.Arrays.copyOf(deadRecords, deadCount * 2);
+      }
+      deadRecords[deadCount++] = key;
     }
   }
 
   /** Writes tombstones for every dropped record; a failure leaves them queued for the next try. */
   private void flushDeadRecords() {
     long[] keys;
-    synchronized (deadRecords) {
-      if (deadRecords.isEmpty()) {
+    int count;
+    synchronized (deadLock) {
+      if (deadCount == 0) {
         return;
       }
-      keys = deadRecords.stream().mapToLong(Long::longValue).toArray();
-      deadRecords.clear();
+      keys = deadRecords;
+      count = deadCount;
+      deadRecords = new long[Math.max(TOMBSTONE_BATCH * 2, count)];
+      deadCount = 0;
     }
     try {
       // The spill log is never recovered (it starts empty at every open), so a dead record needs no
       // tombstone: dropping it from the index is enough, and compaction reclaims its bytes.
-      store.forget(keys, keys.length);
+      store.forget(keys, count);
     } catch (RuntimeException e) {
-      synchronized (deadRecords) { // not data: an undeleted record only holds disk space until retried
-        for (long k : keys) {
-          deadRecords.add(k);
+      synchronized (deadLock) { // not data: an undeleted record only holds disk space until retried
+        for (int i = 0; i < count; i++) {
+          dropRecord(keys[i]);
         }
       }
     }

@@ -5,7 +5,8 @@ import java.util.function.Consumer;
 
 /**
  * The forwarding table: from a moved block's key (its handle's generation and location, see
- * {@link MovedBlock#keyOf}) to the block's record. Only blocks that moved (spilled, or restored
+ * {@link MovedBlock#keyOf}) to the block's record. (The mover keeps a second one from the RAM slots
+ * of forwarded blocks to their records.) Only blocks that moved (spilled, or restored
  * somewhere other than their home slot) have an entry, so the fast path never looks here: a moved
  * handle fails its generation check first.
  *
@@ -54,10 +55,27 @@ final class MovedTable {
 
   /** Removes {@code block} if it is the entry for its key. */
   boolean remove(MovedBlock block) {
-    Stripe s = stripe(block.key);
+    return remove(block.key, block);
+  }
+
+  /** Makes {@code block} the entry of {@code key}, replacing any other. */
+  void put(long key, MovedBlock block) {
+    Stripe s = stripe(key);
+    boolean added;
+    synchronized (s) {
+      added = s.replace(key, block) == null;
+    }
+    if (added) {
+      size.incrementAndGet();
+    }
+  }
+
+  /** Removes the entry of {@code key} if it is {@code block}. */
+  boolean remove(long key, MovedBlock block) {
+    Stripe s = stripe(key);
     boolean removed;
     synchronized (s) {
-      removed = s.remove(block.key, block);
+      removed = s.remove(key, block);
     }
     if (removed) {
       size.decrementAndGet();
@@ -106,6 +124,20 @@ final class MovedTable {
           return v;
         }
       }
+    }
+
+    /** Sets the value of {@code key}; returns the one it replaced, or null when the key was new. */
+    MovedBlock replace(long key, MovedBlock value) {
+      int mask = keys.length - 1;
+      for (int i = (int) mix(key) & mask; values[i] != null; i = (i + 1) & mask) {
+        if (keys[i] == key) {
+          MovedBlock old = values[i];
+          values[i] = value;
+          return old;
+        }
+      }
+      put(key, value);
+      return null;
     }
 
     void put(long key, MovedBlock value) {

@@ -12,6 +12,8 @@ import java.util.Objects;
  * released. Not thread-safe: hand it from stage to stage, not to two threads at once.
  */
 public final class PreparedSpill {
+  /** The outcomes by ordinal ({@code values()} would copy its array on every call). */
+  private static final SpillOutcome[] OUTCOMES = SpillOutcome.values();
   /** Per request: still to be written (its block is frozen and encoded). */
   static final byte PENDING = -1;
   /** Per request: the handle was invalid; see {@link #failure(int)}. */
@@ -79,7 +81,7 @@ public final class PreparedSpill {
    */
   public SpillOutcome outcome(int i) {
     byte o = outcomes[i];
-    return o >= 0 ? SpillOutcome.values()[o] : null;
+    return o >= 0 ? OUTCOMES[o] : null;
   }
 
   /**

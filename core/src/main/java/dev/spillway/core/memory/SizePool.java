@@ -22,6 +22,8 @@ final class SizePool {
 
   final int classIndex;
   final int blockSize;
+  /** The class's name in stats and settings ({@link Sizes#classKey}), made once. */
+  final String name;
   final int slotsPerSlab;
   final long slabBytes;
   final long initialBlocks;
@@ -49,6 +51,7 @@ final class SizePool {
       String limitSource, SlabDirectory directory) {
     this.classIndex = classIndex;
     this.blockSize = SizeClasses.sizeOf(classIndex);
+    this.name = Sizes.classKey(blockSize);
     this.slotsPerSlab = slotsPerSlab;
     this.slabBytes = slabBytes;
     this.initialBlocks = roundToSlabs(initialBlocks);
@@ -434,7 +437,7 @@ final class SizePool {
       }
       long inUse = allocs + cacheAllocs - (frees + cacheFrees) - spilled;
       long capacity = capacityBlocks();
-      return new PoolStats(Sizes.classKey(blockSize), blockSize, slabs, capacity, inUse, cachedBlocks,
+      return new PoolStats(name, blockSize, slabs, capacity, inUse, cachedBlocks,
           capacity - inUse, (long) slabs * slabBytes, requestedBytes + cacheRequested,
           inUse * blockSize, metadata, allocs + cacheAllocs, frees + cacheFrees, initialBlocks, maxBlocks);
     } finally {

@@ -659,7 +659,7 @@ final class SlabAllocator implements BlockAllocator {
     java.util.Objects.requireNonNull(name, "name");
     ensureOpen();
     for (SizePool pool : pools) {
-      if (Sizes.classKey(pool.blockSize).equals(name)) {
+      if (pool.name.equals(name)) {
         return pool.maintain(settings.pools());
       }
     }

@@ -281,12 +281,13 @@ final class FileSegmentLog implements SegmentLog {
   @Override
   public long readInto(long key, MemorySegment dst) throws IOException {
     for (int attempt = 0; ; attempt++) {
-      Optional<RecordInfo> info = lookup(key);
-      if (info.isEmpty()) {
+      ensureOpen();
+      LogIndex.Entry entry = index.get(key); // the entry alone: a restore is frequent, so no RecordInfo
+      if (entry == null || entry.tombstone()) {
         return -1;
       }
       try {
-        return readInto(info.get().location(), dst);
+        return readInto(entry.location(), dst);
       } catch (SegmentGoneException e) {
         if (attempt >= MOVED_RETRIES) {
           throw e;

@@ -99,10 +99,12 @@ public final class SpillPipeline implements AutoCloseable {
     // MAX_GROUP requests, or what arrived within GROUP_DELAY. (batchWeighted, which groups only while
     // the encoders are busy, measured slower: every full group was followed by a group of one, each
     // costing a hand-off to an encoder thread.)
-    long groupBytes = Math.max(1, Math.min(4L << 20, settings.batchBytes() / 4));
-    long minCost = Math.max(1, groupBytes / MAX_GROUP);
+    // Weights are in KiB, rounded up: a weight of 4 KiB blocks then boxes to a cached Long instead of
+    // allocating one per request (the Akka stage takes a boxed cost).
+    long groupKiB = Math.max(1, Math.min(4L << 10, settings.batchBytes() / 4 / 1024));
+    long minCost = Math.max(1, groupKiB / MAX_GROUP);
     Pair<BoundedSourceQueue<Request>, CompletionStage<Done>> m = Source.<Request>queue(settings.queueSize())
-        .via(Flow.<Request>create().groupedWeightedWithin(groupBytes, r -> Math.max(minCost, r.size), GROUP_DELAY)
+        .via(Flow.<Request>create().groupedWeightedWithin(groupKiB, r -> Math.max(minCost, r.kib()), GROUP_DELAY)
             .map(Group::new))
         .mapAsync(settings.encodeParallelism(), g -> IoDispatcher.supply(() -> prepare(g), io))
         .groupedWeightedWithin(settings.batchBytes(), g -> Math.max(1L, g.payloadBytes()), settings.batchDelay())
@@ -167,21 +169,64 @@ public final class SpillPipeline implements AutoCloseable {
     } catch (RuntimeException e) {
       return CompletableFuture.failedFuture(e);
     }
+    if (!admit(r)) {
+      return CompletableFuture.failedFuture(closed ? closedError() : new SpillQueueFullException(
+          settings.queueSize(), " and as many callers wait for room"));
+    }
+    return r.answer;
+  }
+
+  /**
+   * {@link #spill} of each of {@code handles[from, from + count)}, answered together: the stage
+   * completes once every block's request is answered, normally when each block was spilled or found
+   * not spillable ({@link SpillOutcome}), and exceptionally with the first failure otherwise (an
+   * invalid handle, a full or closed pipeline, a failed batch); the other blocks are still spilled or
+   * left resident as their own requests say. The same bounds hold as for {@link #spill}, but nothing is
+   * allocated per block beyond its request: this is the control plane's way to spill a round of cold
+   * blocks.
+   */
+  public CompletionStage<Void> spillAll(long[] handles, int from, int count) {
+    Objects.checkFromIndexSize(from, count, handles.length);
+    Bulk bulk = new Bulk(count);
+    for (int i = from; i < from + count; i++) {
+      Request r;
+      try {
+        r = request(handles[i], bulk);
+      } catch (RuntimeException e) {
+        bulk.arrive(e);
+        continue;
+      }
+      if (!admit(r)) {
+        bulk.arrive(closed ? closedError() : new SpillQueueFullException(settings.queueSize(),
+            " and as many callers wait for room"));
+      }
+    }
+    return bulk.done;
+  }
+
+  /**
+   * Enqueues {@code r} now if a permit is free, or once one is released; false (counted as rejected)
+   * when none is free and {@code queue-size} callers wait already.
+   */
+  private boolean admit(Request r) {
+    if (permits.tryAcquire()) {
+      enqueue(r); // the common case: no future to wait on
+      return true;
+    }
     CompletableFuture<Void> permit = permits.acquire();
     if (permit == null) {
       rejectedFull.increment();
-      return CompletableFuture.failedFuture(closed ? closedError() : new SpillQueueFullException(
-          settings.queueSize(), " and as many callers wait for room"));
+      return false;
     }
     permit.whenComplete((ok, error) -> {
       if (error != null) {
         failed.increment();
-        r.answer.completeExceptionally(error);
+        r.fail(error);
       } else {
         enqueue(r);
       }
     });
-    return r.answer;
+    return true;
   }
 
   /** A snapshot of the counters. */
@@ -229,10 +274,14 @@ public final class SpillPipeline implements AutoCloseable {
   // ---- stages ------------------------------------------------------------------------------------
 
   private Request request(long handle) {
+    return request(handle, null);
+  }
+
+  private Request request(long handle, Bulk bulk) {
     if (closed) {
       throw closedError();
     }
-    return new Request(handle, allocator.size(handle)); // an invalid handle fails here, at once
+    return new Request(handle, allocator.size(handle), bulk); // an invalid handle fails here, at once
   }
 
   private void enqueue(Request r) {
@@ -337,11 +386,11 @@ public final class SpillPipeline implements AutoCloseable {
     if (error != null) {
       failed.increment();
       permits.release();
-      r.answer.completeExceptionally(error);
+      r.fail(error);
     } else {
       (outcome == SpillOutcome.SPILLED ? spilled : notSpilled).increment();
       permits.release();
-      r.answer.complete(outcome);
+      r.succeed(outcome);
     }
   }
 
@@ -357,15 +406,74 @@ public final class SpillPipeline implements AutoCloseable {
     return new PipelineClosedException("spill pipeline is closed: it takes no more requests");
   }
 
-  /** One spill request: a handle, its block's size (the group weight), the caller's answer. */
+  /**
+   * One spill request: a handle, its block's size (the group weight), and where its answer goes: a
+   * future of its own, or its share of a {@link Bulk}.
+   */
   private static final class Request {
     final long handle;
     final long size;
-    final CompletableFuture<SpillOutcome> answer = new CompletableFuture<>();
+    final CompletableFuture<SpillOutcome> answer;
+    final Bulk bulk;
 
-    Request(long handle, long size) {
+    Request(long handle, long size, Bulk bulk) {
       this.handle = handle;
       this.size = size;
+      this.bulk = bulk;
+      this.answer = bulk == null ? new CompletableFuture<>() : null;
+    }
+
+    /** The group weight: KiB, rounded up. */
+    long kib() {
+      return (size + 1023) >>> 10;
+    }
+
+    void succeed(SpillOutcome outcome) {
+      if (bulk != null) {
+        bulk.arrive(null);
+      } else {
+        answer.complete(outcome);
+      }
+    }
+
+    void fail(Throwable error) {
+      if (bulk != null) {
+        bulk.arrive(error);
+      } else {
+        answer.completeExceptionally(error);
+      }
+    }
+  }
+
+  /** The answer of a {@link #spillAll}: complete when every request arrived, failed by the first failure. */
+  private static final class Bulk {
+    final CompletableFuture<Void> done = new CompletableFuture<>();
+    private final java.util.concurrent.atomic.AtomicInteger remaining;
+    private volatile Throwable failure;
+
+    Bulk(int count) {
+      this.remaining = new java.util.concurrent.atomic.AtomicInteger(count);
+      if (count == 0) {
+        done.complete(null);
+      }
+    }
+
+    void arrive(Throwable error) {
+      if (error != null && failure == null) {
+        synchronized (this) {
+          if (failure == null) {
+            failure = error;
+          }
+        }
+      }
+      if (remaining.decrementAndGet() == 0) {
+        Throwable f = failure;
+        if (f == null) {
+          done.complete(null);
+        } else {
+          done.completeExceptionally(f);
+        }
+      }
     }
   }
 

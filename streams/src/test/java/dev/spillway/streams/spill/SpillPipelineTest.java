@@ -248,6 +248,51 @@ class SpillPipelineTest extends StreamsTestBase {
     verifyAndFree(a, h, data);
   }
 
+  /**
+   * {@code spillAll}: a round of 60 blocks through a queue of 8 with a slow writer completes once
+   * every block is spilled (the calls beyond the queue wait for room); an invalid handle among them
+   * fails the whole answer, after the valid ones were spilled; bad bounds and an empty round.
+   */
+  @Test
+  void spillAllAnswersOnceForEveryBlockOfARound() throws Exception {
+    SpillwaySettings s = spillSettings("spill.pipeline { queue-size = 8, batch-bytes = 8 KiB, batch-delay = 1 ms }");
+    BlockAllocator a = allocator(s);
+    RecordingWriter w = new RecordingWriter();
+    w.sleepMillis = 5;
+    SpillPipeline pipeline = start(a, s, w);
+    List<byte[]> data = new ArrayList<>();
+    long[] h = blocks(a, 16, 4096, data);
+    CompletableFuture<Void> all = pipeline.spillAll(h, 0, h.length).toCompletableFuture();
+    assertThat(all.isDone()).as("a slow writer: not answered at once").isFalse();
+    await(all);
+    for (long x : h) {
+      assertThat(a.isResident(x)).isFalse();
+    }
+    assertThat(pipeline.stats().spilled()).isEqualTo(16);
+    assertThat(w.maxInFlight.get()).as("requests in flight never exceed queue-size").isLessThanOrEqualTo(8);
+    verifyAndFree(a, h, data);
+
+    List<byte[]> more = new ArrayList<>();
+    long[] mixed = blocks(a, 5, 4096, more);
+    long gone = mixed[2];
+    a.free(gone);
+    Throwable e = failureOf(pipeline.spillAll(mixed, 0, mixed.length));
+    assertThat(e).isInstanceOf(InvalidHandleException.class);
+    for (int i = 0; i < mixed.length; i++) {
+      if (i != 2) {
+        assertThat(a.isResident(mixed[i])).as("block %d, valid, spilled all the same", i).isFalse();
+        a.free(mixed[i]);
+      }
+    }
+    assertThat(await(pipeline.spillAll(mixed, 1, 0))).as("an empty round").isNull();
+    assertThatThrownBy(() -> pipeline.spillAll(mixed, 3, 3)).isInstanceOf(IndexOutOfBoundsException.class);
+    pipeline.close();
+    long late = a.allocate(64);
+    assertThat(failureOf(pipeline.spillAll(new long[] {late}, 0, 1))).isInstanceOf(PipelineClosedException.class);
+    assertThat(a.isResident(late)).isTrue();
+    a.free(late);
+  }
+
   @Test
   void aFailedBatchFailsOnlyItsRequestsAndTheWriterBacksOffThenCarriesOn() throws Exception {
     SpillwaySettings s = spillSettings("spill.pipeline { batch-delay = 1 ms, restart { min-backoff = 30 ms,"
