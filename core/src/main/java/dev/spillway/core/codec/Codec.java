@@ -40,4 +40,18 @@ public interface Codec {
    * fails with {@link CodecException} unless the stored bytes decode to exactly that many bytes.
    */
   void decode(ByteBuffer stored, ByteBuffer raw);
+
+  /**
+   * {@link #encode} of {@code raw[offset, offset + length)}, addressed absolutely within {@code raw}'s
+   * limit: its position is neither used nor moved, so one view of a large region (a slab) serves every
+   * thread without a slice per call.
+   */
+  default int encode(ByteBuffer raw, int offset, int length, ByteBuffer stored) {
+    return encode(raw.slice(offset, length), stored);
+  }
+
+  /** {@link #decode} into {@code raw[offset, offset + length)}, addressed absolutely as in {@link #encode(ByteBuffer, int, int, ByteBuffer)}. */
+  default void decode(ByteBuffer stored, ByteBuffer raw, int offset, int length) {
+    decode(stored, raw.slice(offset, length));
+  }
 }

@@ -55,11 +55,16 @@ final class Lz4Codec implements Codec {
 
   @Override
   public int encode(ByteBuffer raw, ByteBuffer stored) {
-    int rawLength = raw.remaining();
+    return encode(raw, raw.position(), raw.remaining(), stored);
+  }
+
+  @Override
+  public int encode(ByteBuffer raw, int offset, int rawLength, ByteBuffer stored) {
     if (rawLength == 0) {
       return STORE_RAW;
     }
-    int stored0 = compressor.compress(raw, raw.position(), rawLength, stored, stored.position(), stored.remaining());
+    // Absolute offsets: lz4 moves neither buffer's position.
+    int stored0 = compressor.compress(raw, offset, rawLength, stored, stored.position(), stored.remaining());
     // Keep LZ4 only when it saves at least minGain of the raw bytes.
     if (rawLength - stored0 < minGain * rawLength || stored0 >= rawLength) {
       return STORE_RAW;
@@ -69,10 +74,14 @@ final class Lz4Codec implements Codec {
 
   @Override
   public void decode(ByteBuffer stored, ByteBuffer raw) {
-    int expected = raw.remaining();
+    decode(stored, raw, raw.position(), raw.remaining());
+  }
+
+  @Override
+  public void decode(ByteBuffer stored, ByteBuffer raw, int offset, int expected) {
     int got;
     try {
-      got = decompressor.decompress(stored, stored.position(), stored.remaining(), raw, raw.position(), expected);
+      got = decompressor.decompress(stored, stored.position(), stored.remaining(), raw, offset, expected);
     } catch (LZ4Exception e) {
       throw new CodecException("lz4: malformed input of " + stored.remaining() + " bytes for a raw length of "
           + expected + ": " + e.getMessage(), e);

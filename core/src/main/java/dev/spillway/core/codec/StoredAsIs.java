@@ -20,16 +20,26 @@ abstract class StoredAsIs implements Codec {
 
   @Override
   public final int encode(ByteBuffer raw, ByteBuffer stored) {
-    stored.duplicate().put(raw.duplicate());
-    return raw.remaining();
+    return encode(raw, raw.position(), raw.remaining(), stored);
+  }
+
+  @Override
+  public final int encode(ByteBuffer raw, int offset, int length, ByteBuffer stored) {
+    stored.put(stored.position(), raw, offset, length);
+    return length;
   }
 
   @Override
   public final void decode(ByteBuffer stored, ByteBuffer raw) {
-    if (stored.remaining() != raw.remaining()) {
+    decode(stored, raw, raw.position(), raw.remaining());
+  }
+
+  @Override
+  public final void decode(ByteBuffer stored, ByteBuffer raw, int offset, int length) {
+    if (stored.remaining() != length) {
       throw new CodecException(name() + ": " + stored.remaining() + " stored bytes for a raw length of "
-          + raw.remaining() + " (this codec stores exactly its raw bytes)");
+          + length + " (this codec stores exactly its raw bytes)");
     }
-    raw.duplicate().put(stored.duplicate());
+    raw.put(offset, stored, stored.position(), length);
   }
 }

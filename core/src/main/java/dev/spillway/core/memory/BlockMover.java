@@ -166,10 +166,17 @@ final class BlockMover {
         b.recordKey = nextRecordKey.getAndIncrement();
         try {
           Slab slab = directory.get(Handles.slab(b.ram));
-          MemorySegment bytes = slab.memory.asSlice(slab.offsetOf(Handles.slot(b.ram)), b.requested);
+          long offset = slab.offsetOf(Handles.slot(b.ram));
           boolean attempt = codec != raw && probe.shouldTry();
-          p.records[k] = store.encode(new Write(b.recordKey, Handles.generation(b.handle), attempt ? codec : raw,
-              bytes), copy);
+          Codec with = attempt ? codec : raw;
+          int generation = Handles.generation(b.handle);
+          if (copy && slab.view != null) {
+            // The slab's own view, addressed absolutely: no Write and no views per block.
+            p.records[k] = store.encode(b.recordKey, generation, with, slab.view, (int) offset, (int) b.requested);
+          } else {
+            MemorySegment bytes = slab.memory.asSlice(offset, b.requested);
+            p.records[k] = store.encode(new Write(b.recordKey, generation, with, bytes), copy);
+          }
           if (attempt) {
             probe.attempted(p.records[k].codecId() == codec.id());
           }
@@ -620,8 +627,9 @@ final class BlockMover {
           && (target & Handles.LOCATION_MASK) == (b.handle & Handles.LOCATION_MASK);
       Slab slab = directory.get(Handles.slab(target));
       int slot = Handles.slot(target);
-      MemorySegment dst = slab.memory.asSlice(slab.offsetOf(slot), b.requested);
-      long n = store.readInto(b.recordKey, dst);
+      long n = slab.view != null
+          ? store.readInto(b.recordKey, slab.view, (int) slab.offsetOf(slot), (int) b.requested)
+          : store.readInto(b.recordKey, slab.memory.asSlice(slab.offsetOf(slot), b.requested));
       if (n != b.requested) {
         throw new IOException(n < 0 ? "the block's record is missing from the tier"
             : "the block's record holds " + n + " bytes, expected " + b.requested);

@@ -92,6 +92,12 @@ final class Slab {
    * classes under {@link #IDLE_CLOCK_FROM}.
    */
   final byte[] ages;
+  /**
+   * {@link #memory} as one buffer, made once, for codecs that address it absolutely (its position stays
+   * 0 and its limit its capacity; nothing may move them): a spill or restore then needs no view of its
+   * own. Null for a slab over 2 GiB.
+   */
+  final java.nio.ByteBuffer view;
 
   Slab(int id, int classIndex, int blockSize, int slots, Arena arena, MemorySegment memory, int seed) {
     this.id = id;
@@ -100,6 +106,7 @@ final class Slab {
     this.slots = slots;
     this.arena = arena;
     this.memory = memory;
+    this.view = memory.byteSize() <= Integer.MAX_VALUE ? memory.asByteBuffer() : null;
     boolean wide = blockSize >= WIDE_GENERATION_FROM;
     this.generationMask = wide ? 0xFFFF : 0xFF;
     int start = (seed & generationMask) | 1;

@@ -217,6 +217,34 @@ final class FileSegmentLog implements SegmentLog {
     return new EncodedRecord(w.key(), w.generation(), codec.id(), (int) rawLength, out, out);
   }
 
+  @Override
+  public EncodedRecord encode(long key, int generation, Codec codec, ByteBuffer source, int offset, int length) {
+    java.util.Objects.checkFromIndexSize(offset, length, source.limit());
+    if (codecs.byId(codec.id()) != codec) {
+      throw new IllegalArgumentException("codec " + codec + " of key " + key
+          + " does not belong to this log's Codecs: use the codecs the log was opened with");
+    }
+    if (!storesRaw(codec, length)) {
+      ByteBuffer out = DirectBuffers.SHARED.take((int) codec.maxStoredLength(length));
+      boolean kept = false;
+      try {
+        int stored = codec.encode(source, offset, length, out);
+        if (stored != Codec.STORE_RAW) {
+          kept = true;
+          return new EncodedRecord(key, generation, codec.id(), length, out.limit(stored).position(0), out);
+        }
+      } finally {
+        if (!kept) {
+          DirectBuffers.SHARED.give(out);
+        }
+      }
+      codec = codecs.raw();
+    }
+    ByteBuffer out = DirectBuffers.SHARED.take(length);
+    out.put(0, source, offset, length);
+    return new EncodedRecord(key, generation, codec.id(), length, out, out);
+  }
+
   /** Whether {@code codec} stores a record of this raw length as the raw bytes themselves. */
   private static boolean storesRaw(Codec codec, long rawLength) {
     return codec.maxStoredLength(rawLength) == rawLength;
@@ -297,6 +325,34 @@ final class FileSegmentLog implements SegmentLog {
   }
 
   @Override
+  public long readInto(long key, ByteBuffer dst, int offset, int capacity) throws IOException {
+    java.util.Objects.checkFromIndexSize(offset, capacity, dst.limit());
+    for (int attempt = 0; ; attempt++) {
+      ensureOpen();
+      LogIndex.Entry entry = index.get(key);
+      if (entry == null || entry.tombstone()) {
+        return -1;
+      }
+      RecordLocation location = entry.location();
+      try {
+        if (location.length() > SMALL_READ) {
+          return readInto(location, MemorySegment.ofBuffer(dst).asSlice(offset, capacity));
+        }
+        lifecycle.readLock().lock();
+        try {
+          return readSmallInto(segmentOf(location), location, dst, offset, capacity);
+        } finally {
+          lifecycle.readLock().unlock();
+        }
+      } catch (SegmentGoneException e) {
+        if (attempt >= MOVED_RETRIES) {
+          throw e;
+        }
+      }
+    }
+  }
+
+  @Override
   public byte[] read(RecordLocation location) throws IOException {
     lifecycle.readLock().lock();
     try {
@@ -352,10 +408,7 @@ final class FileSegmentLog implements SegmentLog {
   private long readSmallInto(SegmentFile segment, RecordLocation location, MemorySegment dst) throws IOException {
     ReadScratch scratch = SCRATCH.get();
     ByteBuffer buf = scratch.buffer;
-    RecordFormat.Header h = RecordReader.readWhole(segment.channel, segment.path, location.offset(),
-        segment.size(), codecs, location.length(), buf, 0);
-    checkFits(h, location, dst);
-    checkIsData(h, segment, location);
+    RecordFormat.Header h = readSmall(segment, location, dst.byteSize(), buf);
     int raw = h.rawLength();
     if (storesRaw(codecs.byId(h.codec()), raw)) {
       MemorySegment.copy(scratch.segment, RECORD_HEADER_LENGTH, dst, 0, raw);
@@ -363,6 +416,33 @@ final class FileSegmentLog implements SegmentLog {
       RecordReader.decode(h, buf, codecs, dst.asSlice(0, raw).asByteBuffer(), segment.path, location.offset());
     }
     return raw;
+  }
+
+  /** {@link #readSmallInto(SegmentFile, RecordLocation, MemorySegment)} into a buffer, addressed absolutely. */
+  private long readSmallInto(SegmentFile segment, RecordLocation location, ByteBuffer dst, int offset, int capacity)
+      throws IOException {
+    ByteBuffer buf = SCRATCH.get().buffer;
+    RecordFormat.Header h = readSmall(segment, location, capacity, buf);
+    int raw = h.rawLength();
+    try {
+      codecs.byId(h.codec()).decode(buf, dst, offset, raw); // raw payloads: one bulk copy
+    } catch (dev.spillway.core.codec.CodecException | IndexOutOfBoundsException e) {
+      throw new CorruptRecordException(segment.path, location.offset(), "payload does not decode: " + e.getMessage(), e);
+    }
+    return raw;
+  }
+
+  /** Reads and verifies a small record into {@code buf} and checks it against its location and a destination. */
+  private RecordFormat.Header readSmall(SegmentFile segment, RecordLocation location, long capacity, ByteBuffer buf)
+      throws IOException {
+    RecordFormat.Header h = RecordReader.readWhole(segment.channel, segment.path, location.offset(),
+        segment.size(), codecs, location.length(), buf, 0);
+    if (h.rawLength() > capacity) {
+      throw new IllegalArgumentException("record at " + location + " has " + h.rawLength()
+          + " raw bytes but the destination holds only " + capacity);
+    }
+    checkIsData(h, segment, location);
+    return h;
   }
 
   private static void checkFits(RecordFormat.Header h, RecordLocation location, MemorySegment dst) {

@@ -1,9 +1,11 @@
 package dev.spillway.core.tier;
 
 import dev.spillway.config.TierSettings;
+import dev.spillway.core.codec.Codec;
 import dev.spillway.core.codec.Codecs;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.Optional;
 
@@ -52,6 +54,13 @@ public interface SegmentLog extends AutoCloseable {
   EncodedRecord encode(Write write, boolean copy);
 
   /**
+   * {@link #encode} with a copy, of the bytes {@code source[offset, offset + length)} addressed
+   * absolutely within {@code source}'s limit (its position is neither used nor moved, so threads may
+   * share it): no {@link Write} and no view per record.
+   */
+  EncodedRecord encode(long key, int generation, Codec codec, ByteBuffer source, int offset, int length);
+
+  /**
    * Appends records of {@link #encode} in order, exactly as {@link #append} would have written their
    * writes; returns each location once the batch is acknowledged. The records are not released.
    */
@@ -93,6 +102,13 @@ public interface SegmentLog extends AutoCloseable {
    * unspecified.
    */
   long readInto(long key, MemorySegment dst) throws IOException;
+
+  /**
+   * {@link #readInto(long, MemorySegment)} into {@code dst[offset, offset + capacity)}, addressed
+   * absolutely within {@code dst}'s limit (its position is neither used nor moved, so threads may share
+   * it).
+   */
+  long readInto(long key, ByteBuffer dst, int offset, int capacity) throws IOException;
 
   /** Decodes the record at {@code location} into the start of {@code dst}; returns its raw length. */
   long readInto(RecordLocation location, MemorySegment dst) throws IOException;

@@ -84,6 +84,64 @@ class CodecRoundTripTest {
     }
   }
 
+  /**
+   * The absolute-offset forms give the same stored bytes as the relative ones, decode back exactly
+   * into the middle of a shared buffer, and leave both buffers' positions and limits alone; a codec
+   * that does not override them (the defaults) slices.
+   */
+  @ParameterizedTest(name = "{0} bytes at an offset")
+  @MethodSource("sizes")
+  void absoluteOffsetFormsMatchTheRelativeOnes(int size) {
+    Codec plain = new Codec() { // only the relative forms: the interface's defaults serve the others
+      public int id() {
+        return CODECS.raw().id();
+      }
+
+      public String name() {
+        return "plain";
+      }
+
+      public long maxStoredLength(long rawLength) {
+        return CODECS.raw().maxStoredLength(rawLength);
+      }
+
+      public long maxRawLength(long storedLength) {
+        return CODECS.raw().maxRawLength(storedLength);
+      }
+
+      public int encode(ByteBuffer raw, ByteBuffer stored) {
+        return CODECS.raw().encode(raw, stored);
+      }
+
+      public void decode(ByteBuffer stored, ByteBuffer raw) {
+        CODECS.raw().decode(stored, raw);
+      }
+    };
+    for (byte[] raw : List.of(compressible(size, size), incompressible(size, size))) {
+      for (Codec codec : List.of(CODECS.raw(), CODECS.lz4(), plain)) {
+        ByteBuffer shared = ByteBuffer.allocateDirect(size + 100);
+        shared.put(37, raw).position(5);
+        ByteBuffer expected = ByteBuffer.allocate((int) codec.maxStoredLength(size) + 1);
+        int n = codec.encode(ByteBuffer.wrap(raw), expected);
+        ByteBuffer stored = ByteBuffer.allocateDirect((int) codec.maxStoredLength(size) + 1);
+        assertThat(codec.encode(shared, 37, size, stored)).as(codec.name()).isEqualTo(n);
+        assertThat(shared.position()).isEqualTo(5);
+        assertThat(shared.limit()).isEqualTo(size + 100);
+        if (n == Codec.STORE_RAW) {
+          continue;
+        }
+        assertThat(stored.slice(0, n)).isEqualTo(expected.slice(0, n));
+        ByteBuffer back = ByteBuffer.allocateDirect(size + 100);
+        back.position(3);
+        codec.decode(stored.slice(0, n), back, 50, size);
+        assertThat(back.position()).isEqualTo(3);
+        byte[] got = new byte[size];
+        back.get(50, got);
+        assertThat(got).as(codec.name()).isEqualTo(raw);
+      }
+    }
+  }
+
   @Test
   void lz4DeclinesWhenTheGainIsUnderTenPercent() {
     ByteBuffer out = ByteBuffer.allocate((int) CODECS.lz4().maxStoredLength(1 << 20));

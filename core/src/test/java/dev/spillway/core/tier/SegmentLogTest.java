@@ -114,6 +114,61 @@ class SegmentLogTest {
     }
   }
 
+  /**
+   * The absolute-offset forms a spill and a restore use: encode from the middle of a shared buffer and
+   * read back into the middle of another, for raw, LZ4-compressed and LZ4-stored-raw payloads, small
+   * and over the one-read limit; neither buffer's position moves, and bad bounds fail before anything
+   * is written.
+   */
+  @Test
+  void absoluteOffsetsOfSharedBuffersEncodeAndReadBack() throws IOException {
+    int big = FileSegmentLog.SMALL_READ + 10;
+    java.nio.ByteBuffer shared = java.nio.ByteBuffer.allocateDirect(3 * big);
+    shared.position(7);
+    try (SegmentLog log = SegmentLog.open(settings(dir), CODECS)) {
+      long key = 0;
+      Map<Long, byte[]> expected = new java.util.LinkedHashMap<>();
+      for (int size : new int[] {1, 4096, big}) {
+        for (boolean compressible : new boolean[] {true, false}) {
+          for (var codec : List.of(CODECS.raw(), CODECS.lz4())) {
+            byte[] data = payload(key, size, compressible);
+            int at = size == big ? big : 1000;
+            shared.put(at, data);
+            List<EncodedRecord> records = List.of(log.encode(key, 3, codec, shared, at, size));
+            try {
+              log.appendEncoded(records);
+            } finally {
+              records.forEach(EncodedRecord::release);
+            }
+            shared.put(at, new byte[size]); // the record owns a copy
+            expected.put(key++, data);
+          }
+        }
+      }
+      assertThat(shared.position()).isEqualTo(7);
+      java.nio.ByteBuffer into = java.nio.ByteBuffer.allocateDirect(2 * big);
+      for (Map.Entry<Long, byte[]> e : expected.entrySet()) {
+        byte[] data = e.getValue();
+        assertThat(log.readInto(e.getKey(), into, 5, data.length)).isEqualTo(data.length);
+        byte[] got = new byte[data.length];
+        into.get(5, got);
+        assertThat(got).as("key %d", e.getKey()).isEqualTo(data);
+      }
+      assertThat(into.position()).isZero();
+      assertThat(log.readInto(999, into, 0, 10)).as("no such key").isEqualTo(-1);
+      assertThatThrownBy(() -> log.readInto(4, into, 0, 4095))
+          .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("holds only 4095");
+      assertThatThrownBy(() -> log.readInto(4, into, into.capacity() - 10, 4096))
+          .isInstanceOf(IndexOutOfBoundsException.class);
+      long before = log.stats().liveRecords();
+      assertThatThrownBy(() -> log.encode(99, 0, CODECS.raw(), shared, shared.capacity() - 1, 2))
+          .isInstanceOf(IndexOutOfBoundsException.class);
+      assertThatThrownBy(() -> log.encode(99, 0, dev.spillway.core.codec.Codecs.from(new dev.spillway.config.CodecSettings(0.10, List.of())).raw(), shared, 0, 2))
+          .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("does not belong");
+      assertThat(log.stats().liveRecords()).isEqualTo(before);
+    }
+  }
+
   @Test
   void offHeapSourceAndDestination() throws IOException {
     try (SegmentLog log = SegmentLog.open(settings(dir), CODECS); Arena arena = Arena.ofConfined()) {
