@@ -1,8 +1,6 @@
 package dev.spillway.core.tier;
 
 import java.nio.ByteBuffer;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A pool of direct buffers for encoded records, so a steady stream of spills allocates nothing and
@@ -20,14 +18,12 @@ final class DirectBuffers {
   /** The process-wide pool (the buffers hold no state between uses). */
   static final DirectBuffers SHARED = new DirectBuffers();
 
-  @SuppressWarnings("unchecked")
-  private final ConcurrentLinkedQueue<ByteBuffer>[] free = new ConcurrentLinkedQueue[MAX_SHIFT - MIN_SHIFT + 1];
-  private final AtomicLong[] retained = new AtomicLong[free.length];
+  /** Per capacity class: free buffers as a stack (an array, so a give allocates no queue node). */
+  private final Stack[] free = new Stack[MAX_SHIFT - MIN_SHIFT + 1];
 
   DirectBuffers() {
     for (int i = 0; i < free.length; i++) {
-      free[i] = new ConcurrentLinkedQueue<>();
-      retained[i] = new AtomicLong();
+      free[i] = new Stack((int) (RETAINED_PER_CLASS >> (i + MIN_SHIFT)));
     }
   }
 
@@ -37,11 +33,10 @@ final class DirectBuffers {
     if (cls < 0) {
       return ByteBuffer.allocateDirect(length);
     }
-    ByteBuffer b = free[cls].poll();
+    ByteBuffer b = free[cls].pop();
     if (b == null) {
       return ByteBuffer.allocateDirect(1 << (cls + MIN_SHIFT)).limit(length);
     }
-    retained[cls].addAndGet(-b.capacity());
     return b.clear().limit(length);
   }
 
@@ -51,20 +46,45 @@ final class DirectBuffers {
     if (cls < 0 || b.capacity() != 1 << (cls + MIN_SHIFT)) {
       return; // not one of ours by size: left to the cleaner
     }
-    if (retained[cls].addAndGet(b.capacity()) > RETAINED_PER_CLASS) {
-      retained[cls].addAndGet(-b.capacity());
-      return;
-    }
-    free[cls].offer(b);
+    free[cls].push(b); // beyond RETAINED_PER_CLASS: dropped, left to the cleaner
   }
 
   /** Bytes of free buffers held (for tests and stats). */
   long retainedBytes() {
     long sum = 0;
-    for (AtomicLong r : retained) {
-      sum += r.get();
+    for (int i = 0; i < free.length; i++) {
+      sum += (long) free[i].size() << (i + MIN_SHIFT);
     }
     return sum;
+  }
+
+  /** A bounded stack of free buffers of one class; its lock is held for a push or a pop only. */
+  private static final class Stack {
+    private final ByteBuffer[] items;
+    private int size;
+
+    Stack(int capacity) {
+      items = new ByteBuffer[capacity];
+    }
+
+    synchronized ByteBuffer pop() {
+      if (size == 0) {
+        return null;
+      }
+      ByteBuffer b = items[--size];
+      items[size] = null;
+      return b;
+    }
+
+    synchronized void push(ByteBuffer b) {
+      if (size < items.length) {
+        items[size++] = b;
+      }
+    }
+
+    synchronized int size() {
+      return size;
+    }
   }
 
   private static int classOf(int length) {

@@ -10,25 +10,17 @@ import java.nio.ByteBuffer;
  * ({@link SegmentLog#appendEncoded}). Call {@link #release()} once the append returned or failed; a
  * record is not thread-safe, but may be handed from the encoding thread to the writing one.
  */
-public final class EncodedRecord {
-  final long key;
-  final int generation;
-  final int codec;
-  final int rawLength;
-  final ByteBuffer stored;
+public final class EncodedRecord extends SegmentWriter.Pending {
   private ByteBuffer owned;
   private boolean released;
 
   EncodedRecord(long key, int generation, int codec, int rawLength, ByteBuffer stored, ByteBuffer owned) {
-    this.key = key;
-    this.generation = generation;
-    this.codec = codec;
-    this.rawLength = rawLength;
-    this.stored = stored;
+    super(SegmentDescriptor.KIND_DATA, codec, generation, key, rawLength, stored);
     this.owned = owned;
   }
 
   /** The record's key. */
+  @Override
   public long key() {
     return key;
   }
@@ -39,11 +31,13 @@ public final class EncodedRecord {
   }
 
   /** Bytes before encoding. */
+  @Override
   public int rawLength() {
     return rawLength;
   }
 
   /** Bytes the record takes in a segment, header included. */
+  @Override
   public int length() {
     return SegmentDescriptor.RECORD_HEADER_LENGTH + stored.remaining();
   }
@@ -58,10 +52,11 @@ public final class EncodedRecord {
     }
   }
 
+  /** The record as the writer's pending write: itself, once checked not released. */
   SegmentWriter.Pending pending() {
     if (released) {
       throw new IllegalStateException("record of key " + key + " was released before its append");
     }
-    return new SegmentWriter.Pending(SegmentDescriptor.KIND_DATA, codec, generation, key, rawLength, stored);
+    return this;
   }
 }

@@ -23,8 +23,52 @@ import java.util.NavigableMap;
  * record never sits before later ones. Not thread-safe: the log calls it under its write lock.
  */
 final class SegmentWriter {
-  /** A record ready to write: header fields plus the stored payload; the writer assigns the sequence. */
-  record Pending(byte kind, int codec, int generation, long key, int rawLength, ByteBuffer stored) {
+  /**
+   * A record ready to write: header fields plus the stored payload; the writer assigns the sequence.
+   * A class, not a record, so that an {@link EncodedRecord} is its own pending write.
+   */
+  static class Pending {
+    final byte kind;
+    final int codec;
+    final int generation;
+    final long key;
+    final int rawLength;
+    final ByteBuffer stored;
+
+    Pending(byte kind, int codec, int generation, long key, int rawLength, ByteBuffer stored) {
+      this.kind = kind;
+      this.codec = codec;
+      this.generation = generation;
+      this.key = key;
+      this.rawLength = rawLength;
+      this.stored = stored;
+    }
+
+    byte kind() {
+      return kind;
+    }
+
+    int codec() {
+      return codec;
+    }
+
+    int generation() {
+      return generation;
+    }
+
+    long key() {
+      return key;
+    }
+
+    int rawLength() {
+      return rawLength;
+    }
+
+    /** The stored payload, position to limit; null for none. */
+    ByteBuffer stored() {
+      return stored;
+    }
+
     int length() {
       return RECORD_HEADER_LENGTH + (stored == null ? 0 : stored.remaining());
     }
