@@ -120,30 +120,38 @@ final class Compaction {
       }
       long offset = e.location().offset();
       int length = e.location().length();
-      RecordFormat.Header h;
-      ByteBuffer stored;
+      SegmentWriter.Pending copy;
+      long key;
+      long sequence;
       if (length <= buffer.capacity()) {
         if (used + length > buffer.capacity()) {
           flush(batch);
           batch.clear();
           used = 0;
         }
-        h = RecordReader.readWhole(segment.channel, segment.path, offset, segment.size(), log.codecs(), length,
-            buffer, used);
-        stored = buffer.slice(used + RECORD_HEADER_LENGTH, h.storedLength());
+        RecordReader.readWhole(segment.channel, segment.path, offset, segment.size(), log.codecs(), length, buffer,
+            used);
+        int stored = RecordFormat.storedLengthAt(buffer, used);
+        key = RecordFormat.keyAt(buffer, used);
+        sequence = RecordFormat.sequenceAt(buffer, used);
+        copy = new SegmentWriter.Pending(RecordFormat.kindAt(buffer, used), RecordFormat.codecAt(buffer, used),
+            RecordFormat.generationAt(buffer, used), key, RecordFormat.rawLengthAt(buffer, used),
+            stored == 0 ? null : buffer.slice(used + RECORD_HEADER_LENGTH, stored));
         used += length;
       } else {
         RecordReader.Verified v = RecordReader.read(segment.channel, segment.path, offset, segment.size(),
             log.codecs(), header -> ByteBuffer.allocate(header.storedLength()));
-        h = v.header();
-        stored = v.stored();
+        RecordFormat.Header h = v.header();
+        key = h.key();
+        sequence = h.sequence();
+        copy = new SegmentWriter.Pending(h.kind(), h.codec(), h.generation(), h.key(), h.rawLength(),
+            h.storedLength() == 0 ? null : v.stored());
       }
-      if (h.key() != e.key() || h.sequence() != e.sequence()) {
-        throw new CorruptRecordException(segment.path, offset, "holds key " + h.key()
-            + " sequence " + h.sequence() + " but the index expected key " + e.key() + " sequence " + e.sequence());
+      if (key != e.key() || sequence != e.sequence()) {
+        throw new CorruptRecordException(segment.path, offset, "holds key " + key
+            + " sequence " + sequence + " but the index expected key " + e.key() + " sequence " + e.sequence());
       }
-      batch.add(new SegmentWriter.Pending(h.kind(), h.codec(), h.generation(), h.key(), h.rawLength(),
-          h.storedLength() == 0 ? null : stored));
+      batch.add(copy);
       if (length > buffer.capacity()) {
         flush(batch); // one large record is a batch of its own
         batch.clear();

@@ -47,6 +47,26 @@ final class EntryTable {
   }
 
   /**
+   * Where the key's data record is, without an entry object: {@code out[0]} segment id, {@code out[1]}
+   * offset, {@code out[2]} length. False (and {@code out} untouched) when the key has no entry or a
+   * tombstone.
+   */
+  boolean locate(long key, long[] out) {
+    long h = mix(key);
+    Stripe s = stripe(h);
+    synchronized (s) {
+      int i = s.find(key, h);
+      if (i < 0 || s.tomb[i]) {
+        return false;
+      }
+      out[0] = s.seg[i];
+      out[1] = s.off[i];
+      out[2] = s.len[i];
+      return true;
+    }
+  }
+
+  /**
    * Puts {@code e} unless the key has an entry of an equal or higher sequence; returns the entry it
    * replaced, {@code e} itself when it was refused, or null when the key had none.
    */

@@ -20,7 +20,6 @@ import java.util.List;
 import java.util.NavigableMap;
 import java.util.Optional;
 import java.util.concurrent.locks.ReentrantLock;
-import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
  * The {@link SegmentLog} on local files. Appends, deletes and compaction hold {@link #writeLock};
@@ -39,6 +38,8 @@ final class FileSegmentLog implements SegmentLog {
   private static final class ReadScratch {
     final ByteBuffer buffer = ByteBuffer.allocateDirect(SMALL_READ).order(java.nio.ByteOrder.LITTLE_ENDIAN);
     final MemorySegment segment = MemorySegment.ofBuffer(buffer);
+    /** A located record: segment id, offset, length ({@link LogIndex#locate}). */
+    final long[] where = new long[3];
   }
 
   /** How often a read by key retries when compaction moved its record between lookup and read. */
@@ -53,7 +54,12 @@ final class FileSegmentLog implements SegmentLog {
   private final SegmentWriter writer;
   private final RecoveryReport report;
   private final ReentrantLock writeLock = new ReentrantLock();
-  private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
+  /**
+   * Not reentrant, and no read path takes it twice. A {@code StampedLock} rather than a
+   * {@code ReentrantReadWriteLock}, whose read side allocates a hold counter per reading thread on
+   * almost every acquisition when two threads take turns (a restore is frequent).
+   */
+  private final java.util.concurrent.locks.StampedLock lifecycle = new java.util.concurrent.locks.StampedLock();
   private volatile boolean closed;
   /** Compaction's copy buffer ({@link #copyBuffer}), made by the first pass, freed by {@link #close}. */
   private Arena copyArena;
@@ -327,22 +333,28 @@ final class FileSegmentLog implements SegmentLog {
   @Override
   public long readInto(long key, ByteBuffer dst, int offset, int capacity) throws IOException {
     java.util.Objects.checkFromIndexSize(offset, capacity, dst.limit());
+    long[] where = SCRATCH.get().where;
     for (int attempt = 0; ; attempt++) {
       ensureOpen();
-      LogIndex.Entry entry = index.get(key);
-      if (entry == null || entry.tombstone()) {
+      if (!index.locate(key, where)) { // primitive: a restore allocates no entry or location
         return -1;
       }
-      RecordLocation location = entry.location();
+      long segmentId = where[0];
+      long at = where[1];
+      int length = (int) where[2];
       try {
-        if (location.length() > SMALL_READ) {
-          return readInto(location, MemorySegment.ofBuffer(dst).asSlice(offset, capacity));
+        if (length > SMALL_READ) {
+          return readInto(new RecordLocation(segmentId, at, length), MemorySegment.ofBuffer(dst).asSlice(offset, capacity));
         }
-        lifecycle.readLock().lock();
+        long stamp = lifecycle.readLock();
         try {
-          return readSmallInto(segmentOf(location), location, dst, offset, capacity);
+          SegmentFile segment = segments.get(segmentId);
+          if (segment == null) {
+            throw new SegmentGoneException(new RecordLocation(segmentId, at, length));
+          }
+          return readSmallInto(segment, at, length, dst, offset, capacity);
         } finally {
-          lifecycle.readLock().unlock();
+          lifecycle.unlockRead(stamp);
         }
       } catch (SegmentGoneException e) {
         if (attempt >= MOVED_RETRIES) {
@@ -354,7 +366,7 @@ final class FileSegmentLog implements SegmentLog {
 
   @Override
   public byte[] read(RecordLocation location) throws IOException {
-    lifecycle.readLock().lock();
+    long stamp = lifecycle.readLock();
     try {
       SegmentFile segment = segmentOf(location);
       RecordReader.Verified v = RecordReader.read(segment.channel, segment.path, location.offset(),
@@ -367,13 +379,13 @@ final class FileSegmentLog implements SegmentLog {
       RecordReader.decode(v, codecs, ByteBuffer.wrap(raw), segment.path, location.offset());
       return raw;
     } finally {
-      lifecycle.readLock().unlock();
+      lifecycle.unlockRead(stamp);
     }
   }
 
   @Override
   public long readInto(RecordLocation location, MemorySegment dst) throws IOException {
-    lifecycle.readLock().lock();
+    long stamp = lifecycle.readLock();
     try {
       SegmentFile segment = segmentOf(location);
       if (location.length() <= SMALL_READ) {
@@ -396,7 +408,7 @@ final class FileSegmentLog implements SegmentLog {
         return v.header().rawLength();
       }
     } finally {
-      lifecycle.readLock().unlock();
+      lifecycle.unlockRead(stamp);
     }
   }
 
@@ -408,41 +420,49 @@ final class FileSegmentLog implements SegmentLog {
   private long readSmallInto(SegmentFile segment, RecordLocation location, MemorySegment dst) throws IOException {
     ReadScratch scratch = SCRATCH.get();
     ByteBuffer buf = scratch.buffer;
-    RecordFormat.Header h = readSmall(segment, location, dst.byteSize(), buf);
-    int raw = h.rawLength();
-    if (storesRaw(codecs.byId(h.codec()), raw)) {
+    int raw = readSmall(segment, location.offset(), location.length(), dst.byteSize(), buf);
+    int codec = RecordFormat.codecAt(buf, 0);
+    if (storesRaw(codecs.byId(codec), raw)) {
       MemorySegment.copy(scratch.segment, RECORD_HEADER_LENGTH, dst, 0, raw);
     } else {
-      RecordReader.decode(h, buf, codecs, dst.asSlice(0, raw).asByteBuffer(), segment.path, location.offset());
+      RecordReader.decode(codec, buf, codecs, dst.asSlice(0, raw).asByteBuffer(), segment.path, location.offset());
     }
     return raw;
   }
 
-  /** {@link #readSmallInto(SegmentFile, RecordLocation, MemorySegment)} into a buffer, addressed absolutely. */
-  private long readSmallInto(SegmentFile segment, RecordLocation location, ByteBuffer dst, int offset, int capacity)
+  /**
+   * A small record into {@code dst[at, at + capacity)}, addressed absolutely, allocating nothing: one
+   * read into this thread's scratch buffer, validated there, then a bulk copy (raw) or a decode.
+   */
+  private long readSmallInto(SegmentFile segment, long offset, int length, ByteBuffer dst, int at, int capacity)
       throws IOException {
     ByteBuffer buf = SCRATCH.get().buffer;
-    RecordFormat.Header h = readSmall(segment, location, capacity, buf);
-    int raw = h.rawLength();
+    int raw = readSmall(segment, offset, length, capacity, buf);
     try {
-      codecs.byId(h.codec()).decode(buf, dst, offset, raw); // raw payloads: one bulk copy
+      codecs.byId(RecordFormat.codecAt(buf, 0)).decode(buf, dst, at, raw);
     } catch (dev.spillway.core.codec.CodecException | IndexOutOfBoundsException e) {
-      throw new CorruptRecordException(segment.path, location.offset(), "payload does not decode: " + e.getMessage(), e);
+      throw new CorruptRecordException(segment.path, offset, "payload does not decode: " + e.getMessage(), e);
     }
     return raw;
   }
 
-  /** Reads and verifies a small record into {@code buf} and checks it against its location and a destination. */
-  private RecordFormat.Header readSmall(SegmentFile segment, RecordLocation location, long capacity, ByteBuffer buf)
+  /**
+   * Reads and verifies the small record at {@code offset} into {@code buf} (header at 0, payload framed
+   * by position and limit); checks it is data and fits {@code capacity}; returns its raw length.
+   */
+  private int readSmall(SegmentFile segment, long offset, int length, long capacity, ByteBuffer buf)
       throws IOException {
-    RecordFormat.Header h = RecordReader.readWhole(segment.channel, segment.path, location.offset(),
-        segment.size(), codecs, location.length(), buf, 0);
-    if (h.rawLength() > capacity) {
-      throw new IllegalArgumentException("record at " + location + " has " + h.rawLength()
+    RecordReader.readWhole(segment.channel, segment.path, offset, segment.size(), codecs, length, buf, 0);
+    int raw = RecordFormat.rawLengthAt(buf, 0);
+    if (RecordFormat.kindAt(buf, 0) == KIND_TOMBSTONE) {
+      throw new IllegalArgumentException("segment " + segment.id + " offset " + offset + " holds a tombstone (key "
+          + RecordFormat.keyAt(buf, 0) + " was deleted)");
+    }
+    if (raw > capacity) {
+      throw new IllegalArgumentException("record at segment " + segment.id + " offset " + offset + " has " + raw
           + " raw bytes but the destination holds only " + capacity);
     }
-    checkIsData(h, segment, location);
-    return h;
+    return raw;
   }
 
   private static void checkFits(RecordFormat.Header h, RecordLocation location, MemorySegment dst) {
@@ -560,12 +580,12 @@ final class FileSegmentLog implements SegmentLog {
 
   /** Removes a segment from the log and deletes its file; waits for reads of it to finish. */
   void deleteSegment(SegmentFile segment) throws IOException {
-    lifecycle.writeLock().lock();
+    long lifecycleStamp = lifecycle.writeLock();
     try {
       segments.remove(segment.id);
       segment.close();
     } finally {
-      lifecycle.writeLock().unlock();
+      lifecycle.unlockWrite(lifecycleStamp);
     }
     java.nio.file.Files.deleteIfExists(segment.path);
     TierDirectories.syncDirectory(segment.directory);
@@ -593,7 +613,7 @@ final class FileSegmentLog implements SegmentLog {
   @Override
   public void close() throws IOException {
     writeLock.lock();
-    lifecycle.writeLock().lock();
+    long lifecycleStamp = lifecycle.writeLock();
     try {
       if (closed) {
         return;
@@ -626,7 +646,7 @@ final class FileSegmentLog implements SegmentLog {
         throw failure;
       }
     } finally {
-      lifecycle.writeLock().unlock();
+      lifecycle.unlockWrite(lifecycleStamp);
       writeLock.unlock();
     }
   }

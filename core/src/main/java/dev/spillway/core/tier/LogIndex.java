@@ -30,6 +30,11 @@ final class LogIndex {
   private final Map<Long, Usage> usage = new ConcurrentHashMap<>();
   private final AtomicLong tombstones = new AtomicLong();
 
+  /** {@link EntryTable#locate}: where the key's data record is, into {@code out}; false when none. */
+  boolean locate(long key, long[] out) {
+    return entries.locate(key, out);
+  }
+
   Entry get(long key) {
     return entries.get(key);
   }

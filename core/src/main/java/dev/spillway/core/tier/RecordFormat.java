@@ -155,6 +155,19 @@ final class RecordFormat {
   /** {@link #parseHeader} of the header at {@code h[at, at + 48)} (absolute gets; {@code h} little-endian). */
   static Header parseHeader(ByteBuffer h, int at, Path file, long offset, long fileSize, Codecs codecs)
       throws CorruptRecordException {
+    validateHeader(h, at, file, offset, fileSize, codecs);
+    return new Header(h.get(at + RECORD_KIND_OFFSET), Byte.toUnsignedInt(h.get(at + RECORD_CODEC_OFFSET)),
+        h.getInt(at + RECORD_GENERATION_OFFSET), h.getLong(at + RECORD_KEY_OFFSET),
+        h.getLong(at + RECORD_SEQUENCE_OFFSET), h.getInt(at + RECORD_RAW_LENGTH_OFFSET),
+        h.getInt(at + RECORD_STORED_LENGTH_OFFSET), h.getInt(at + RECORD_CRC_OFFSET));
+  }
+
+  /**
+   * The checks of {@link #parseHeader} on the header at {@code h[at, at + 48)}, allocating nothing on
+   * success; its fields are then read with {@link #kindAt} and the like.
+   */
+  static void validateHeader(ByteBuffer h, int at, Path file, long offset, long fileSize, Codecs codecs)
+      throws CorruptRecordException {
     if (h.getInt(at + RECORD_MAGIC_OFFSET) != RECORD_MAGIC) {
       throw new CorruptRecordException(file, offset, String.format(
           "bad record magic 0x%08x (expected 0x%08x)", h.getInt(at + RECORD_MAGIC_OFFSET), RECORD_MAGIC));
@@ -204,8 +217,40 @@ final class RecordFormat {
       throw new CorruptRecordException(file, offset, "record length " + recordLength
           + " runs past the end of the file (" + remaining + " bytes left)");
     }
-    return new Header(kind, codecId, h.getInt(at + RECORD_GENERATION_OFFSET), h.getLong(at + RECORD_KEY_OFFSET),
-        h.getLong(at + RECORD_SEQUENCE_OFFSET), (int) rawLength, (int) storedLength, h.getInt(at + RECORD_CRC_OFFSET));
+  }
+
+  // Fields of a header validated in place (little-endian buffer, header at index at).
+
+  static byte kindAt(ByteBuffer h, int at) {
+    return h.get(at + RECORD_KIND_OFFSET);
+  }
+
+  static int codecAt(ByteBuffer h, int at) {
+    return Byte.toUnsignedInt(h.get(at + RECORD_CODEC_OFFSET));
+  }
+
+  static int generationAt(ByteBuffer h, int at) {
+    return h.getInt(at + RECORD_GENERATION_OFFSET);
+  }
+
+  static long keyAt(ByteBuffer h, int at) {
+    return h.getLong(at + RECORD_KEY_OFFSET);
+  }
+
+  static long sequenceAt(ByteBuffer h, int at) {
+    return h.getLong(at + RECORD_SEQUENCE_OFFSET);
+  }
+
+  static int rawLengthAt(ByteBuffer h, int at) {
+    return h.getInt(at + RECORD_RAW_LENGTH_OFFSET);
+  }
+
+  static int storedLengthAt(ByteBuffer h, int at) {
+    return h.getInt(at + RECORD_STORED_LENGTH_OFFSET);
+  }
+
+  static int crcAt(ByteBuffer h, int at) {
+    return h.getInt(at + RECORD_CRC_OFFSET);
   }
 
   /** A file header for {@code segmentId}, CRC included, ready to write at offset 0. */

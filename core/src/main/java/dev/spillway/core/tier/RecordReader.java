@@ -60,35 +60,40 @@ final class RecordReader {
   /**
    * Reads a whole record of {@code length} bytes (as the index recorded it) at {@code offset} with one
    * positional read into {@code buf[at, at + length)} ({@code buf} little-endian, with room for it),
-   * then validates it as {@link #read} does, in place: nothing is allocated but the header. On return
-   * {@code buf}'s position and limit frame the stored payload, {@code [at + 48, at + length)}.
+   * then validates it as {@link #read} does, in place and allocating nothing: its fields are read with
+   * {@link RecordFormat#codecAt} and the like. On return {@code buf}'s position and limit frame the
+   * stored payload, {@code [at + 48, at + length)}.
    */
-  static RecordFormat.Header readWhole(FileChannel ch, Path file, long offset, long fileSize, Codecs codecs,
-      int length, ByteBuffer buf, int at) throws IOException {
+  static void readWhole(FileChannel ch, Path file, long offset, long fileSize, Codecs codecs, int length,
+      ByteBuffer buf, int at) throws IOException {
     if (offset < FILE_HEADER_LENGTH || length < RECORD_HEADER_LENGTH || fileSize - offset < length) {
       throw new CorruptRecordException(file, offset, "no room for a " + length + "-byte record (file holds "
           + fileSize + " bytes)");
     }
     buf.limit(buf.capacity()).position(at).limit(at + length);
     readFully(ch, buf, offset, file);
-    RecordFormat.Header header = RecordFormat.parseHeader(buf, at, file, offset, fileSize, codecs);
-    if (header.length() != length) {
-      throw new CorruptRecordException(file, offset, "record length " + header.length()
+    RecordFormat.validateHeader(buf, at, file, offset, fileSize, codecs);
+    int recordLength = RECORD_HEADER_LENGTH + RecordFormat.storedLengthAt(buf, at);
+    if (recordLength != length) {
+      throw new CorruptRecordException(file, offset, "record length " + recordLength
           + " differs from the " + length + " bytes the index recorded");
     }
     CRC32C crc = new CRC32C();
     RecordFormat.crcHeader(crc, buf, at);
     buf.position(at + RECORD_HEADER_LENGTH);
     RecordFormat.crcPayload(crc, buf);
-    checkCrc(crc, header, file, offset);
-    return header;
+    checkCrc(crc, RecordFormat.crcAt(buf, at), file, offset);
   }
 
   private static void checkCrc(CRC32C crc, RecordFormat.Header header, Path file, long offset)
       throws CorruptRecordException {
-    if ((int) crc.getValue() != header.crc()) {
+    checkCrc(crc, header.crc(), file, offset);
+  }
+
+  private static void checkCrc(CRC32C crc, int stored, Path file, long offset) throws CorruptRecordException {
+    if ((int) crc.getValue() != stored) {
       throw new CorruptRecordException(file, offset, String.format("checksum mismatch (stored 0x%08x,"
-          + " computed 0x%08x)", header.crc(), (int) crc.getValue()));
+          + " computed 0x%08x)", stored, (int) crc.getValue()));
     }
   }
 
@@ -100,7 +105,13 @@ final class RecordReader {
   /** Decodes the verified payload {@code stored} of {@code header} into {@code raw} (its raw length remaining). */
   static void decode(RecordFormat.Header header, ByteBuffer stored, Codecs codecs, ByteBuffer raw, Path file,
       long offset) throws CorruptRecordException {
-    Codec codec = codecs.byId(header.codec());
+    decode(header.codec(), stored, codecs, raw, file, offset);
+  }
+
+  /** Decodes the verified payload {@code stored} of codec {@code codecId} into {@code raw} (its raw length remaining). */
+  static void decode(int codecId, ByteBuffer stored, Codecs codecs, ByteBuffer raw, Path file, long offset)
+      throws CorruptRecordException {
+    Codec codec = codecs.byId(codecId);
     try {
       codec.decode(stored, raw);
     } catch (CodecException | IndexOutOfBoundsException e) {

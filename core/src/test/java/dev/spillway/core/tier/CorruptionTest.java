@@ -106,6 +106,7 @@ class CorruptionTest {
         FileChannel ch = FileChannel.open(segment, StandardOpenOption.READ, StandardOpenOption.WRITE);
         java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
       java.lang.foreign.MemorySegment offHeap = arena.allocate(1 << 20);
+      ByteBuffer shared = ByteBuffer.allocateDirect(1 << 20);
       for (int trial = 0; trial < 300; trial++) {
         long seed = random.nextLong();
         Random r = new Random(seed);
@@ -126,11 +127,18 @@ class CorruptionTest {
             org.assertj.core.api.Assertions.assertThatThrownBy(() -> log.readInto(k, offHeap))
                 .as("readInto, flip at %d (seed %d)", pos, seed)
                 .isInstanceOf(CorruptRecordException.class);
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> log.readInto(k, shared, 3, 1 << 19))
+                .as("readInto at an offset, flip at %d (seed %d)", pos, seed)
+                .isInstanceOf(CorruptRecordException.class);
           } else {
             assertThat(log.read(key)).get().isEqualTo(written.get(key));
             long n = log.readInto(key, offHeap);
             assertThat(offHeap.asSlice(0, n).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE))
                 .as("readInto, flip at %d (seed %d)", pos, seed).isEqualTo(written.get(key));
+            assertThat(log.readInto(key, shared, 3, 1 << 19)).isEqualTo(n);
+            byte[] got = new byte[(int) n];
+            shared.get(3, got);
+            assertThat(got).as("readInto at an offset, flip at %d (seed %d)", pos, seed).isEqualTo(written.get(key));
           }
         }
         ch.write(ByteBuffer.wrap(new byte[] {original[pos]}), pos);
