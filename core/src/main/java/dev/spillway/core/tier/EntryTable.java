@@ -17,7 +17,6 @@ final class EntryTable {
   private static final int INITIAL = 16;
   private static final byte EMPTY = 0;
   private static final byte FULL = 1;
-  private static final byte DELETED = 2;
 
   private final Stripe[] stripes = new Stripe[STRIPES];
 
@@ -103,6 +102,17 @@ final class EntryTable {
     }
   }
 
+  /** Times a stripe reallocated its rows (for tests: a table of steady size must not). */
+  long rebuilds() {
+    long n = 0;
+    for (Stripe s : stripes) {
+      synchronized (s) {
+        n += s.rebuilds;
+      }
+    }
+    return n;
+  }
+
   /** Keys with an entry. */
   long size() {
     long n = 0;
@@ -153,7 +163,10 @@ final class EntryTable {
     return out;
   }
 
-  /** One stripe: rows of parallel arrays, linear probing, rebuilt at 60% occupancy (deleted rows included). */
+  /**
+   * One stripe: rows of parallel arrays, linear probing with backward-shift deletion; doubles at 60%
+   * occupancy, halves under 12.5%.
+   */
   private static final class Stripe {
     long[] keys;
     byte[] state;
@@ -166,7 +179,7 @@ final class EntryTable {
     long[] off;
     int[] len;
     int size;
-    int used;
+    long rebuilds;
 
     Stripe(int capacity) {
       allocate(capacity);
@@ -184,7 +197,6 @@ final class EntryTable {
       off = new long[capacity];
       len = new int[capacity];
       size = 0;
-      used = 0;
     }
 
     private int home(long h) {
@@ -222,30 +234,56 @@ final class EntryTable {
     }
 
     void insert(LogIndex.Entry e, long h) {
-      if ((used + 1) * 10 > keys.length * 6) {
-        // Deleted rows count as used until a rebuild: rebuild to four times the live rows (at least
-        // the current size), so a table whose size holds steady under churn rebuilds rarely.
-        rebuild(Math.max(keys.length, Integer.highestOneBit(Math.max(INITIAL, size * 4 - 1)) << 1));
+      if ((size + 1) * 10 > keys.length * 6) {
+        rebuild(keys.length * 2);
       }
       int mask = keys.length - 1;
       int i = home(h);
       while (state[i] == FULL) {
         i = (i + 1) & mask;
       }
-      if (state[i] == EMPTY) {
-        used++;
-      }
       state[i] = FULL;
       set(i, e);
       size++;
     }
 
+    /**
+     * Deletes row {@code i} by backward shift: later rows of its probe run move into the hole, so no
+     * deleted marker is left behind. A table whose size holds steady under churn (the spill log's,
+     * every spill adding a key and every restore removing one) then never rebuilds, and allocates
+     * nothing; it halves only when under an eighth full.
+     */
     void delete(int i) {
-      state[i] = DELETED;
+      int mask = keys.length - 1;
+      int hole = i;
+      for (int j = (hole + 1) & mask; state[j] == FULL; j = (j + 1) & mask) {
+        int home = home(mix(keys[j]));
+        if (((j - home) & mask) >= ((j - hole) & mask)) {
+          move(j, hole);
+          hole = j;
+        }
+      }
+      state[hole] = EMPTY;
       size--;
+      if (keys.length > INITIAL && size * 8 < keys.length) {
+        rebuild(keys.length / 2);
+      }
     }
 
-    /** Rehashes into {@code capacity} rows, dropping deleted ones; rows move as they are (no entries built). */
+    private void move(int from, int to) {
+      state[to] = FULL;
+      keys[to] = keys[from];
+      gen[to] = gen[from];
+      seq[to] = seq[from];
+      codec[to] = codec[from];
+      raw[to] = raw[from];
+      tomb[to] = tomb[from];
+      seg[to] = seg[from];
+      off[to] = off[from];
+      len[to] = len[from];
+    }
+
+    /** Rehashes into {@code capacity} rows; rows move as they are (no entries built). */
     private void rebuild(int capacity) {
       long[] oKeys = keys;
       byte[] oState = state;
@@ -258,6 +296,7 @@ final class EntryTable {
       long[] oOff = off;
       int[] oLen = len;
       allocate(capacity);
+      rebuilds++;
       int mask = capacity - 1;
       for (int j = 0; j < oKeys.length; j++) {
         if (oState[j] != FULL) {
@@ -278,7 +317,6 @@ final class EntryTable {
         off[i] = oOff[j];
         len[i] = oLen[j];
         size++;
-        used++;
       }
     }
   }

@@ -64,4 +64,41 @@ class EntryTableTest {
     assertThat(table.size()).isEqualTo(model.size());
     assertThat(table.snapshot()).containsExactlyInAnyOrderElementsOf(model.values());
   }
+
+  /**
+   * The spill log's pattern: a steady number of live keys, each spill adding one and each restore
+   * removing one. Once warmed up, the table neither grows nor rebuilds (no arrays allocated), and every
+   * live key stays reachable through the deletions' backward shifts.
+   */
+  @org.junit.jupiter.api.Test
+  void steadyChurnNeverReallocatesAndLosesNothing() {
+    SplittableRandom r = new SplittableRandom(9);
+    EntryTable table = new EntryTable();
+    int live = 20_000;
+    java.util.ArrayDeque<LogIndex.Entry> fifo = new java.util.ArrayDeque<>();
+    long key = 0;
+    for (int i = 0; i < live; i++) {
+      LogIndex.Entry e = entry(key++, key, r);
+      table.putIfNewer(e);
+      fifo.add(e);
+    }
+    long rebuilds = -1;
+    for (int i = 0; i < 25 * live; i++) {
+      if (i == 5 * live) {
+        // Warmed up: a stripe near its growth threshold has crossed it by now (keys spread unevenly).
+        rebuilds = table.rebuilds();
+      }
+      // remove a random-ish old one (the oldest or one near it), add a new one
+      LogIndex.Entry old = r.nextBoolean() ? fifo.poll() : fifo.pollLast();
+      assertThat(table.remove(old)).isTrue();
+      LogIndex.Entry e = entry(key++, key, r);
+      assertThat(table.putIfNewer(e)).isNull();
+      fifo.addFirst(e);
+    }
+    assertThat(table.rebuilds()).as("rebuilds during churn").isEqualTo(rebuilds);
+    assertThat(table.size()).isEqualTo(live);
+    for (LogIndex.Entry e : fifo) {
+      assertThat(table.get(e.key())).isEqualTo(e);
+    }
+  }
 }
