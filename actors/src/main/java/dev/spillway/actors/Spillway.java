@@ -23,6 +23,7 @@ import dev.spillway.actors.pressure.PressureWatermarks;
 import dev.spillway.config.ControlSettings;
 import dev.spillway.config.Sizes;
 import dev.spillway.config.SpillwaySettings;
+import dev.spillway.core.memory.AllocatorStats;
 import dev.spillway.core.memory.BlockAllocator;
 import dev.spillway.core.memory.MaintenanceReport;
 import dev.spillway.core.memory.PoolStats;
@@ -78,6 +79,9 @@ public final class Spillway implements AutoCloseable {
   private final SpillwaySettings settings;
   private final BlockAllocator allocator;
   private final BudgetedAllocator memory;
+  /** What {@link #updateMetrics} saw at the previous tick (touched by the metrics tick only). */
+  private long accessesAtTick;
+  private long missesAtTick;
   private final SpillPipeline pipeline;
   private final ActorRef<MemoryGuardian.Command> guardian;
   private final SpillwayMetrics metrics;
@@ -331,9 +335,26 @@ public final class Spillway implements AutoCloseable {
     return new MemoryGuardian.Setup(new Target(), pools, allocator::maintainPool, allocator::maintain,
         () -> new PressureSample(allocator.stats().requestedBytes(), allocator.budgetBytes(), sources.read()),
         classifier, c.pressureInterval(), timing, settings.tier().directories(), Duration.ofSeconds(5),
-        this::closeResources, () -> metrics.update(allocator.stats(), pipeline.stats()), settings.metrics().tick(),
+        this::closeResources, this::updateMetrics, settings.metrics().tick(),
         state -> metrics.setPressureLevel(state.level().ordinal()), HOUSEKEEPING_INTERVAL,
         dev.spillway.streams.IoDispatcher.of(system));
+  }
+
+  /**
+   * The metrics tick: the allocator's and the pipeline's figures, and the accesses of
+   * {@link #memory()} since the last tick split into served from RAM and restored first (every
+   * restore not asked for by a prefetch was an access's miss). Runs on one actor at a time.
+   */
+  private void updateMetrics() {
+    AllocatorStats stats = allocator.stats();
+    long accesses = memory.accesses();
+    long missed = stats.spill().restores() - memory.prefetched();
+    long accessDelta = Math.max(0, accesses - accessesAtTick);
+    long missDelta = Math.min(accessDelta, Math.max(0, missed - missesAtTick));
+    accessesAtTick = accesses;
+    missesAtTick = missed;
+    metrics.recordAccesses(accessDelta - missDelta, missDelta);
+    metrics.update(stats, pipeline.stats());
   }
 
   /** The idle detector's view of the allocator and the pipeline. */

@@ -122,6 +122,56 @@ class SpillwayFacadeTest {
     }
   }
 
+  /**
+   * The RAM hit ratio is fed by the facade's own accesses: an access to a spilled block counts as
+   * restored, the rest as served from RAM, and a prefetch's restore is not an access's miss.
+   */
+  @Test
+  void accessesThroughMemoryFeedTheHitRatio() throws Exception {
+    try (Spillway spillway = Spillway.create(config(tmp, ", control.idle.idle-after = 1 h, metrics { tick = 20 ms,"
+        + " prometheus { enabled = true, port = 0 } }"))) {
+      BlockAllocator memory = spillway.memory();
+      long h = memory.allocate(4096);
+      memory.putLong(h, 0, 5); // RAM
+      spillway.spill(h).toCompletableFuture().get(10, TimeUnit.SECONDS);
+      assertThat(memory.getLong(h, 0)).isEqualTo(5); // restored
+      assertThat(memory.getLong(h, 0)).isEqualTo(5); // RAM
+      spillway.spill(h).toCompletableFuture().get(10, TimeUnit.SECONDS);
+      assertThat(memory.restore(h)).as("a prefetch").isTrue();
+      byte[] back = new byte[8];
+      memory.read(h, 0, back, 0, 8); // RAM
+      memory.free(h);
+      var address = spillway.metricsEndpoint().orElseThrow();
+      var client = java.net.http.HttpClient.newHttpClient();
+      var request = java.net.http.HttpRequest.newBuilder(
+          java.net.URI.create("http://127.0.0.1:" + address.getPort() + "/metrics")).build();
+      double ram = -1;
+      double restored = -1;
+      double ratio = -1;
+      long deadline = System.nanoTime() + 10_000_000_000L;
+      while ((ram != 3 || restored != 1 || ratio < 0) && System.nanoTime() < deadline) {
+        Thread.sleep(50);
+        String body = client.send(request, java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+        ram = sample(body, "spillway_accesses_total{served=\"ram\"}");
+        restored = sample(body, "spillway_accesses_total{served=\"restore\"}");
+        ratio = sample(body, "spillway_ram_hit_ratio");
+      }
+      assertThat(ram).as("accesses served from RAM").isEqualTo(3);
+      assertThat(restored).as("accesses that restored first").isEqualTo(1);
+      assertThat(ratio).as("the ratio of a window with accesses").isBetween(0.0, 1.0);
+    }
+  }
+
+  /** The value of the sample named exactly {@code series} in a Prometheus text body, or -1. */
+  private static double sample(String body, String series) {
+    for (String line : body.split("\n")) {
+      if (line.startsWith(series + " ")) {
+        return Double.parseDouble(line.substring(series.length() + 1).trim());
+      }
+    }
+    return -1;
+  }
+
   @Test
   void onTheEmbeddedDefaultsCloseRemovesTheProcesssTierDirectory() {
     try (Spillway spillway = Spillway.create()) {

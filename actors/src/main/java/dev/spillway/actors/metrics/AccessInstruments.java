@@ -42,6 +42,11 @@ final class AccessInstruments {
     (wasRestored ? restored : fromRam).increment();
   }
 
+  void add(long ram, long restores) {
+    fromRam.add(ram);
+    restored.add(restores);
+  }
+
   void recordRestoreNanos(long nanos) {
     restoreLatency.record(nanos);
   }

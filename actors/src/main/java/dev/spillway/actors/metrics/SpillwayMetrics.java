@@ -109,6 +109,20 @@ public final class SpillwayMetrics implements AutoCloseable {
     }
   }
 
+  /**
+   * {@link #recordAccess} in bulk: {@code fromRam} accesses served from RAM and {@code restored} that
+   * had to restore their block first (the facade counts its accesses this way, once a tick).
+   */
+  public void recordAccesses(long fromRam, long restored) {
+    if (fromRam < 0 || restored < 0) {
+      throw new IllegalArgumentException("accesses from RAM = " + fromRam + ", restored = " + restored
+          + ": both must be at least 0");
+    }
+    if (!closed) {
+      accesses.add(fromRam, restored);
+    }
+  }
+
   /** Records how long one restore took, in nanoseconds. */
   public void recordRestoreNanos(long nanos) {
     if (nanos < 0) {
