@@ -27,16 +27,25 @@ final class BudgetedAllocator implements BlockAllocator {
   private final LongConsumer askForRoom;
   /** Data accesses ({@code get*}, {@code put*}, {@code read}, {@code write}, {@code fill}, {@code segment}, {@code pin}). */
   private final AccessCounter accesses = new AccessCounter();
+  /** {@code spillway.metrics.access-counting}. */
+  private final boolean counting;
   /** Restores asked for ahead of access ({@link #restore}), which are not misses of an access. */
   private final java.util.concurrent.atomic.LongAdder prefetched = new java.util.concurrent.atomic.LongAdder();
 
-  BudgetedAllocator(BlockAllocator delegate, Duration timeout, LongConsumer askForRoom) {
+  BudgetedAllocator(BlockAllocator delegate, Duration timeout, LongConsumer askForRoom, boolean counting) {
+    this.counting = counting;
     this.delegate = delegate;
     this.timeout = timeout;
     this.askForRoom = askForRoom;
   }
 
-  /** Data accesses so far (see {@link AccessCounter}: a close lower bound). */
+  private void count() {
+    if (counting) {
+      accesses.increment();
+    }
+  }
+
+  /** Data accesses so far (see {@link AccessCounter}: a close lower bound); 0 when not counting. */
   long accesses() {
     return accesses.sum();
   }
@@ -128,13 +137,13 @@ final class BudgetedAllocator implements BlockAllocator {
 
   @Override
   public MemorySegment segment(long handle) {
-    accesses.increment();
+    count();
     return delegate.segment(handle);
   }
 
   @Override
   public MemorySegment pin(long handle) {
-    accesses.increment();
+    count();
     return delegate.pin(handle);
   }
 
@@ -224,91 +233,91 @@ final class BudgetedAllocator implements BlockAllocator {
 
   @Override
   public byte getByte(long handle, long offset) {
-    accesses.increment();
+    count();
     return delegate.getByte(handle, offset);
   }
 
   @Override
   public void putByte(long handle, long offset, byte value) {
-    accesses.increment();
+    count();
     delegate.putByte(handle, offset, value);
   }
 
   @Override
   public short getShort(long handle, long offset) {
-    accesses.increment();
+    count();
     return delegate.getShort(handle, offset);
   }
 
   @Override
   public void putShort(long handle, long offset, short value) {
-    accesses.increment();
+    count();
     delegate.putShort(handle, offset, value);
   }
 
   @Override
   public int getInt(long handle, long offset) {
-    accesses.increment();
+    count();
     return delegate.getInt(handle, offset);
   }
 
   @Override
   public void putInt(long handle, long offset, int value) {
-    accesses.increment();
+    count();
     delegate.putInt(handle, offset, value);
   }
 
   @Override
   public long getLong(long handle, long offset) {
-    accesses.increment();
+    count();
     return delegate.getLong(handle, offset);
   }
 
   @Override
   public void putLong(long handle, long offset, long value) {
-    accesses.increment();
+    count();
     delegate.putLong(handle, offset, value);
   }
 
   @Override
   public double getDouble(long handle, long offset) {
-    accesses.increment();
+    count();
     return delegate.getDouble(handle, offset);
   }
 
   @Override
   public void putDouble(long handle, long offset, double value) {
-    accesses.increment();
+    count();
     delegate.putDouble(handle, offset, value);
   }
 
   @Override
   public void read(long handle, long offset, byte[] dst, int dstOffset, int length) {
-    accesses.increment();
+    count();
     delegate.read(handle, offset, dst, dstOffset, length);
   }
 
   @Override
   public void write(long handle, long offset, byte[] src, int srcOffset, int length) {
-    accesses.increment();
+    count();
     delegate.write(handle, offset, src, srcOffset, length);
   }
 
   @Override
   public void read(long handle, long offset, MemorySegment dst, long dstOffset, long length) {
-    accesses.increment();
+    count();
     delegate.read(handle, offset, dst, dstOffset, length);
   }
 
   @Override
   public void write(long handle, long offset, MemorySegment src, long srcOffset, long length) {
-    accesses.increment();
+    count();
     delegate.write(handle, offset, src, srcOffset, length);
   }
 
   @Override
   public void fill(long handle, long offset, long length, byte value) {
-    accesses.increment();
+    count();
     delegate.fill(handle, offset, length, value);
   }
 

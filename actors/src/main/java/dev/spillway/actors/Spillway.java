@@ -123,7 +123,7 @@ public final class Spillway implements AutoCloseable {
       throw e;
     }
     this.memory = new BudgetedAllocator(allocator, control.allocateTimeout(),
-        bytes -> guardian.tell(new MemoryGuardian.MakeRoom(bytes)));
+        bytes -> guardian.tell(new MemoryGuardian.MakeRoom(bytes)), settings.metrics().accessCounting());
     long timeoutNanos = control.allocateTimeout().toNanos();
     allocator.onBudgetFull((bytes, attempt) -> {
       // A restore found even the slack used up: ask for room and wait as an allocation would.
@@ -353,7 +353,9 @@ public final class Spillway implements AutoCloseable {
     long missDelta = Math.min(accessDelta, Math.max(0, missed - missesAtTick));
     accessesAtTick = accesses;
     missesAtTick = missed;
-    metrics.recordAccesses(accessDelta - missDelta, missDelta);
+    if (settings.metrics().accessCounting()) {
+      metrics.recordAccesses(accessDelta - missDelta, missDelta);
+    }
     metrics.update(stats, pipeline.stats());
   }
 

@@ -160,6 +160,27 @@ class SpillwayFacadeTest {
       assertThat(restored).as("accesses that restored first").isEqualTo(1);
       assertThat(ratio).as("the ratio of a window with accesses").isBetween(0.0, 1.0);
     }
+    try (Spillway off = Spillway.create(config(tmp, ", metrics { tick = 20 ms, access-counting = false,"
+        + " prometheus { enabled = true, port = 0 } }"))) {
+      long h = off.memory().allocate(64);
+      off.memory().putLong(h, 0, 1);
+      assertThat(off.memory().getLong(h, 0)).isEqualTo(1);
+      off.memory().free(h);
+      var client = java.net.http.HttpClient.newHttpClient();
+      var request = java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:"
+          + off.metricsEndpoint().orElseThrow().getPort() + "/metrics")).build();
+      String body = "";
+      long deadline = System.nanoTime() + 10_000_000_000L;
+      while (!body.contains("spillway_pool_blocks_in_use") && System.nanoTime() < deadline) {
+        Thread.sleep(50);
+        body = client.send(request, java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+      }
+      Thread.sleep(100); // a few more ticks
+      body = client.send(request, java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+      assertThat(body).contains("spillway_pool_blocks_in_use");
+      assertThat(sample(body, "spillway_accesses_total{served=\"ram\"}")).as("not counted").isLessThanOrEqualTo(0);
+      assertThat(sample(body, "spillway_ram_hit_ratio")).as("no ratio without counts").isEqualTo(-1);
+    }
   }
 
   /** The value of the sample named exactly {@code series} in a Prometheus text body, or -1. */

@@ -23,11 +23,14 @@ class MetricsSettingsTest {
     assertThat(m.prometheus().enabled()).isFalse();
     assertThat(m.prometheus().host()).isEqualTo("127.0.0.1");
     assertThat(m.prometheus().port()).isEqualTo(9095);
+    assertThat(m.accessCounting()).isTrue();
   }
 
   @Test
   void overrides() {
-    MetricsSettings m = load("tick = 250 ms, prometheus { enabled = true, port = 0 }").metrics();
+    MetricsSettings m = load("tick = 250 ms, access-counting = false, prometheus { enabled = true, port = 0 }")
+        .metrics();
+    assertThat(m.accessCounting()).isFalse();
     assertThat(m.tick()).isEqualTo(Duration.ofMillis(250));
     assertThat(m.prometheus().enabled()).isTrue();
     assertThat(m.prometheus().host()).isEqualTo(MetricsSettings.Prometheus.LOOPBACK);
@@ -40,6 +43,7 @@ class MetricsSettingsTest {
     "tick = 1 h                   | spillway.metrics.tick | out of range: allowed PT0.01S to PT10M",
     "tick = often                 | spillway.metrics.tick | cannot be parsed as a duration",
     "prometheus.enabled = maybe   | spillway.metrics.prometheus.enabled | must be true or false",
+    "access-counting = sometimes  | spillway.metrics.access-counting | must be true or false",
     "prometheus.port = 65536      | spillway.metrics.prometheus.port | allowed 0 to 65535",
     "prometheus.port = -1         | spillway.metrics.prometheus.port | allowed 0 to 65535",
     "prometheus.port = http       | spillway.metrics.prometheus.port | must be a whole number",
@@ -72,10 +76,11 @@ class MetricsSettingsTest {
   @Test
   void copiesChangeOnlyWhatTheyName() {
     SpillwaySettings defaults = SpillwaySettings.defaults();
-    MetricsSettings on = defaults.metrics().withPrometheus(true, 0).withTick(Duration.ofMillis(50));
+    MetricsSettings on = defaults.metrics().withPrometheus(true, 0).withTick(Duration.ofMillis(50))
+        .withAccessCounting(false);
     SpillwaySettings s = defaults.withMetrics(on);
     assertThat(s.metrics()).isEqualTo(new MetricsSettings(Duration.ofMillis(50),
-        new MetricsSettings.Prometheus(true, "127.0.0.1", 0)));
+        new MetricsSettings.Prometheus(true, "127.0.0.1", 0), false));
     assertThat(s.withMetrics(defaults.metrics())).isEqualTo(defaults);
     assertThat(defaults.withStreams(defaults.streams()).metrics()).isEqualTo(defaults.metrics());
   }
