@@ -160,8 +160,16 @@ public final class IdleDetector {
           })
           .onMessage(RoundDone.class, d -> {
             spilling = false;
-            if (d.failure() != null) {
-              ctx.getLog().warn("spill round of {} blocks failed in part: {}", d.blocks(), d.failure().toString());
+            Throwable cause = d.failure();
+            while (cause instanceof java.util.concurrent.CompletionException && cause.getCause() != null) {
+              cause = cause.getCause();
+            }
+            if (cause instanceof dev.spillway.core.memory.InvalidHandleException) {
+              // Routine: a block the sweep named was freed by the application before its spill.
+              ctx.getLog().debug("spill round of {} blocks: a block was freed before its spill: {}", d.blocks(),
+                  cause.toString());
+            } else if (cause != null) {
+              ctx.getLog().warn("spill round of {} blocks failed in part: {}", d.blocks(), cause.toString());
             }
             if (shrinkAfterRound) {
               shrinkAfterRound = false;
@@ -219,7 +227,10 @@ public final class IdleDetector {
       spilling = true;
       shrinkAfterRound |= shrinkAfter;
       long[] refs = java.util.Arrays.copyOf(buffer, count);
-      ctx.pipeToSelf(target.spill(refs, count), (ok, failure) -> new RoundDone(count, failure));
+      // Completed with a value, never null: Akka's dead-letter logging fails on a null message if the
+      // round ends after this actor stopped.
+      ctx.pipeToSelf(target.spill(refs, count).thenApply(ok -> Boolean.TRUE),
+          (ok, failure) -> new RoundDone(count, failure));
     }
 
     private void watchPools() {

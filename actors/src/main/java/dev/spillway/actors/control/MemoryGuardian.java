@@ -105,8 +105,12 @@ public final class MemoryGuardian {
           .onMessage(Housekeeping.class, h -> {
             if (!housekeeping[0]) {
               housekeeping[0] = true;
-              ctx.pipeToSelf(java.util.concurrent.CompletableFuture.runAsync(() -> setup.maintainAll().get(), setup.io()),
-                  (ok, failure) -> new HousekeepingDone(failure));
+              // A value, never null: Akka's dead-letter logging fails on a null message if the pass
+              // ends after this actor stopped.
+              ctx.pipeToSelf(java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                setup.maintainAll().get();
+                return Boolean.TRUE;
+              }, setup.io()), (ok, failure) -> new HousekeepingDone(failure));
             }
             return Behaviors.same();
           })

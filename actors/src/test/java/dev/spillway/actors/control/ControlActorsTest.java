@@ -198,6 +198,30 @@ class ControlActorsTest {
     assertThat(pool.receiveMessage()).isInstanceOf(PoolActor.Maintain.class); // shrink after making room
   }
 
+  /**
+   * A round that ends after the detector stopped goes to dead letters as a message with a value: with
+   * a null one (a {@code CompletionStage<Void>} piped as it is) Akka's dead-letter logging fails with a
+   * NullPointerException.
+   */
+  @Test
+  void aRoundThatOutlivesTheDetectorIsADeadLetterWithAValue() throws Exception {
+    FakeTarget target = new FakeTarget();
+    target.spillDone = new CompletableFuture<>();
+    TestProbe<akka.actor.DeadLetter> dead = testKit.createTestProbe();
+    testKit.system().eventStream().tell(new akka.actor.typed.eventstream.EventStream.Subscribe<>(
+        akka.actor.DeadLetter.class, dead.getRef()));
+    ActorRef<IdleDetector.Command> detector = testKit.spawn(IdleDetector.create(target, timing(NEVER), Map.of()));
+    detector.tell(new IdleDetector.MakeRoom(250, null));
+    awaitSpills(target, 1);
+    testKit.stop(detector);
+    target.spillDone.complete(null);
+    akka.actor.DeadLetter letter = dead.fishForMessage(Duration.ofSeconds(10), d ->
+        d.recipient().path().name().equals(detector.path().name())
+            ? akka.actor.testkit.typed.javadsl.FishingOutcomes.complete()
+            : akka.actor.testkit.typed.javadsl.FishingOutcomes.continueAndIgnore()).getLast();
+    assertThat(akka.actor.WrappedMessage.unwrap(letter.message())).isNotNull();
+  }
+
   @Test
   void aPoolQuietForShrinkAfterIsToldToMaintainOncePerQuietPeriod() throws Exception {
     FakeTarget target = new FakeTarget();

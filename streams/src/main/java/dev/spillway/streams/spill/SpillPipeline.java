@@ -12,6 +12,7 @@ import akka.stream.javadsl.Sink;
 import akka.stream.javadsl.Source;
 import dev.spillway.config.SpillSettings;
 import dev.spillway.core.memory.BlockAllocator;
+import dev.spillway.core.memory.InvalidHandleException;
 import dev.spillway.core.memory.PreparedSpill;
 import dev.spillway.core.memory.SpillOutcome;
 import dev.spillway.streams.IoDispatcher;
@@ -180,8 +181,9 @@ public final class SpillPipeline implements AutoCloseable {
    * {@link #spill} of each of {@code handles[from, from + count)}, answered together: the stage
    * completes once every block's request is answered, normally when each block was spilled or found
    * not spillable ({@link SpillOutcome}), and exceptionally with the first failure otherwise (an
-   * invalid handle, a full or closed pipeline, a failed batch); the other blocks are still spilled or
-   * left resident as their own requests say. The same bounds hold as for {@link #spill}, but nothing is
+   * invalid handle, a full or closed pipeline, a failed batch; any other failure outranks an invalid
+   * handle, so a block freed meanwhile does not hide a failed write); the other blocks are still
+   * spilled or left resident as their own requests say. The same bounds hold as for {@link #spill}, but nothing is
    * allocated per block beyond its request: this is the control plane's way to spill a round of cold
    * blocks.
    */
@@ -459,9 +461,11 @@ public final class SpillPipeline implements AutoCloseable {
     }
 
     void arrive(Throwable error) {
-      if (error != null && failure == null) {
+      if (error != null) {
         synchronized (this) {
-          if (failure == null) {
+          // The first failure, except that any other kind outranks an invalid handle (a block freed
+          // since it was chosen, routine for a round of idle blocks).
+          if (failure == null || (failure instanceof InvalidHandleException && !(error instanceof InvalidHandleException))) {
             failure = error;
           }
         }

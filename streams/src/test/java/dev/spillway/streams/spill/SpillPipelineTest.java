@@ -251,7 +251,8 @@ class SpillPipelineTest extends StreamsTestBase {
   /**
    * {@code spillAll}: a round of 60 blocks through a queue of 8 with a slow writer completes once
    * every block is spilled (the calls beyond the queue wait for room); an invalid handle among them
-   * fails the whole answer, after the valid ones were spilled; bad bounds and an empty round.
+   * fails the whole answer, after the valid ones were spilled, unless a failed write outranks it; bad
+   * bounds and an empty round.
    */
   @Test
   void spillAllAnswersOnceForEveryBlockOfARound() throws Exception {
@@ -283,6 +284,18 @@ class SpillPipelineTest extends StreamsTestBase {
         assertThat(a.isResident(mixed[i])).as("block %d, valid, spilled all the same", i).isFalse();
         a.free(mixed[i]);
       }
+    }
+    // A failed write outranks a freed block, whatever the order: the freed one fails at once, the
+    // write later.
+    List<byte[]> third = new ArrayList<>();
+    long[] failing = blocks(a, 3, 4096, third);
+    a.free(failing[0]);
+    w.failNext.set(1);
+    assertThat(failureOf(pipeline.spillAll(failing, 0, 3))).as("the failed write, not the freed block")
+        .isInstanceOf(UncheckedIOException.class).hasMessageContaining("injected");
+    assertThat(a.isResident(failing[1])).as("the first batch failed: its block stays resident").isTrue();
+    for (int i = 1; i < 3; i++) {
+      a.free(failing[i]); // the second block may have had a batch of its own, written
     }
     assertThat(await(pipeline.spillAll(mixed, 1, 0))).as("an empty round").isNull();
     assertThatThrownBy(() -> pipeline.spillAll(mixed, 3, 3)).isInstanceOf(IndexOutOfBoundsException.class);
