@@ -185,6 +185,20 @@ final class EntryTable {
       allocate(capacity);
     }
 
+    /** A view of {@code s}'s current arrays (what a rebuild copies from). */
+    private Stripe(Stripe s) {
+      keys = s.keys;
+      state = s.state;
+      gen = s.gen;
+      seq = s.seq;
+      codec = s.codec;
+      raw = s.raw;
+      tomb = s.tomb;
+      seg = s.seg;
+      off = s.off;
+      len = s.len;
+    }
+
     private void allocate(int capacity) {
       keys = new long[capacity];
       state = new byte[capacity];
@@ -271,51 +285,38 @@ final class EntryTable {
     }
 
     private void move(int from, int to) {
+      copyRow(this, from, to);
+    }
+
+    /** Row {@code from} of {@code src} (this stripe, or its arrays before a rebuild) into row {@code to}. */
+    private void copyRow(Stripe src, int from, int to) {
       state[to] = FULL;
-      keys[to] = keys[from];
-      gen[to] = gen[from];
-      seq[to] = seq[from];
-      codec[to] = codec[from];
-      raw[to] = raw[from];
-      tomb[to] = tomb[from];
-      seg[to] = seg[from];
-      off[to] = off[from];
-      len[to] = len[from];
+      keys[to] = src.keys[from];
+      gen[to] = src.gen[from];
+      seq[to] = src.seq[from];
+      codec[to] = src.codec[from];
+      raw[to] = src.raw[from];
+      tomb[to] = src.tomb[from];
+      seg[to] = src.seg[from];
+      off[to] = src.off[from];
+      len[to] = src.len[from];
     }
 
     /** Rehashes into {@code capacity} rows; rows move as they are (no entries built). */
     private void rebuild(int capacity) {
-      long[] oKeys = keys;
-      byte[] oState = state;
-      int[] oGen = gen;
-      long[] oSeq = seq;
-      int[] oCodec = codec;
-      int[] oRaw = raw;
-      boolean[] oTomb = tomb;
-      long[] oSeg = seg;
-      long[] oOff = off;
-      int[] oLen = len;
+      Stripe old = new Stripe(this);
       allocate(capacity);
       rebuilds++;
       int mask = capacity - 1;
-      for (int j = 0; j < oKeys.length; j++) {
-        if (oState[j] != FULL) {
+      for (int j = 0; j < old.keys.length; j++) {
+        if (old.state[j] != FULL) {
           continue;
         }
-        int i = home(mix(oKeys[j]));
+        int i = home(mix(old.keys[j]));
         while (state[i] == FULL) {
           i = (i + 1) & mask;
         }
-        state[i] = FULL;
-        keys[i] = oKeys[j];
-        gen[i] = oGen[j];
-        seq[i] = oSeq[j];
-        codec[i] = oCodec[j];
-        raw[i] = oRaw[j];
-        tomb[i] = oTomb[j];
-        seg[i] = oSeg[j];
-        off[i] = oOff[j];
-        len[i] = oLen[j];
+        copyRow(old, j, i);
         size++;
       }
     }
