@@ -319,7 +319,7 @@ final class BlockMover {
       if (slab.pinCount(slot) != 0) {
         return SpillOutcome.PINNED;
       }
-      MovedBlock b = new MovedBlock(handle, slab, slab.classIndex, checker.requestedSize(handle, slab));
+      MovedBlock b = new MovedBlock(handle, slab, checker.requestedSize(handle, slab));
       b.state = MovedBlock.SPILLING;
       b.ram = handle & ~slackBits();
       b.ramIsHome = true;
@@ -614,7 +614,7 @@ final class BlockMover {
   /** The class of a moved block, or -1 when the handle has no live entry. */
   int classIndex(long handle) {
     MovedBlock b = entryOf(handle);
-    return b == null ? -1 : b.classIndex;
+    return b == null ? -1 : b.classIndex();
   }
 
   private long restore(MovedBlock b) {
@@ -623,7 +623,7 @@ final class BlockMover {
     boolean inPlace = false;
     try {
       target = takeRoomForRestore(b);
-      inPlace = b.classIndex != SizeClasses.HUGE
+      inPlace = b.classIndex() != SizeClasses.HUGE
           && (target & Handles.LOCATION_MASK) == (b.handle & Handles.LOCATION_MASK);
       Slab slab = directory.get(Handles.slab(target));
       int slot = Handles.slot(target);
@@ -693,10 +693,10 @@ final class BlockMover {
   private long takeRoomForRestore(MovedBlock b) {
     for (int attempt = 0; ; attempt++) {
       try {
-        if (b.classIndex == SizeClasses.HUGE) {
+        if (b.classIndex() == SizeClasses.HUGE) {
           return huge.allocateForRestore(b.requested);
         }
-        return pools[b.classIndex].takeForRestore(b.home, Handles.slot(b.handle), b.homeGenerationAfter, b.requested);
+        return pools[b.classIndex()].takeForRestore(b.home, Handles.slot(b.handle), b.homeGenerationAfter, b.requested);
       } catch (BudgetExceededException full) {
         RoomWaiter waiter = roomWaiter;
         if (waiter == null || !waiter.awaitRoom(b.requested, attempt)) {
@@ -763,13 +763,13 @@ final class BlockMover {
             b.state = MovedBlock.GONE;
             removeEntry(b);
             key = b.recordKey;
-            if (b.classIndex == SizeClasses.HUGE) {
+            if (b.classIndex() == SizeClasses.HUGE) {
               huge.freeSpilled(b.requested);
             } else {
               // Spilled through a reference without slack, the block was counted at its class size;
               // the caller's handle says what it was counted at when allocated.
               long asked = requestedBy(handle, b);
-              pools[b.classIndex].freeSpilled(b.requested, asked < 0 ? 0 : b.requested - asked);
+              pools[b.classIndex()].freeSpilled(b.requested, asked < 0 ? 0 : b.requested - asked);
             }
           }
           default -> {
@@ -793,7 +793,7 @@ final class BlockMover {
    */
   private MovedBlock entryOf(long handle) {
     MovedBlock b = table.get(MovedBlock.keyOf(handle));
-    if (b == null || (Handles.slack(handle) != 0 && !SizeClasses.isSmall(b.classIndex))) {
+    if (b == null || (Handles.slack(handle) != 0 && !SizeClasses.isSmall(b.classIndex()))) {
       return null;
     }
     return b;
@@ -801,10 +801,10 @@ final class BlockMover {
 
   /** The bytes the caller of {@code handle} asked for: for small classes its slack says. */
   private static long requestedBy(long handle, MovedBlock b) {
-    if (!SizeClasses.isSmall(b.classIndex)) {
+    if (!SizeClasses.isSmall(b.classIndex())) {
       return b.requested;
     }
-    int blockSize = SizeClasses.sizeOf(b.classIndex);
+    int blockSize = SizeClasses.sizeOf(b.classIndex());
     int slack = Handles.slack(handle);
     return slack < blockSize ? blockSize - slack : -1;
   }

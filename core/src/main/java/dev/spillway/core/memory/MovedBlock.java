@@ -1,7 +1,5 @@
 package dev.spillway.core.memory;
 
-import dev.spillway.core.tier.RecordLocation;
-
 /**
  * A block that is not (or not only) where its handle points: being spilled, on the tier, coming back,
  * or resident in a slot other than its home. Every field after construction is guarded by the
@@ -29,31 +27,38 @@ final class MovedBlock {
   /** The entry no longer describes the block: freed, or back in its home slot. Look it up again. */
   static final int GONE = 5;
 
-  /** The handle's generation and location: what identifies the block. */
-  final long key;
+  // Kept small (56 bytes with compressed pointers): one lives for every spilled or forwarded block.
+  // The table key is derived from the handle and the class from the home slab, not stored.
+
   /** The handle the application holds. */
   final long handle;
   final Slab home;
-  final int classIndex;
-  final long requested;
+  /** The bytes the block holds (a block is at most 1 GiB). */
+  final int requested;
 
   int state;
   /** The RAM slot holding the bytes (frozen while SPILLING), as a handle without slack; 0 if none. */
   long ram;
   /** Whether {@link #ram} is the home slot itself (a direct handle being spilled). */
   boolean ramIsHome;
-  /** Where the bytes are on the tier while SPILLED. */
-  RecordLocation record;
   long recordKey;
   /** The generation the home slot got when the block left it; a restore in place needs it unchanged. */
   int homeGenerationAfter;
 
-  MovedBlock(long handle, Slab home, int classIndex, long requested) {
-    this.key = keyOf(handle);
+  MovedBlock(long handle, Slab home, long requested) {
     this.handle = handle;
     this.home = home;
-    this.classIndex = classIndex;
-    this.requested = requested;
+    this.requested = Math.toIntExact(requested);
+  }
+
+  /** The block's table key: its handle's generation and location ({@link #keyOf}). */
+  long key() {
+    return keyOf(handle);
+  }
+
+  /** The block's size class (its home slab's). */
+  int classIndex() {
+    return home.classIndex;
   }
 
   /** The table key of a handle: its generation and location, without the slack bits. */

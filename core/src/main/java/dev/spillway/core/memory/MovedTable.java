@@ -42,12 +42,13 @@ final class MovedTable {
 
   /** Adds {@code block} unless its key is present; returns whether it was added. */
   boolean add(MovedBlock block) {
-    Stripe s = stripe(block.key);
+    long key = block.key();
+    Stripe s = stripe(key);
     synchronized (s) {
-      if (s.get(block.key) != null) {
+      if (s.get(key) != null) {
         return false;
       }
-      s.put(block.key, block);
+      s.put(key, block);
     }
     size.incrementAndGet();
     return true;
@@ -55,7 +56,7 @@ final class MovedTable {
 
   /** Removes {@code block} if it is the entry for its key. */
   boolean remove(MovedBlock block) {
-    return remove(block.key, block);
+    return remove(block.key(), block);
   }
 
   /** Makes {@code block} the entry of {@code key}, replacing any other. */
