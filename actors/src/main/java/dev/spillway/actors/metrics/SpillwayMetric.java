@@ -28,8 +28,8 @@ import kamon.metric.MeasurementUnit;
  * spillway_tier_restore_latency_seconds    histogram  tier=nvme            recordRestoreNanos
  * spillway_spill_queue_depth               gauge      tier=nvme            PipelineStats.inFlight
  * spillway_spill_queue_full_total          counter    tier=nvme            PipelineStats.rejectedFull
- * spillway_accesses_total                  counter    served=ram|restore   recordAccess
- * spillway_ram_hit_ratio                   gauge      (none)               recordAccess, per update
+ * spillway_accesses_total                  counter    served=ram|restore   recordAccess(es): the facade's memory()
+ * spillway_ram_hit_ratio                   gauge      (none)               recordAccess(es), per update
  * spillway_pressure_level                  gauge      (none)               setPressureLevel
  * </pre>
  */
