@@ -310,6 +310,7 @@ final class BlockMover {
 
   /** One attempt of {@link #freeze}; null when the block changed place meanwhile (try again). */
   private SpillOutcome tryFreeze(long handle, HandleChecker checker, List<MovedBlock> frozen) {
+    long version = movesVersion(handle);
     Slab slab = directory.get(Handles.slab(handle));
     if (slab != null && slab.holds(handle)) {
       int slot = Handles.slot(handle);
@@ -345,8 +346,8 @@ final class BlockMover {
     }
     MovedBlock b = entryOf(handle);
     if (b == null) {
-      if (slab != null && slab.holds(handle)) {
-        return null; // restored into its own slot since the check
+      if ((slab != null && slab.holds(handle)) || movesVersion(handle) != version) {
+        return null; // back in its own slot since the check, or aborted and frozen again: look again
       }
       throw checker.invalid(handle);
     }
@@ -588,6 +589,15 @@ final class BlockMover {
       failedRestores.increment();
       throw new RestoreFailedException(handle, key, e);
     }
+  }
+
+  /**
+   * The version of the moved-block table where {@code handle}'s entry would be
+   * ({@link MovedTable#version}): read before and after a slow path's looks, it tells a handle of no
+   * block from one whose entry a concurrent abort and re-freeze hid from both looks.
+   */
+  long movesVersion(long handle) {
+    return table.version(MovedBlock.keyOf(handle));
   }
 
   /** Whether the block of a moved handle is in RAM; null when the handle has no live entry. */

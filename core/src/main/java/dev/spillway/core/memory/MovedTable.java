@@ -59,6 +59,21 @@ final class MovedTable {
     return remove(block.key(), block);
   }
 
+  /**
+   * The count of changes so far to the stripe of {@code key} (adds, removes, replacements): a slow
+   * path that found a handle neither direct nor in the table reads it before and after its looks, and
+   * concludes "no such block" only when it did not change. A live handle that is not direct always
+   * has an entry (a freeze adds it before it moves the generation; an abort or a restore in place
+   * rewinds the generation before removing it), so two looks that missed it straddle a removal, which
+   * changes this count.
+   */
+  long version(long key) {
+    Stripe s = stripe(key);
+    synchronized (s) {
+      return s.version;
+    }
+  }
+
   /** Makes {@code block} the entry of {@code key}, replacing any other. */
   void put(long key, MovedBlock block) {
     Stripe s = stripe(key);
@@ -113,6 +128,8 @@ final class MovedTable {
     long[] keys = new long[16];
     MovedBlock[] values = new MovedBlock[16];
     int count;
+    /** Changes so far ({@link MovedTable#version}); written under the stripe's lock. */
+    long version;
 
     MovedBlock get(long key) {
       int mask = keys.length - 1;
@@ -134,6 +151,7 @@ final class MovedTable {
         if (keys[i] == key) {
           MovedBlock old = values[i];
           values[i] = value;
+          version++;
           return old;
         }
       }
@@ -142,6 +160,7 @@ final class MovedTable {
     }
 
     void put(long key, MovedBlock value) {
+      version++;
       if (2 * (count + 1) > keys.length) {
         resize(keys.length * 2);
       }
@@ -164,6 +183,7 @@ final class MovedTable {
       if (values[i] != expected || expected == null) {
         return false;
       }
+      version++;
       // Backward shift: pull later entries of the probe run into the hole.
       int hole = i;
       for (int j = (hole + 1) & mask; values[j] != null; j = (j + 1) & mask) {

@@ -191,6 +191,7 @@ final class SlabAllocator implements BlockAllocator {
 
   @Override
   public void free(long handle) {
+    long version = movesVersion(handle);
     for (long h = handle; ; ) {
       if (freeDirect(h)) {
         return;
@@ -203,10 +204,25 @@ final class SlabAllocator implements BlockAllocator {
         if (freeDirect(handle)) {
           return; // it came back to its own slot meanwhile
         }
-        throw freeError(handle);
+        long now = movesVersion(handle);
+        if (now == version) {
+          throw freeError(handle);
+        }
+        version = now; // a spill was aborted and the block frozen again between the looks: again
+        h = handle;
+        continue;
       }
       h = r; // the block's RAM slot, or the handle itself after an aborted spill
     }
+  }
+
+  /**
+   * {@link BlockMover#movesVersion} of {@code handle} (0 without a tier). Every slow path that may
+   * conclude "no such block" reads it before its first look and again after its last, and looks again
+   * when it changed: see {@link MovedTable#version}.
+   */
+  private long movesVersion(long handle) {
+    return mover == null ? 0 : mover.movesVersion(handle);
   }
 
   /** Frees a block whose handle names its slot directly; false when the handle does not. */
@@ -301,11 +317,18 @@ final class SlabAllocator implements BlockAllocator {
    */
   private long resolve(long handle) {
     Slab slab = directory.get(Handles.slab(handle));
-    if (slab != null && slab.holds(handle)) {
-      return handle; // an epoch ended under the caller's access: just retry
+    if (mover == null) {
+      if (slab != null && slab.holds(handle)) {
+        return handle; // an epoch ended under the caller's access: just retry
+      }
+      throw invalid(handle);
     }
-    if (mover != null) {
-      ensureOpen();
+    ensureOpen();
+    for (;;) {
+      long version = mover.movesVersion(handle);
+      if (slab != null && slab.holds(handle)) {
+        return handle; // an epoch ended under the caller's access, or the block is back: retry
+      }
       long h = mover.resolve(handle);
       if (h != BlockMover.NOT_MOVED) {
         return h;
@@ -314,8 +337,10 @@ final class SlabAllocator implements BlockAllocator {
       if (slab != null && slab.holds(handle)) {
         return handle;
       }
+      if (mover.movesVersion(handle) == version) {
+        throw invalid(handle);
+      }
     }
-    throw invalid(handle);
   }
 
   /** The exception for a handle that names no live block (after close: the allocator is closed). */
@@ -391,49 +416,77 @@ final class SlabAllocator implements BlockAllocator {
       return false;
     }
     Slab slab = directory.get(Handles.slab(handle));
-    if (slab != null && slab.holds(handle)) {
-      return true;
+    if (mover == null) {
+      return slab != null && slab.holds(handle);
     }
-    return mover != null && mover.isResident(handle) != null;
+    for (;;) {
+      long version = mover.movesVersion(handle);
+      if ((slab != null && slab.holds(handle)) || mover.isResident(handle) != null) {
+        return true;
+      }
+      if (mover.movesVersion(handle) == version) {
+        return false;
+      }
+    }
   }
 
   @Override
   public boolean isResident(long handle) {
     Slab slab = directory.get(Handles.slab(handle));
-    if (slab != null && slab.holds(handle)) {
-      return true;
+    for (;;) {
+      long version = movesVersion(handle);
+      if (slab != null && slab.holds(handle)) {
+        return true;
+      }
+      Boolean resident = mover == null ? null : mover.isResident(handle);
+      if (resident != null) {
+        return resident;
+      }
+      if (movesVersion(handle) == version) {
+        throw invalid(handle);
+      }
     }
-    Boolean resident = mover == null ? null : mover.isResident(handle);
-    if (resident == null) {
-      throw invalid(handle);
-    }
-    return resident;
   }
 
   @Override
   public long size(long handle) {
     Slab slab = directory.get(Handles.slab(handle));
-    if (slab != null && slab.holds(handle)) {
-      return requestedSize(handle, slab, Handles.slot(handle));
+    for (;;) {
+      long version = movesVersion(handle);
+      if (slab != null && slab.holds(handle)) {
+        return requestedSize(handle, slab, Handles.slot(handle));
+      }
+      long size = mover == null ? -1 : mover.requestedSize(handle);
+      if (size >= 0) {
+        return size;
+      }
+      if (movesVersion(handle) == version) {
+        throw invalid(handle);
+      }
     }
-    long size = mover == null ? -1 : mover.requestedSize(handle);
-    if (size < 0) {
-      throw invalid(handle);
-    }
-    return size;
   }
 
   @Override
   public long capacity(long handle) {
     Slab slab = directory.get(Handles.slab(handle));
-    if (slab != null && slab.holds(handle)) {
-      return slab.blockSize;
+    for (;;) {
+      long version = movesVersion(handle);
+      if (slab != null && slab.holds(handle)) {
+        return slab.blockSize;
+      }
+      int cls = mover == null ? -1 : mover.classIndex(handle);
+      if (cls == SizeClasses.HUGE) {
+        long size = mover.requestedSize(handle);
+        if (size >= 0) {
+          return SizeClasses.hugeCapacity(size);
+        }
+      } else if (cls >= 0) {
+        return SizeClasses.sizeOf(cls);
+      }
+      if (movesVersion(handle) == version) {
+        throw invalid(handle);
+      }
     }
-    int cls = mover == null ? -1 : mover.classIndex(handle);
-    if (cls < 0) {
-      throw invalid(handle);
-    }
-    return cls == SizeClasses.HUGE ? SizeClasses.hugeCapacity(mover.requestedSize(handle)) : SizeClasses.sizeOf(cls);
   }
 
   @Override
@@ -515,25 +568,33 @@ final class SlabAllocator implements BlockAllocator {
   public boolean restore(long handle) {
     ensureOpen();
     Slab slab = directory.get(Handles.slab(handle));
-    if (slab != null && slab.holds(handle)) {
-      return false;
-    }
     if (mover == null) {
+      if (slab != null && slab.holds(handle)) {
+        return false;
+      }
       throw invalid(handle);
     }
     boolean[] restored = new boolean[1];
-    long ram = mover.resolve(handle, restored);
-    if (ram != BlockMover.NOT_MOVED) {
-      Slab now = directory.get(Handles.slab(ram));
-      if (now != null) {
-        now.holds(ram); // a prefetch counts as an access: the idle clock starts
+    for (;;) {
+      long version = mover.movesVersion(handle);
+      if (slab != null && slab.holds(handle)) {
+        return false; // resident (or restored in place by another thread since a look)
       }
-      return restored[0];
+      long ram = mover.resolve(handle, restored);
+      if (ram != BlockMover.NOT_MOVED) {
+        Slab now = directory.get(Handles.slab(ram));
+        if (now != null) {
+          now.holds(ram); // a prefetch counts as an access: the idle clock starts
+        }
+        return restored[0];
+      }
+      if (slab != null && slab.holds(handle)) {
+        return false;
+      }
+      if (mover.movesVersion(handle) == version) {
+        throw invalid(handle);
+      }
     }
-    if (slab == null || !slab.holds(handle)) {
-      throw invalid(handle);
-    }
-    return false; // restored in place by another thread since the check
   }
 
   @Override

@@ -189,6 +189,46 @@ class SpillConcurrencyTest extends AllocatorTestBase {
   }
 
   /**
+   * One block spilled again and again while two threads read it and ask about it, so its spills are
+   * aborted and it is frozen again all the time: the slow paths' looks can straddle an abort and a
+   * re-freeze, and must look again rather than call a live block invalid (a bug this test found:
+   * {@code getByte} threw "use after free" for a live handle once in a few runs).
+   */
+  @Test
+  void slowPathsNeverCallALiveBlockInvalidWhileItsSpillsAbortAndFreezeAgain() throws Exception {
+    BlockAllocator a = tiered(dir, "");
+    byte[] bytes = SpillRestoreTest.pattern(3, 100, false);
+    long h = a.allocate(100);
+    a.write(h, 0, bytes, 0, bytes.length);
+    long deadline = System.nanoTime() + RUN_NANOS;
+    List<Runnable> workers = new ArrayList<>();
+    workers.add(() -> {
+      long[] one = {h};
+      while (System.nanoTime() < deadline) {
+        a.spill(one, 0, 1);
+      }
+    });
+    for (int t = 0; t < 2; t++) {
+      int id = t;
+      workers.add(() -> {
+        SplittableRandom r = new SplittableRandom(id);
+        while (System.nanoTime() < deadline) {
+          switch (r.nextInt(5)) {
+            case 0 -> assertThat(a.getByte(h, 7)).isEqualTo(bytes[7]);
+            case 1 -> assertThat(a.isLive(h)).isTrue();
+            case 2 -> assertThat(a.size(h)).isEqualTo(100);
+            case 3 -> assertThat(a.capacity(h)).isEqualTo(112);
+            default -> a.isResident(h);
+          }
+        }
+      });
+    }
+    race(workers);
+    assertThat(SpillRestoreTest.contents(a, h)).isEqualTo(bytes);
+    a.free(h);
+  }
+
+  /**
    * Readers check immutable blocks (a checksum per block) while a spiller spills them and a churner
    * allocates and frees blocks of the same classes, so released slots are reused at once: a read must
    * never return bytes of the block that reused a slot.
