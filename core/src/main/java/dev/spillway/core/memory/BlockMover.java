@@ -61,6 +61,8 @@ final class BlockMover {
   private final CompressionProbe probe = new CompressionProbe();
   /** FORWARDED blocks by the key of their RAM slot, for spills through references of that slot. */
   private final MovedTable forwards = new MovedTable();
+  /** Tests only: run by a freeze between adding its entry and freezing the slot. */
+  volatile Runnable entryAddedHook;
   /** Told the duration of each restore (metrics); null: nobody listens. */
   volatile java.util.function.LongConsumer restoreListener;
   /** Asked for room when a restore finds the budget full; null: fail at once. */
@@ -328,18 +330,31 @@ final class BlockMover {
         return SpillOutcome.BUSY;
       }
       slab.addMoved(1);
+      Runnable hook = entryAddedHook;
+      if (hook != null) {
+        hook.run();
+      }
       int gen = Handles.generation(handle);
-      if (!slab.casGeneration(slot, gen, (gen + 1) & slab.generationMask)) {
-        forget(b); // freed, or frozen by someone else, since the check
-        return SpillOutcome.BUSY;
-      }
-      if (slab.pinCount(slot) != 0) {
-        abort(b);
-        return SpillOutcome.PINNED;
-      }
-      if (slab.isForwardTarget(slot)) {
-        abort(b); // the slot's own handle: the block in it is known by its original handle only
-        return SpillOutcome.BUSY;
+      // The freeze happens under the entry's monitor: an access that found the entry first (a reader
+      // still on the slow path from an earlier spill of this block) has aborted it, and then the
+      // slot must not be frozen, or it would stay frozen with no entry and the block be lost.
+      synchronized (b) {
+        if (b.state != MovedBlock.SPILLING) {
+          return SpillOutcome.BUSY; // aborted (and removed) before the freeze: the block stays put
+        }
+        if (!slab.casGeneration(slot, gen, (gen + 1) & slab.generationMask)) {
+          b.state = MovedBlock.GONE; // freed, or frozen by someone else, since the check
+          removeEntry(b);
+          return SpillOutcome.BUSY;
+        }
+        if (slab.pinCount(slot) != 0) {
+          abortLocked(b);
+          return SpillOutcome.PINNED;
+        }
+        if (slab.isForwardTarget(slot)) {
+          abortLocked(b); // the slot's own handle: the block in it is known by its original handle only
+          return SpillOutcome.BUSY;
+        }
       }
       frozen.add(b);
       return SpillOutcome.SPILLED;
@@ -469,7 +484,11 @@ final class BlockMover {
       return;
     }
     Slab ram = directory.get(Handles.slab(b.ram));
-    ram.setGeneration(Handles.slot(b.ram), Handles.generation(b.ram));
+    int gen = Handles.generation(b.ram);
+    // Unfreeze only a slot this entry froze (g + 1 back to g). An entry found before its freeze (or
+    // whose freeze failed because the block was freed) has nothing to unfreeze, and a plain store
+    // would bring a freed slot's old generation back.
+    ram.casGeneration(Handles.slot(b.ram), (gen + 1) & ram.generationMask, gen);
     if (b.ramIsHome) {
       b.state = MovedBlock.GONE;
       b.ram = 0;
@@ -478,14 +497,6 @@ final class BlockMover {
       b.state = MovedBlock.FORWARDED;
     }
     b.notifyAll();
-  }
-
-  /** Drops an entry whose freeze never happened. */
-  private void forget(MovedBlock b) {
-    synchronized (b) {
-      b.state = MovedBlock.GONE;
-      removeEntry(b);
-    }
   }
 
   private void removeEntry(MovedBlock b) {

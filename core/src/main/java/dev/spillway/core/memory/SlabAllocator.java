@@ -534,6 +534,11 @@ final class SlabAllocator implements BlockAllocator {
     return spill(new long[] {handle}, 0, 1).single();
   }
 
+  /** The mover, for tests in this package (null without a tier). */
+  BlockMover mover() {
+    return mover;
+  }
+
   @Override
   public SpillReport spill(long[] handles, int from, int count) {
     java.util.Objects.checkFromIndexSize(from, count, handles.length);

@@ -189,6 +189,28 @@ class SpillConcurrencyTest extends AllocatorTestBase {
   }
 
   /**
+   * An access that finds a spill's entry before the spill froze the slot (a reader still on the slow
+   * path from an earlier spill of the block) aborts it; the spill must then leave the slot alone. It
+   * froze it anyway before the fix: the slot stayed frozen with no entry, and the block was lost.
+   */
+  @Test
+  void aSpillWhoseEntryIsAbortedBeforeItsFreezeLeavesTheBlockAlone() throws Exception {
+    SlabAllocator a = (SlabAllocator) tiered(dir, "");
+    long h = a.allocate(100);
+    a.putLong(h, 0, 99);
+    a.mover().entryAddedHook = () -> {
+      a.mover().entryAddedHook = null;
+      assertThat(a.mover().resolve(h)).as("the access finds the entry and aborts it").isEqualTo(h);
+    };
+    assertThat(a.spill(new long[] {h}, 0, 1).busy()).isEqualTo(1);
+    assertThat(a.isResident(h)).isTrue();
+    assertThat(a.getLong(h, 0)).isEqualTo(99);
+    assertThat(a.spill(new long[] {h}, 0, 1).spilled()).as("and it spills normally after").isEqualTo(1);
+    assertThat(a.getLong(h, 0)).isEqualTo(99);
+    a.free(h);
+  }
+
+  /**
    * One block spilled again and again while two threads read it and ask about it, so its spills are
    * aborted and it is frozen again all the time: the slow paths' looks can straddle an abort and a
    * re-freeze, and must look again rather than call a live block invalid (a bug this test found:
