@@ -191,28 +191,38 @@ final class SlabAllocator implements BlockAllocator {
 
   @Override
   public void free(long handle) {
-    long version = movesVersion(handle);
-    for (long h = handle; ; ) {
+    // h: the handle the block is known by now. It starts as the caller's; once a forwarded block's
+    // entry is gone, it is the block's RAM slot, which a sweep may freeze by reference like any
+    // other slot, so from then on the slow path works on that handle, not the caller's.
+    long h = handle;
+    long version = movesVersion(h);
+    for (;;) {
       if (freeDirect(h)) {
         return;
       }
-      long r = mover == null ? BlockMover.NOT_MOVED : mover.free(handle);
+      long r = mover == null ? BlockMover.NOT_MOVED : mover.free(h);
       if (r == BlockMover.FREED) {
         return;
       }
       if (r == BlockMover.NOT_MOVED) {
-        if (freeDirect(handle)) {
+        if (freeDirect(h)) {
           return; // it came back to its own slot meanwhile
         }
-        long now = movesVersion(handle);
+        long now = movesVersion(h);
         if (now == version) {
           throw freeError(handle);
         }
         version = now; // a spill was aborted and the block frozen again between the looks: again
-        h = handle;
         continue;
       }
-      h = r; // the block's RAM slot, or the handle itself after an aborted spill
+      if (r != h) {
+        h = r; // the block's RAM slot
+        version = movesVersion(h);
+        Runnable hook = ramSlotHook;
+        if (hook != null) {
+          hook.run();
+        }
+      }
     }
   }
 
@@ -533,6 +543,9 @@ final class SlabAllocator implements BlockAllocator {
   public SpillOutcome spill(long handle) {
     return spill(new long[] {handle}, 0, 1).single();
   }
+
+  /** Tests only: run by {@link #free} once a forwarded block is known by its RAM slot. */
+  volatile Runnable ramSlotHook;
 
   /** The mover, for tests in this package (null without a tier). */
   BlockMover mover() {

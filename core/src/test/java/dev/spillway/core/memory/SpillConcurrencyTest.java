@@ -211,6 +211,33 @@ class SpillConcurrencyTest extends AllocatorTestBase {
   }
 
   /**
+   * A free of a forwarded block ends its entry and goes on to free the block's RAM slot; a sweep can
+   * spill that slot by reference in between. The free must then follow the slot (its record), not
+   * give up on the caller's handle: it used to throw "double free" for a live block, and the block
+   * leaked (found by {@code sweepingAndSpillingByReferenceUnderConcurrentUseLosesNothing}, once).
+   */
+  @Test
+  void aFreeFollowsAForwardedBlocksSlotThatASweepSpillsMeanwhile() throws Exception {
+    SlabAllocator a = (SlabAllocator) tiered(dir, "memory.thread-cache.enabled = false");
+    long h = a.allocate(2048);
+    a.putLong(h, 0, 5);
+    assertThat(a.spill(h)).isEqualTo(SpillOutcome.SPILLED);
+    long taker = a.allocate(2048); // takes the home slot: the restore goes elsewhere
+    assertThat(a.getLong(h, 0)).isEqualTo(5);
+    assertThat(a.stats().spill().forwardedBlocks()).isEqualTo(1);
+    long ram = a.mover().resolve(h); // the slot a sweep names the block by
+    assertThat(ram).isNotEqualTo(h);
+    a.ramSlotHook = () -> {
+      a.ramSlotHook = null;
+      assertThat(a.spill(new long[] {ram}, 0, 1).spilled()).as("the sweep spills the slot by reference").isEqualTo(1);
+    };
+    a.free(h);
+    assertThat(a.isLive(h)).isFalse();
+    assertThat(a.stats().spill().spilledBlocks()).as("the record went with the block").isZero();
+    a.free(taker);
+  }
+
+  /**
    * One block spilled again and again while two threads read it and ask about it, so its spills are
    * aborted and it is frozen again all the time: the slow paths' looks can straddle an abort and a
    * re-freeze, and must look again rather than call a live block invalid (a bug this test found:
