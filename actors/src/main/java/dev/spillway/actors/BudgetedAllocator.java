@@ -322,6 +322,11 @@ final class BudgetedAllocator implements BlockAllocator {
   }
 
   @Override
+  public java.util.List<java.nio.file.Path> tierDirectories() {
+    return delegate.tierDirectories();
+  }
+
+  @Override
   public long maxBlockSize() {
     return delegate.maxBlockSize();
   }

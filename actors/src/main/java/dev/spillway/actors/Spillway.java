@@ -72,6 +72,9 @@ public final class Spillway implements AutoCloseable {
   /** How long {@link #close()} waits for the actors to stop. */
   static final Duration STOP_TIMEOUT = Duration.ofMinutes(3);
 
+  /** How long a close run by the JVM's shutdown (SIGTERM, Ctrl-C) waits for the actors to stop. */
+  static final Duration HOOK_STOP_TIMEOUT = Duration.ofSeconds(10);
+
   private static final AtomicLong INSTANCES = new AtomicLong();
 
   private final ActorSystem<?> system;
@@ -86,6 +89,8 @@ public final class Spillway implements AutoCloseable {
   private final ActorRef<MemoryGuardian.Command> guardian;
   private final SpillwayMetrics metrics;
   private final AtomicBoolean closed = new AtomicBoolean();
+  /** Runs {@link #close()} when the JVM exits without it: SIGTERM, SIGINT (Ctrl-C), {@code System.exit}. */
+  private final Thread shutdownHook;
 
   private Spillway(ActorSystem<?> system, boolean ownsSystem, SpillwaySettings settings) {
     this.system = system;
@@ -98,8 +103,10 @@ public final class Spillway implements AutoCloseable {
     try {
       this.allocator = BlockAllocator.open(settings);
     } catch (IOException e) {
-      throw new UncheckedIOException("Spillway cannot open its tier in " + settings.tier().directories() + ": "
-          + e.getMessage(), e);
+      throw new UncheckedIOException("Spillway cannot open its tier ("
+          + (settings.tier().isPrivate() ? "a private directory under " + settings.tier().defaultParent()
+              : String.join(", ", settings.tier().directories().stream().map(Object::toString).toList()))
+          + "): " + e.getMessage(), e);
     }
     SpillPipeline started = null;
     SpillwayMetrics metered = null;
@@ -125,6 +132,8 @@ public final class Spillway implements AutoCloseable {
     this.memory = new BudgetedAllocator(allocator, control.allocateTimeout(),
         bytes -> guardian.tell(new MemoryGuardian.MakeRoom(bytes)), settings.metrics().accessCounting());
     long timeoutNanos = control.allocateTimeout().toNanos();
+    this.shutdownHook = Thread.ofPlatform().name("spillway-shutdown").unstarted(() -> close(HOOK_STOP_TIMEOUT));
+    Runtime.getRuntime().addShutdownHook(shutdownHook);
     allocator.onBudgetFull((bytes, attempt) -> {
       // A restore found even the slack used up: ask for room and wait as an allocation would.
       if (BudgetedAllocator.waitedNanos(attempt) >= timeoutNanos || closed.get()) {
@@ -192,6 +201,15 @@ public final class Spillway implements AutoCloseable {
     return system;
   }
 
+  /**
+   * The tier's directories: those of {@code spillway.tier.directories}, or the private one made for
+   * this instance under {@code spillway.tier.default-parent} (deleted by {@link #close()}).
+   */
+  public List<java.nio.file.Path> tierDirectories() {
+    ensureOpen();
+    return allocator.tierDirectories();
+  }
+
   /** The settings this instance runs on. */
   public SpillwaySettings settings() {
     return settings;
@@ -254,26 +272,38 @@ public final class Spillway implements AutoCloseable {
   }
 
   /**
-   * Drains the spill pipeline, stops the actors, closes every arena and file (and removes the default
-   * per-process tier directory, when that is the one in use); then terminates the actor system if
-   * Spillway started it. A second call does nothing.
+   * Drains the spill pipeline, stops the actors, closes every arena and file (and deletes the private
+   * tier directory, when {@code spillway.tier.directories} is empty); then terminates the actor system
+   * if Spillway started it. A second call does nothing. The JVM's exit (SIGTERM, SIGINT, {@code
+   * System.exit}) runs it too, when it was not called before.
    */
   @Override
   public void close() {
+    close(STOP_TIMEOUT);
+  }
+
+  private void close(Duration timeout) {
     if (!closed.compareAndSet(false, true)) {
       return;
     }
+    if (Thread.currentThread() != shutdownHook) {
+      try {
+        Runtime.getRuntime().removeShutdownHook(shutdownHook);
+      } catch (IllegalStateException e) {
+        // The JVM is already shutting down; the hook finds this instance closed.
+      }
+    }
     try {
-      AskPattern.<MemoryGuardian.Command, MemoryGuardian.Stopped>ask(guardian, MemoryGuardian.Stop::new, STOP_TIMEOUT,
-          system.scheduler()).toCompletableFuture().get(STOP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+      AskPattern.<MemoryGuardian.Command, MemoryGuardian.Stopped>ask(guardian, MemoryGuardian.Stop::new, timeout,
+          system.scheduler()).toCompletableFuture().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
     } catch (Exception e) {
-      // The guardian did not answer (the system is already down): release here instead.
-      closeResources();
+      // The guardian did not answer (the system is already down, or going down with the JVM): release here.
     } finally {
+      closeResources(); // does nothing when the guardian's stop did it
       if (ownsSystem) {
         system.terminate();
         try {
-          system.getWhenTerminated().toCompletableFuture().get(STOP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+          system.getWhenTerminated().toCompletableFuture().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
         } catch (Exception e) {
           // Nothing of ours is left running; the system's threads die with it.
         }
@@ -292,8 +322,8 @@ public final class Spillway implements AutoCloseable {
   private final AtomicBoolean resourcesClosed = new AtomicBoolean();
 
   /**
-   * Pipeline first (it drains into the allocator), then metrics and the allocator; once. The default
-   * per-process tier directory goes too: spilled blocks die with the allocator that spilled them.
+   * Pipeline first (it drains into the allocator), then metrics and the allocator (which deletes its
+   * private tier directory); once.
    */
   private void closeResources() {
     if (resourcesClosed.compareAndSet(false, true)) {
@@ -304,21 +334,8 @@ public final class Spillway implements AutoCloseable {
           metrics.close();
         } finally {
           allocator.close();
-          if (settings.tier().directories().equals(List.of(dev.spillway.config.TierSettings.defaultDirectory()))) {
-            deleteTree(dev.spillway.config.TierSettings.defaultDirectory());
-          }
         }
       }
-    }
-  }
-
-  private static void deleteTree(java.nio.file.Path root) {
-    try (java.util.stream.Stream<java.nio.file.Path> paths = java.nio.file.Files.walk(root)) {
-      for (java.nio.file.Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
-        java.nio.file.Files.deleteIfExists(p);
-      }
-    } catch (IOException | UncheckedIOException e) {
-      // Left behind: the next Spillway of a process with this pid discards what it finds there.
     }
   }
 
@@ -334,7 +351,7 @@ public final class Spillway implements AutoCloseable {
         IdleDetector.Timing.sweepsFor(c.idleAfter(), c.sweepInterval()), c.shrinkAfter(), c.lowWater());
     return new MemoryGuardian.Setup(new Target(), pools, allocator::maintainPool, allocator::maintain,
         () -> new PressureSample(allocator.stats().requestedBytes(), allocator.budgetBytes(), sources.read()),
-        classifier, c.pressureInterval(), timing, settings.tier().directories(), Duration.ofSeconds(5),
+        classifier, c.pressureInterval(), timing, allocator.tierDirectories(), Duration.ofSeconds(5),
         this::closeResources, this::updateMetrics, settings.metrics().tick(),
         state -> metrics.setPressureLevel(state.level().ordinal()), HOUSEKEEPING_INTERVAL,
         dev.spillway.streams.IoDispatcher.of(system));

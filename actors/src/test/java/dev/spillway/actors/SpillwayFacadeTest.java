@@ -194,16 +194,19 @@ class SpillwayFacadeTest {
   }
 
   @Test
-  void onTheEmbeddedDefaultsCloseRemovesTheProcesssTierDirectory() {
+  void onTheEmbeddedDefaultsCloseRemovesTheInstancesPrivateTierDirectory() {
+    java.nio.file.Path dir;
     try (Spillway spillway = Spillway.create()) {
       long h = spillway.memory().allocate(4096);
       spillway.memory().putLong(h, 0, 7);
       spillway.memory().spill(h);
-      assertThat(dev.spillway.config.TierSettings.defaultDirectory()).isDirectory();
+      dir = spillway.tierDirectories().getFirst();
+      assertThat(dir).isDirectory().hasParent(java.nio.file.Path.of(System.getProperty("java.io.tmpdir")).toAbsolutePath())
+          .satisfies(d -> assertThat(d.getFileName().toString()).matches("spillway-[0-9a-f]{16}"));
       assertThat(spillway.memory().getLong(h, 0)).isEqualTo(7);
       spillway.memory().free(h);
     }
-    assertThat(dev.spillway.config.TierSettings.defaultDirectory()).doesNotExist();
+    assertThat(dir).doesNotExist();
   }
 
   @Test

@@ -5,7 +5,6 @@ import com.typesafe.config.ConfigFactory;
 import dev.spillway.actors.Spillway;
 import dev.spillway.actors.SpillwayStats;
 import dev.spillway.config.Sizes;
-import dev.spillway.config.TierSettings;
 import dev.spillway.core.memory.BlockAllocator;
 import dev.spillway.core.memory.SpillStats;
 import java.io.PrintStream;
@@ -51,7 +50,7 @@ final class DemoJob {
       int values = (int) (4 * BUDGET / VALUE);
       out.printf("Spillway demo: %d values of %s (%s, 4x the %s budget) on the embedded defaults%n", values,
           Sizes.format(VALUE), Sizes.format((long) values * VALUE), Sizes.format(BUDGET));
-      out.printf("tier: %s; metrics: http://127.0.0.1:%d/metrics%n", spillway.settings().tier().directories().get(0),
+      out.printf("tier: %s; metrics: http://127.0.0.1:%d/metrics%n", spillway.tierDirectories().getFirst(),
           spillway.metricsEndpoint().map(a -> a.getPort()).orElse(-1));
       long[] handles = new long[values];
       byte[] buf = new byte[VALUE];
@@ -107,8 +106,6 @@ final class DemoJob {
     } catch (Exception e) {
       out.println("FAILED: " + e);
       return false;
-    } finally {
-      DemoFiles.deleteTree(TierSettings.defaultDirectory()); // this process's own directory
     }
   }
 

@@ -10,7 +10,6 @@ import akka.util.ByteString;
 import com.typesafe.config.ConfigFactory;
 import dev.spillway.actors.Spillway;
 import dev.spillway.config.Sizes;
-import dev.spillway.config.TierSettings;
 import dev.spillway.streams.bulk.IngestSummary;
 import java.io.InputStream;
 import java.io.PrintStream;
@@ -76,8 +75,6 @@ final class IngestCommand {
       boolean ok = in.getValue() == back.getValue();
       out.printf("CRC32C in %08x, read back %08x: %s%n", in.getValue(), back.getValue(), ok ? "OK" : "MISMATCH");
       return ok ? 0 : 1;
-    } finally {
-      DemoFiles.deleteTree(TierSettings.defaultDirectory());
     }
   }
 

@@ -9,6 +9,7 @@ import dev.spillway.core.tier.SegmentLog;
 import dev.spillway.core.tier.Write;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -18,6 +19,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.Random;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -43,7 +45,8 @@ class MainTest {
   }
 
   @Test
-  void theMainJobRunsTheWholeSystemAndVerifiesEveryValue() {
+  void theMainJobRunsTheWholeSystemAndVerifiesEveryValue() throws IOException {
+    Set<Path> before = privateDirectories();
     assertThat(run()).as(out() + err()).isZero();
     String text = out();
     assertThat(text).contains("Spillway demo: 32768 values of 4 KiB (128 MiB, 4x the 32 MiB budget)");
@@ -53,11 +56,12 @@ class MainTest {
         .contains("resident vs spilled").contains("GC time");
     assertThat(text).containsPattern("(?m)^4KiB\\s");
     assertThat(text).contains("verified every value (200000 reads and 32768 values): OK");
-    assertThat(TierSettings.defaultDirectory()).doesNotExist();
+    assertThat(privateDirectories()).as("the demo's private tier directory is gone").isSubsetOf(before);
   }
 
   @Test
   void ingestStoresAFileAndReadsItBackWithTheSameChecksum() throws Exception {
+    Set<Path> before = privateDirectories();
     Path file = tmp.resolve("input.bin");
     byte[] data = new byte[(20 << 20) + 12345]; // over the 16 MiB the ingestion keeps in RAM
     new Random(5).nextBytes(data);
@@ -69,7 +73,16 @@ class MainTest {
     stdin = "hello, spillway\n".repeat(10_000).getBytes(StandardCharsets.UTF_8);
     assertThat(run("ingest", "-")).as(out() + err()).isZero();
     assertThat(out()).contains("ingested standard input").contains("OK");
-    assertThat(TierSettings.defaultDirectory()).doesNotExist();
+    assertThat(privateDirectories()).as("ingest's private tier directory is gone").isSubsetOf(before);
+  }
+
+  /** The private tier directories in java.io.tmpdir now. */
+  static Set<Path> privateDirectories() throws IOException {
+    try (var dirs = Files.newDirectoryStream(TierSettings.systemTempDirectory(), "spillway-*")) {
+      Set<Path> out = new java.util.HashSet<>();
+      dirs.forEach(out::add);
+      return out;
+    }
   }
 
   @Test

@@ -22,11 +22,9 @@ class TierAndCodecSettingsTest {
   void embeddedDefaults() {
     SpillwaySettings s = SpillwaySettings.defaults();
     TierSettings tier = s.tier();
-    assertThat(tier.directories()).containsExactly(TierSettings.defaultDirectory());
-    assertThat(tier.directories().getFirst().getFileName().toString())
-        .isEqualTo("spillway-" + ProcessHandle.current().pid());
-    assertThat(tier.directories().getFirst().getParent())
-        .isEqualTo(Path.of(System.getProperty("java.io.tmpdir")).toAbsolutePath());
+    assertThat(tier.directories()).as("a private directory, made when the tier opens").isEmpty();
+    assertThat(tier.isPrivate()).isTrue();
+    assertThat(tier.defaultParent()).isEqualTo(Path.of(System.getProperty("java.io.tmpdir")).toAbsolutePath());
     assertThat(tier.segmentSize()).isEqualTo(256L << 20);
     assertThat(tier.durability()).isEqualTo(Durability.BATCH);
     assertThat(tier.compactLiveFractionBelow()).isEqualTo(0.5);
@@ -40,6 +38,8 @@ class TierAndCodecSettingsTest {
         + " durability = ALWAYS, compaction.live-fraction-below = 0 },"
         + " codec { lz4.min-gain = 0.25, kryo.classes = [\"java.util.ArrayList\", \"java.util.UUID\"] }");
     assertThat(s.tier().directories()).containsExactly(Path.of("/mnt/a/spill"), Path.of("/mnt/b/spill"));
+    assertThat(s.tier().isPrivate()).isFalse();
+    assertThat(load("tier.default-parent = \"/var/tmp/x/\"").tier().defaultParent()).isEqualTo(Path.of("/var/tmp/x"));
     assertThat(s.tier().segmentSize()).isEqualTo(1L << 30);
     assertThat(s.tier().durability()).isEqualTo(Durability.ALWAYS);
     assertThat(s.tier().compactLiveFractionBelow()).isZero();
@@ -66,6 +66,8 @@ class TierAndCodecSettingsTest {
     "tier.directories = [\"relative/dir\"]       | spillway.tier.directories | allowed only absolute paths",
     "tier.directories = [\"\"]                   | spillway.tier.directories | allowed only absolute paths",
     "tier.directories = [\"/a\", \"/a/\"]        | spillway.tier.directories | twice",
+    "tier.default-parent = \"var/tmp\"          | spillway.tier.default-parent | an absolute path",
+    "tier.default-parent = [1]                   | spillway.tier.default-parent | must be a string",
     "codec.lz4.min-gain = 1                      | spillway.codec.lz4.min-gain | allowed 0 <= value < 1",
     "codec.lz4.min-gain = lots                   | spillway.codec.lz4.min-gain | must be a number",
     "codec.kryo.classes = [\"com.example.Nope\"] | spillway.codec.kryo.classes | com.example.Nope",
@@ -84,8 +86,8 @@ class TierAndCodecSettingsTest {
 
   @Test
   void badValuesInTheRecordsConstructorsAreRefused() {
-    assertThatThrownBy(() -> new TierSettings(List.of(), 1L << 20, Durability.NONE, 0.5))
-        .hasMessageContaining("at least one directory");
+    assertThatThrownBy(() -> new TierSettings(List.of(), Path.of("tmp"), 1L << 20, Durability.NONE, 0.5))
+        .hasMessageContaining("defaultParent must be an absolute path");
     assertThatThrownBy(() -> new TierSettings(List.of(Path.of("/x")), 1, Durability.NONE, 0.5))
         .hasMessageContaining("allowed 1 MiB to 16 GiB");
     assertThatThrownBy(() -> new CodecSettings(1.5, List.of())).hasMessageContaining("0 <= value < 1");

@@ -5,9 +5,13 @@ import dev.spillway.config.SpillSettings;
 import dev.spillway.config.SpillwaySettings;
 import dev.spillway.config.TierSettings;
 import dev.spillway.core.codec.Codecs;
+import dev.spillway.core.tier.OwnedDirectory;
+import dev.spillway.core.tier.PrivateDirectory;
 import dev.spillway.core.tier.SegmentLog;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import java.util.List;
 
 /**
  * Off-heap blocks of 1 B to 1 GiB named by 64-bit handles: Spillway's data plane.
@@ -39,32 +43,50 @@ public interface BlockAllocator extends AutoCloseable {
     return new SlabAllocator(settings);
   }
 
+  /** The largest segment of a spill log. */
+  long SPILL_SEGMENT_SIZE = 64L << 20;
+
   /**
    * An allocator that spills to the tier of {@code settings}: its log lives in a {@code spill}
    * directory under each of {@code spillway.tier.directories} and starts empty (spilled blocks die
    * with the process that spilled them, so segment files a previous process left there are deleted,
-   * once this process holds the directory's lock).
+   * once this process holds the directory's lock). With no directories configured the tier lives in
+   * a private directory made under {@code spillway.tier.default-parent} ({@link PrivateDirectory}),
+   * which {@link #close()} deletes, as does the JVM's exit if the allocator is never closed.
    *
-   * @throws IOException when a tier directory is missing and cannot be created, is not writable, or
-   *     is locked by another live process
+   * @throws IOException when a tier directory cannot be created, belongs to another user, is writable
+   *     by others, cannot be written, or is locked by another live log
    */
-  /** The largest segment of a spill log. */
-  long SPILL_SEGMENT_SIZE = 64L << 20;
-
   static BlockAllocator open(SpillwaySettings settings) throws IOException {
     TierSettings tier = settings.tier();
-    // Segments of at most 64 MiB: spilled records die fast (restored or freed), and a small segment
-    // empties, and is compacted, sooner and in shorter passes.
-    TierSettings spillTier = tier.withDirectories(
-        tier.directories().stream().map(d -> d.resolve("spill")).toList())
-        .withSegmentSize(Math.min(tier.segmentSize(), SPILL_SEGMENT_SIZE));
-    Codecs codecs = Codecs.from(settings.codec());
-    SegmentLog store = SegmentLog.openEmpty(spillTier, codecs);
+    PrivateDirectory own = tier.isPrivate()
+        ? PrivateDirectory.create(tier.defaultParent(), "spillway.tier.default-parent") : null;
     try {
-      var codec = settings.spill().codec() == SpillSettings.SpillCodec.LZ4 ? codecs.lz4() : codecs.raw();
-      return new SlabAllocator(settings.memory(), store, codec, codecs.raw());
-    } catch (RuntimeException e) {
-      store.close();
+      List<Path> roots = own != null ? List.of(own.path()) : tier.directories();
+      for (Path root : roots) {
+        OwnedDirectory.prepare(root, "spillway.tier.directories");
+      }
+      // Segments of at most 64 MiB: spilled records die fast (restored or freed), and a small segment
+      // empties, and is compacted, sooner and in shorter passes.
+      TierSettings spillTier = tier.withDirectories(roots.stream().map(d -> d.resolve("spill")).toList())
+          .withSegmentSize(Math.min(tier.segmentSize(), SPILL_SEGMENT_SIZE));
+      Codecs codecs = Codecs.from(settings.codec());
+      SegmentLog store = SegmentLog.openEmpty(spillTier, codecs);
+      try {
+        var codec = settings.spill().codec() == SpillSettings.SpillCodec.LZ4 ? codecs.lz4() : codecs.raw();
+        return new SlabAllocator(settings.memory(), store, codec, codecs.raw(), roots, own);
+      } catch (RuntimeException e) {
+        store.close();
+        throw e;
+      }
+    } catch (IOException | RuntimeException e) {
+      if (own != null) {
+        try {
+          own.close();
+        } catch (IOException suppressed) {
+          e.addSuppressed(suppressed);
+        }
+      }
       throw e;
     }
   }
@@ -273,6 +295,14 @@ public interface BlockAllocator extends AutoCloseable {
   /** Allocates a block wrapped in an {@link AutoCloseable} object; closing it frees the block. */
   default Block allocateBlock(long size) {
     return new Block(this, allocate(size));
+  }
+
+  /**
+   * The directories of the tier this allocator spills to (each holds the log's {@code spill}
+   * directory; the private one it made when none were configured); empty without a tier.
+   */
+  default List<Path> tierDirectories() {
+    return List.of();
   }
 
   /** The largest size {@link #allocate} accepts ({@code spillway.memory.max-block-size}). */

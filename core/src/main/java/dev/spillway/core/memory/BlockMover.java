@@ -233,7 +233,11 @@ final class BlockMover {
       List<RecordLocation> locations;
       try {
         locations = records.isEmpty() ? List.of() : store.appendEncoded(records);
+        if (!records.isEmpty()) {
+          directory.budget.tierFailure(null);
+        }
       } catch (IOException | RuntimeException e) {
+        directory.budget.tierFailure(e); // names the cause when the budget then has no room
         failedSpills.add(blocks);
         SpillFailedException failure = new SpillFailedException(blocks, e);
         for (PreparedSpill p : batch) {
@@ -676,6 +680,9 @@ final class BlockMover {
       }
       if (e instanceof AllocatorClosedException closed) {
         throw closed;
+      }
+      if (e instanceof BudgetExceededException full) {
+        throw new RestoreFailedException(b.handle, full);
       }
       throw new RestoreFailedException(b.handle, b.recordKey, e);
     }

@@ -18,6 +18,8 @@ final class MemoryBudget {
   private final AtomicLong mapped = new AtomicLong();
   private volatile long limit = UNLIMITED;
   private volatile long slack;
+  /** The last write to the tier failed with this, and none has succeeded since; null when spills work. */
+  private volatile Throwable tierFailure;
 
   /** Counts {@code bytes} about to be mapped; false (nothing counted) when they do not fit. */
   boolean tryReserve(long bytes, boolean overdraw) {
@@ -59,9 +61,41 @@ final class MemoryBudget {
     return mapped.get();
   }
 
+  /** Records that a write to the tier failed (null: one succeeded), for {@link #exceeded}'s message. */
+  void tierFailure(Throwable failure) {
+    if (tierFailure != failure) {
+      tierFailure = failure;
+    }
+  }
+
   BudgetExceededException exceeded(long bytes, String what) {
-    return new BudgetExceededException("cannot map " + Sizes.format(bytes) + " for " + what + ": "
-        + Sizes.format(mapped()) + " of the " + Sizes.format(limit) + " memory budget are mapped;"
-        + " spill or free blocks (the control plane spills cold blocks), or raise spillway.memory.budget");
+    Throwable failure = tierFailure;
+    String state = "no room for " + Sizes.format(bytes) + " (" + what + "): " + Sizes.format(mapped()) + " of the "
+        + Sizes.format(limit) + " memory budget" + (slack > 0 ? " (+ " + Sizes.format(slack) + " slack for restores)" : "")
+        + " are mapped";
+    String message;
+    if (BudgetExceededException.isDeviceFull(failure)) {
+      message = state + ", and spilling cannot make room because the tier is full (" + rootMessage(failure)
+          + "). Fix: free space on the tier's device or add a directory on another device to"
+          + " spillway.tier.directories; or raise spillway.control.budget (spillway.control.budget-slack for restores)";
+    } else if (failure != null) {
+      message = state + ", and spilling cannot make room because the tier refuses writes (" + rootMessage(failure)
+          + "). Fix: check the device of spillway.tier.directories; or raise spillway.control.budget"
+          + " (spillway.control.budget-slack for restores)";
+    } else {
+      message = state + "; cold blocks are spilled to make room, so this lasts only while none can be (pinned or"
+          + " in constant use). Fix: free or unpin blocks, or raise spillway.control.budget"
+          + " (spillway.control.budget-slack for restores)";
+    }
+    return new BudgetExceededException(message, failure);
+  }
+
+  /** The innermost message of {@code t}: what the device said, without the layers around it. */
+  static String rootMessage(Throwable t) {
+    Throwable root = t;
+    while (root.getCause() != null && root.getCause() != root) {
+      root = root.getCause();
+    }
+    return String.valueOf(root.getMessage());
   }
 }

@@ -50,16 +50,29 @@ final class SlabAllocator implements BlockAllocator {
   };
   private volatile boolean closed;
 
+  /** The tier's directories (empty without a tier). */
+  private final java.util.List<java.nio.file.Path> tierDirectories;
+  /** The private tier directory this allocator made and deletes when it closes; null when none. */
+  private final AutoCloseable ownedDirectory;
+
   SlabAllocator(MemorySettings settings) {
     this(settings, null, null, null);
   }
 
+  SlabAllocator(MemorySettings settings, SegmentLog store, Codec codec, Codec raw) {
+    this(settings, store, codec, raw, java.util.List.of(), null);
+  }
+
   /**
    * An allocator that spills to {@code store} with {@code codec} ({@code raw}, the store's raw codec,
-   * when compression keeps not paying); it closes the store when it closes.
+   * when compression keeps not paying); it closes the store, and then {@code ownedDirectory} (when not
+   * null), when it closes.
    */
-  SlabAllocator(MemorySettings settings, SegmentLog store, Codec codec, Codec raw) {
+  SlabAllocator(MemorySettings settings, SegmentLog store, Codec codec, Codec raw,
+      java.util.List<java.nio.file.Path> tierDirectories, AutoCloseable ownedDirectory) {
     this.settings = settings;
+    this.tierDirectories = java.util.List.copyOf(tierDirectories);
+    this.ownedDirectory = ownedDirectory;
     this.maxBlockSize = settings.maxBlockSize();
     this.cacheEnabled = settings.threadCache().enabled();
     checkOverrides(settings.pools());
@@ -1218,11 +1231,26 @@ final class SlabAllocator implements BlockAllocator {
       closed = true;
       caches.removeIf(c -> true);
     }
-    if (mover != null) {
-      mover.close(); // waits for a spill in progress
+    try {
+      if (mover != null) {
+        mover.close(); // waits for a spill in progress
+      }
+      closePools();
+      huge.closeAll();
+    } finally {
+      if (ownedDirectory != null) {
+        try {
+          ownedDirectory.close(); // after the log: its files are closed before they are deleted
+        } catch (Exception e) {
+          // Left behind: the next start in the same parent reclaims it once this process is gone.
+        }
+      }
     }
-    closePools();
-    huge.closeAll();
+  }
+
+  @Override
+  public java.util.List<java.nio.file.Path> tierDirectories() {
+    return tierDirectories;
   }
 
   private void closePools() {

@@ -11,8 +11,6 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
-import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -48,7 +46,7 @@ final class FileSegmentLog implements SegmentLog {
   private final TierSettings settings;
   private final Codecs codecs;
   private final TierDirectories directories;
-  private final List<FileChannel> lockFiles;
+  private final List<DirectoryLock> lockFiles;
   private final NavigableMap<Long, SegmentFile> segments;
   private final LogIndex index;
   private final SegmentWriter writer;
@@ -66,7 +64,7 @@ final class FileSegmentLog implements SegmentLog {
   private ByteBuffer copyBuffer;
 
   private FileSegmentLog(TierSettings settings, Codecs codecs, TierDirectories directories,
-      List<FileChannel> lockFiles, Recovery.State state) {
+      List<DirectoryLock> lockFiles, Recovery.State state) {
     this.settings = settings;
     this.codecs = codecs;
     this.directories = directories;
@@ -91,11 +89,11 @@ final class FileSegmentLog implements SegmentLog {
   static FileSegmentLog open(TierSettings settings, Codecs codecs, ChannelOpener opener, boolean discardExisting)
       throws IOException {
     TierDirectories directories = TierDirectories.open(settings.directories(), opener);
-    List<FileChannel> locks = new ArrayList<>();
+    List<DirectoryLock> locks = new ArrayList<>();
     boolean success = false;
     try {
       for (Path dir : directories.all()) {
-        locks.add(lock(dir));
+        locks.add(DirectoryLock.acquire(dir));
       }
       if (discardExisting) {
         for (Path file : directories.listSegments().values()) {
@@ -111,29 +109,11 @@ final class FileSegmentLog implements SegmentLog {
       return log;
     } finally {
       if (!success) {
-        for (FileChannel ch : locks) {
-          ch.close();
+        for (DirectoryLock lock : locks) {
+          lock.close();
         }
       }
     }
-  }
-
-  /** One log per directory: a second open (in this or another process) fails instead of corrupting it. */
-  private static FileChannel lock(Path dir) throws IOException {
-    Path file = dir.resolve(".lock");
-    FileChannel ch = TierDirectories.openLockFile(file);
-    FileLock lock;
-    try {
-      lock = ch.tryLock();
-    } catch (OverlappingFileLockException e) {
-      lock = null;
-    }
-    if (lock == null) {
-      ch.close();
-      throw new IOException("segment directory " + dir + " is already in use by another open SegmentLog"
-          + " (lock " + file + "). Fix: close the other log, or give each log its own spillway.tier.directories");
-    }
-    return ch;
   }
 
   @Override
@@ -635,7 +615,7 @@ final class FileSegmentLog implements SegmentLog {
         copyArena = null;
         copyBuffer = null;
       }
-      for (FileChannel lock : lockFiles) {
+      for (DirectoryLock lock : lockFiles) {
         try {
           lock.close();
         } catch (IOException e) {

@@ -3,7 +3,6 @@ package dev.spillway.core.tier;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -14,9 +13,10 @@ import java.util.Set;
 import java.util.TreeMap;
 
 /**
- * The directories of one log: created 0700 when missing and probed for writability at open, segments
+ * The directories of one log: created 0700 when missing, refused when another user owns them or others
+ * may write them, and probed for writability at open ({@link OwnedDirectory}); segments
  * placed round-robin across them by segment id (striping), files created 0600. On a file system
- * without POSIX permissions the permissions are skipped, silently.
+ * without POSIX permissions the permission checks are skipped.
  */
 final class TierDirectories {
   private static final Set<StandardOpenOption> CREATE =
@@ -33,6 +33,10 @@ final class TierDirectories {
 
   /** Creates missing directories and checks that each is a writable directory. */
   static TierDirectories open(List<Path> directories, ChannelOpener opener) throws IOException {
+    if (directories.isEmpty()) {
+      throw new IllegalArgumentException("a segment log needs at least one directory: name them in"
+          + " spillway.tier.directories (a private directory is made by BlockAllocator.open, not by the log)");
+    }
     for (Path dir : directories) {
       prepare(dir.toAbsolutePath());
     }
@@ -40,32 +44,7 @@ final class TierDirectories {
   }
 
   private static void prepare(Path dir) throws IOException {
-    if (!Files.isDirectory(dir)) {
-      try {
-        if (posix(dir.getRoot() == null ? dir : dir.getRoot())) {
-          Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-        } else {
-          Files.createDirectories(dir);
-        }
-      } catch (FileAlreadyExistsException e) {
-        throw new IOException("segment directory " + dir + " cannot be created: " + e.getFile()
-            + " exists and is not a directory. Fix: remove it or name another directory in spillway.tier.directories", e);
-      } catch (IOException | UnsupportedOperationException e) {
-        throw new IOException("segment directory " + dir + " is missing and cannot be created (" + e
-            + "). Fix: create it with write permission for this user, or name another directory in"
-            + " spillway.tier.directories", e);
-      }
-    }
-    // A real write probe: as root, or on a read-only mount, permission bits alone say nothing.
-    Path probe = dir.resolve(".spillway-probe-" + ProcessHandle.current().pid() + "-" + System.nanoTime());
-    try {
-      Files.write(probe, new byte[] {1}, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-      Files.delete(probe);
-    } catch (IOException e) {
-      throw new IOException("segment directory " + dir + " is not writable (" + e + "). Fix: make it"
-          + " writable for this user (check `ls -ld " + dir + "` and `findmnt -T " + dir + "` for a read-only"
-          + " mount), or name another directory in spillway.tier.directories", e);
-    }
+    OwnedDirectory.prepare(dir, "spillway.tier.directories");
   }
 
   private static boolean posix(Path path) {
@@ -119,16 +98,6 @@ final class TierDirectories {
       return FileChannel.open(file, CREATE, mode);
     }
     return FileChannel.open(file, CREATE);
-  }
-
-  /** Opens (creating, 0600) the file a log locks to own its directory. */
-  static FileChannel openLockFile(Path file) throws IOException {
-    Set<StandardOpenOption> options = Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-    if (posix(file.getParent())) {
-      return FileChannel.open(file, options,
-          PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-    }
-    return FileChannel.open(file, options);
   }
 
   static FileChannel openFile(Path file) throws IOException {
