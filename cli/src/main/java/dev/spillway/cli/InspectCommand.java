@@ -22,10 +22,26 @@ import java.util.stream.Stream;
  * is inspected, so a log in use by a running Spillway is refused, not disturbed.
  */
 final class InspectCommand {
+  static final String HELP = """
+      usage: spillway inspect <dir>
+        Checks a segment directory (or a tier directory with a spill subdirectory).""";
+
   private final PrintStream out;
 
   InspectCommand(PrintStream out) {
     this.out = out;
+  }
+
+  int run(String[] words) throws Exception {
+    Options o = Options.parse("inspect", words, java.util.Set.of(), java.util.Set.of());
+    if (o.has("--help")) {
+      out.println(HELP);
+      return 0;
+    }
+    if (o.arguments().size() != 1) {
+      throw new Options.UsageException("inspect takes one argument, a directory; got " + o.arguments().size());
+    }
+    return run(o.arguments().getFirst());
   }
 
   /** Returns the exit code: 0 for a clean log, 1 when corruption was found. */

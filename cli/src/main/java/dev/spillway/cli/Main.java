@@ -1,29 +1,37 @@
 package dev.spillway.cli;
 
+import dev.spillway.config.SettingsException;
 import java.io.InputStream;
 import java.io.PrintStream;
 import java.util.Arrays;
 import java.util.function.Supplier;
 
 /**
- * Spillway's command line. {@code demo} (the default) runs the main job on embedded defaults.
- *
- * <pre>
- *   mvn -q -DskipTests -pl cli -am package exec:exec                                  # the demo
- *   mvn -q -DskipTests -pl cli -am package exec:exec -Dspillway.args="ingest big.bin"
- *   mvn -q -DskipTests -pl cli -am package exec:exec -Dspillway.args="inspect /var/tmp/spillway-1234"
- * </pre>
+ * Spillway's command line: {@code bin/spillway <command>} (or {@code java -jar cli/target/spillway.jar},
+ * or through Maven with {@code -Dspillway.args="<command line>"}). {@code demo} (the default) runs the
+ * main job on embedded defaults; every command answers {@code --help}. Exit codes: 0 success, 1 the
+ * command failed (its message says why), 2 the arguments were wrong (the usage follows).
  */
 public final class Main {
   static final String USAGE = """
-      usage: spillway [command]
-        demo            run the whole system on embedded defaults: a working set 4x a 32 MiB budget,
-                        Zipf-skewed reads, every value verified, a summary table (the default command)
-        ingest <file|-> store a file (or standard input) as blocks through the streams API under a
-                        memory budget, read it back and compare checksums
-        inspect <dir>   check a segment directory (or a tier directory): records, live fraction and
-                        every corrupt record
-        help            print this text""";
+      usage: spillway [-Dkey=value ...] <command> [options]
+      commands:
+        demo       run the whole system on embedded defaults: a working set 4x a 32 MiB budget, Zipf-skewed
+                   reads, every value verified, a summary table (the default command)
+        ingest     store a file (or standard input) through the streams API under the memory budget, read
+                   it back and compare digests; --verify sha256 and --out FILE check the round trip
+        inspect    check segment directories without changing them: records, live fraction, every corrupt
+                   record, torn tail and missing segment; --repair cuts what a crash left
+        help       this text
+      `spillway <command> --help` describes each command. Settings: application.conf, -Dconfig.file=FILE or
+      -Dspillway.<key>=value (bin/spillway passes leading -D options to the JVM).""";
+
+  static final String DEMO_HELP = """
+      usage: spillway demo
+        Runs the whole system on the embedded defaults with a 32 MiB budget: writes 32,768 values of 4 KiB
+        (4x the budget), reads 200,000 of them with Zipf(0.99)-skewed access while a progress line shows
+        what is in RAM and on the tier, verifies every value and prints a summary table. Metrics are served
+        on http://127.0.0.1:<port>/metrics while it runs. Exit 0 when every value read back right.""";
 
   private Main() {}
 
@@ -40,46 +48,55 @@ public final class Main {
     String[] words = Arrays.stream(args).filter(a -> !a.isBlank()).toArray(String[]::new);
     String command = words.length == 0 ? "demo" : words[0];
     String[] rest = Arrays.copyOfRange(words, Math.min(1, words.length), words.length);
+    String help = USAGE;
     try {
       switch (command) {
         case "demo" -> {
-          if (rest.length > 0) {
-            return usage(err, "demo takes no arguments, got: " + String.join(" ", rest));
+          help = DEMO_HELP;
+          Options o = Options.parse("demo", rest, java.util.Set.of(), java.util.Set.of());
+          if (o.has("--help")) {
+            out.println(DEMO_HELP);
+            return 0;
+          }
+          if (!o.arguments().isEmpty()) {
+            throw new Options.UsageException("demo takes no arguments, got: " + String.join(" ", o.arguments()));
           }
           return new DemoJob(out, terminal).run() ? 0 : 1;
         }
         case "ingest" -> {
-          if (rest.length != 1) {
-            return usage(err, "ingest takes one argument, a file or - for standard input; got " + rest.length);
-          }
-          return new IngestCommand(out, stdin).run(rest[0]);
+          help = IngestCommand.HELP;
+          return new IngestCommand(out, err, stdin).run(rest);
         }
         case "inspect" -> {
-          if (rest.length != 1) {
-            return usage(err, "inspect takes one argument, a directory; got " + rest.length);
-          }
-          return new InspectCommand(out).run(rest[0]);
+          help = InspectCommand.HELP;
+          return new InspectCommand(out).run(rest);
         }
         case "help", "-h", "--help" -> {
           out.println(USAGE);
           return 0;
         }
-        default -> {
-          return usage(err, "unknown command '" + command + "'");
-        }
+        default -> throw new Options.UsageException("unknown command '" + command + "'");
       }
-    } catch (CommandException e) {
+    } catch (Options.UsageException e) {
+      err.println("spillway: " + e.getMessage());
+      err.println(help);
+      return 2;
+    } catch (CommandException | SettingsException e) {
       err.println("spillway: " + e.getMessage());
       return 1;
     } catch (Exception e) {
-      err.println("spillway: " + command + " failed: " + e);
+      err.println("spillway: " + command + " failed: " + describe(e));
       return 1;
     }
   }
 
-  private static int usage(PrintStream err, String problem) {
-    err.println("spillway: " + problem);
-    err.println(USAGE);
-    return 2;
+  /** The message of {@code e}, unwrapped from the layers a stream or a future adds. */
+  private static String describe(Throwable e) {
+    Throwable t = e;
+    while ((t instanceof java.util.concurrent.ExecutionException || t instanceof java.util.concurrent.CompletionException)
+        && t.getCause() != null) {
+      t = t.getCause();
+    }
+    return t.getMessage() != null ? t.getMessage() + " (" + t.getClass().getSimpleName() + ")" : t.toString();
   }
 }
