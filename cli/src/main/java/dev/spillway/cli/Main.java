@@ -55,10 +55,7 @@ public final class Main {
           return new IngestCommand(out, stdin).run(rest[0]);
         }
         case "inspect" -> {
-          if (rest.length != 1) {
-            return usage(err, "inspect takes one argument, a directory; got " + rest.length);
-          }
-          return new InspectCommand(out).run(rest[0]);
+          return new InspectCommand(out, err).run(rest);
         }
         case "help", "-h", "--help" -> {
           out.println(USAGE);
