@@ -165,9 +165,12 @@ final class InspectCommand {
     if (damage == 0) {
       return "REPAIRABLE: " + cut;
     }
-    return "DAMAGED: " + damage + (damage == 1 ? " finding" : " findings") + " that repair cannot undo:"
-        + " corrupt records stay in place (recovery skips them; their keys are lost) and missing or"
-        + " truncated segments lost their records" + (repairable == 0 ? "" : "; and " + cut);
+    String kinds = r.findings().stream().filter(f -> f.severity() == Finding.Severity.DAMAGE)
+        .collect(Collectors.groupingBy(Finding::kind, java.util.TreeMap::new, Collectors.counting()))
+        .entrySet().stream().map(e -> e.getValue() + " " + e.getKey()).collect(Collectors.joining(", "));
+    return "DAMAGED: " + damage + (damage == 1 ? " finding" : " findings") + " that repair cannot undo (" + kinds
+        + "): damage stays in place (recovery skips it; the keys whose only record was there are lost)"
+        + (repairable == 0 ? "" : "; and " + cut);
   }
 
   private int usage(String problem) {

@@ -146,9 +146,8 @@ class InspectCommandTest {
     assertThat(run("inspect", dir.toString())).isEqualTo(1);
     assertThat(lines().get(1)).startsWith("damage     CORRUPT_RECORD " + seg(dir, 0) + " offset " + r.offset()
         + ", " + r.length() + " bytes: checksum mismatch (stored 0x");
-    assertThat(lines().get(2)).isEqualTo("verdict: DAMAGED: 1 finding that repair cannot undo: corrupt records"
-        + " stay in place (recovery skips them; their keys are lost) and missing or truncated segments lost their"
-        + " records");
+    assertThat(lines().get(2)).isEqualTo("verdict: DAMAGED: 1 finding that repair cannot undo (1 CORRUPT_RECORD):"
+        + " damage stays in place (recovery skips it; the keys whose only record was there are lost)");
     assertThat(run("inspect", "--repair", dir.toString())).isEqualTo(1);
     assertThat(lines()).contains("repair: nothing to cut");
     assertThat(lines().getLast()).startsWith("verdict after repair: DAMAGED: 1 finding that repair cannot undo");
@@ -162,7 +161,29 @@ class InspectCommandTest {
     assertThat(run("inspect", dir.toString())).isEqualTo(1);
     assertThat(lines().get(1)).startsWith("damage     MISSING_SEGMENT " + seg(dir, 1) + " offset 0, 0 bytes:"
         + " segment 1 is missing");
+    assertThat(lines().get(2)).startsWith("verdict: DAMAGED: 1 finding that repair cannot undo (1 MISSING_SEGMENT)");
     assertThat(run("inspect", "--repair", dir.toString())).isEqualTo(1);
+  }
+
+  @Test
+  void aTornTailAndDamageTogetherNameBoth() throws IOException {
+    Path dir = tmp.resolve("log");
+    List<RecordLocation> locations = writeLog(List.of(dir));
+    flip(seg(dir, 0), locations.get(3).offset() + 48 + 10);
+    try (FileChannel ch = FileChannel.open(seg(dir, 2), StandardOpenOption.WRITE)) {
+      ch.truncate(locations.getLast().offset() + 10);
+    }
+    assertThat(run("inspect", dir.toString())).isEqualTo(1);
+    assertThat(lines().getLast()).isEqualTo("verdict: DAMAGED: 1 finding that repair cannot undo (1 CORRUPT_RECORD):"
+        + " damage stays in place (recovery skips it; the keys whose only record was there are lost); and 1 finding"
+        + " left by a crash, which `spillway inspect --repair " + dir + "` (or opening the log) cuts without losing"
+        + " an acknowledged record");
+    assertThat(run("inspect", "--repair", dir.toString())).isEqualTo(1);
+    assertThat(lines()).contains("repair: truncated " + seg(dir, 2) + " at offset " + locations.getLast().offset()
+        + " (10 bytes): torn tail: the first 10 bytes of a 48-byte record header and nothing after them: an append"
+        + " cut short by a crash; recovery and repair truncate the file at offset " + locations.getLast().offset());
+    assertThat(lines().getLast()).startsWith("verdict after repair: DAMAGED: 1 finding that repair cannot undo"
+        + " (1 CORRUPT_RECORD)");
   }
 
   @Test

@@ -29,7 +29,7 @@ final class SegmentDescriptor {
   static final int FILE_STRIPES_OFFSET = 6;
   static final int FILE_SEGMENT_ID_OFFSET = 8;
   static final int FILE_CREATED_MILLIS_OFFSET = 16;
-  /** Four bytes, zero in version 1. */
+  /** Four bytes, zero. */
   static final int FILE_RESERVED_OFFSET = 24;
   /** CRC32C of bytes [0, 28). */
   static final int FILE_CRC_OFFSET = 28;
@@ -45,7 +45,7 @@ final class SegmentDescriptor {
   static final int RECORD_KIND_OFFSET = 8;
   /** u8: the codec id of the payload. */
   static final int RECORD_CODEC_OFFSET = 9;
-  /** Two bytes, zero in version 1. */
+  /** Two bytes, zero. */
   static final int RECORD_FLAGS_OFFSET = 10;
   /** u32. */
   static final int RECORD_GENERATION_OFFSET = 12;
@@ -57,7 +57,7 @@ final class SegmentDescriptor {
   static final int RECORD_RAW_LENGTH_OFFSET = 32;
   /** u32. */
   static final int RECORD_STORED_LENGTH_OFFSET = 36;
-  /** Four bytes, zero in version 1. */
+  /** Four bytes, zero. */
   static final int RECORD_RESERVED_OFFSET = 40;
   /** u32: CRC32C over the 48 header bytes with this field zeroed, then the payload. */
   static final int RECORD_CRC_OFFSET = 44;
