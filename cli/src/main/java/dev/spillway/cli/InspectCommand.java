@@ -3,86 +3,179 @@ package dev.spillway.cli;
 import dev.spillway.config.Sizes;
 import dev.spillway.config.SpillwaySettings;
 import dev.spillway.core.codec.Codecs;
-import dev.spillway.core.tier.RecoveryReport;
-import dev.spillway.core.tier.SegmentLog;
-import dev.spillway.core.tier.TierStats;
+import dev.spillway.core.tier.Cut;
+import dev.spillway.core.tier.Finding;
+import dev.spillway.core.tier.InspectionReport;
+import dev.spillway.core.tier.LogInspector;
+import dev.spillway.core.tier.RepairReport;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 /**
- * {@code inspect <dir>}: opens a segment directory as recovery does (every checksum verified; a
- * torn tail left by a crash is truncated, as the next open would), and reports segments, records,
- * live fraction and every corrupt record with its file and offset. A Spillway tier directory is
- * accepted too: its segments are in its {@code spill} subdirectory. The directory is locked while it
- * is inspected, so a log in use by a running Spillway is refused, not disturbed.
+ * {@code inspect [--repair] <dir>...}: checks a segment log and prints a summary line, one line per
+ * finding (severity, kind, file, offset, bytes, reason) and a verdict line. Inspection only reads: it
+ * opens files read-only, creates nothing, takes no lock, so it works on a read-only copy and never
+ * changes what it inspects. {@code --repair} then makes the cuts opening the log would make, under the
+ * log's lock (a log a running process holds is refused). Several directories are one log striped over
+ * them; a Spillway tier directory whose segments are in its {@code spill} subdirectory is accepted.
+ * Exit status: 0 when nothing is wrong (notes allowed), 1 when anything is (after {@code --repair}:
+ * when damage repair cannot undo remains), 2 for wrong arguments.
  */
 final class InspectCommand {
   static final String HELP = """
-      usage: spillway inspect <dir>
-        Checks a segment directory (or a tier directory with a spill subdirectory).""";
+      usage: spillway inspect [--repair] <dir>...
+        Checks a segment log without changing it: every record of every segment file (checksums
+        included), missing segments, files a crash left behind. Several directories are one log
+        striped over them: give all of them. A tier directory whose segments are in its spill
+        subdirectory is accepted.
+        --repair  then cut what a crash left, exactly as opening the log would: a torn tail of the
+                  newest segment, a newest file shorter than its header, segments compaction retired
+                  but did not get to delete. Takes the log's lock. Corrupt records in the middle of a
+                  file stay (recovery skips them; their keys are lost).
+        --help    print this text
+      exit status: 0 nothing wrong (notes allowed); 1 something wrong (with --repair: damage that
+      repair cannot undo remains); 2 wrong arguments""";
 
   private final PrintStream out;
+  private final PrintStream err;
 
-  InspectCommand(PrintStream out) {
+  InspectCommand(PrintStream out, PrintStream err) {
     this.out = out;
+    this.err = err;
   }
 
-  int run(String[] words) throws Exception {
-    Options o = Options.parse("inspect", words, java.util.Set.of(), java.util.Set.of());
-    if (o.has("--help")) {
-      out.println(HELP);
-      return 0;
-    }
-    if (o.arguments().size() != 1) {
-      throw new Options.UsageException("inspect takes one argument, a directory; got " + o.arguments().size());
-    }
-    return run(o.arguments().getFirst());
-  }
-
-  /** Returns the exit code: 0 for a clean log, 1 when corruption was found. */
-  int run(String argument) throws IOException {
-    Path dir = Path.of(argument).toAbsolutePath().normalize();
-    if (!Files.isDirectory(dir)) {
-      throw new CommandException("inspect: " + dir + " is not a directory" + (Files.exists(dir) ? "" : " (it does not exist)"));
-    }
-    if (!hasSegments(dir) && hasSegments(dir.resolve("spill"))) {
-      dir = dir.resolve("spill");
-    }
-    if (!hasSegments(dir)) {
-      throw new CommandException("inspect: " + dir + " holds no segment files (seg-<16 hex digits>.spw)");
-    }
-    SpillwaySettings d = SpillwaySettings.defaults();
-    try (SegmentLog log = SegmentLog.open(d.tier().withDirectories(List.of(dir)), Codecs.from(d.codec()))) {
-      RecoveryReport report = log.recoveryReport();
-      TierStats stats = log.stats();
-      out.printf(Locale.ROOT, "%s: %d segments, %s on disk, %d records scanned, %d live keys, %d tombstones%n", dir,
-          report.segments(), Sizes.format(stats.bytesOnDisk()), report.records(), report.liveKeys(), stats.tombstones());
-      out.printf(Locale.ROOT, "live bytes %s (%.1f %% of the bytes on disk)%n", Sizes.format(stats.liveBytes()),
-          stats.bytesOnDisk() == 0 ? 0.0 : 100.0 * stats.liveBytes() / stats.bytesOnDisk());
-      for (RecoveryReport.Corruption c : report.corrupt()) {
-        out.printf(Locale.ROOT, "CORRUPT %s at offset %d (%d bytes skipped): %s%n", c.file(), c.offset(), c.skippedBytes(),
-            c.reason());
+  /** Runs {@code inspect} with the arguments after the command word; returns the exit status. */
+  int run(String[] args) {
+    boolean repair = false;
+    List<String> names = new ArrayList<>();
+    for (String a : args) {
+      switch (a) {
+        case "--repair" -> repair = true;
+        case "--help", "-h" -> {
+          out.println(HELP);
+          return 0;
+        }
+        default -> {
+          if (a.startsWith("-")) {
+            return usage("unknown option '" + a + "'");
+          }
+          names.add(a);
+        }
       }
-      for (RecoveryReport.TornTail t : report.truncated()) {
-        out.printf(Locale.ROOT, "TORN TAIL %s at offset %d (%d bytes cut): %s%n", t.file(), t.offset(), t.bytes(),
-            t.reason());
+    }
+    if (names.isEmpty()) {
+      return usage("inspect needs at least one directory");
+    }
+    List<Path> dirs;
+    try {
+      dirs = segmentDirectories(names);
+    } catch (IllegalArgumentException e) {
+      return usage(e.getMessage());
+    }
+    Codecs codecs = Codecs.from(SpillwaySettings.defaults().codec());
+    try {
+      InspectionReport report = LogInspector.inspect(dirs, codecs);
+      print(report);
+      if (!repair) {
+        out.println("verdict: " + verdict(report, dirs));
+        return report.healthy() ? 0 : 1;
       }
-      out.println(report.corrupt().isEmpty() ? "no corrupt records" : report.corrupt().size() + " corrupt record(s)");
-      return report.corrupt().isEmpty() ? 0 : 1;
+      RepairReport repaired = LogInspector.repair(dirs, codecs);
+      if (repaired.cuts().isEmpty()) {
+        out.println("repair: nothing to cut");
+      }
+      for (Cut c : repaired.cuts()) {
+        out.println("repair: " + c);
+      }
+      InspectionReport after = repaired.after();
+      out.println("verdict after repair: " + (after.healthy() ? "OK, nothing wrong is left"
+          : verdict(after, dirs)));
+      return after.healthy() ? 0 : 1;
+    } catch (IOException e) {
+      throw new CommandException("inspect: " + e.getMessage(), e);
     }
   }
 
-  private static boolean hasSegments(Path dir) throws IOException {
+  /**
+   * The directories to inspect: each must exist; one without segment files whose {@code spill}
+   * subdirectory has some (a tier directory) stands for that subdirectory; at least one must hold
+   * segment files (a striped log's other directories may still be empty).
+   */
+  private static List<Path> segmentDirectories(List<String> names) {
+    List<Path> dirs = new ArrayList<>();
+    boolean any = false;
+    for (String name : names) {
+      Path dir = Path.of(name).toAbsolutePath().normalize();
+      if (!Files.isDirectory(dir)) {
+        throw new IllegalArgumentException(dir + " is not a directory" + (Files.exists(dir) ? "" : " (it does not exist)"));
+      }
+      if (!hasSegments(dir) && hasSegments(dir.resolve("spill"))) {
+        dir = dir.resolve("spill");
+      }
+      if (dirs.contains(dir)) {
+        throw new IllegalArgumentException(dir + " is given twice");
+      }
+      any |= hasSegments(dir);
+      dirs.add(dir);
+    }
+    if (!any) {
+      throw new IllegalArgumentException(dirs.stream().map(Path::toString).collect(Collectors.joining(", "))
+          + (dirs.size() == 1 ? " holds" : " hold") + " no segment files (seg-<16 hex digits>.spw)");
+    }
+    return dirs;
+  }
+
+  private static boolean hasSegments(Path dir) {
     if (!Files.isDirectory(dir)) {
       return false;
     }
     try (Stream<Path> files = Files.list(dir)) {
       return files.anyMatch(f -> f.getFileName().toString().matches("seg-[0-9a-f]{16}\\.spw"));
+    } catch (IOException e) {
+      return false;
     }
+  }
+
+  private void print(InspectionReport r) {
+    out.printf(Locale.ROOT, "summary: %d segments, %s (%d bytes), %d records, %d live keys, %d tombstones,"
+            + " live fraction %.1f %%%n", r.segments().size(), Sizes.format(r.bytes()), r.bytes(), r.records(),
+        r.liveKeys(), r.tombstones(), 100 * r.liveFraction());
+    for (Finding f : r.findings()) {
+      out.printf(Locale.ROOT, "%-10s %s%n", f.severity().name().toLowerCase(Locale.ROOT), f);
+    }
+  }
+
+  private static String verdict(InspectionReport r, List<Path> dirs) {
+    long notes = r.findings().stream().filter(Finding::isNote).count();
+    if (r.healthy()) {
+      return "OK, nothing wrong" + (notes == 0 ? "" : " (" + notes + (notes == 1 ? " note)" : " notes)"));
+    }
+    long damage = r.findings().stream().filter(f -> f.severity() == Finding.Severity.DAMAGE).count();
+    long repairable = r.findings().stream().filter(f -> f.severity() == Finding.Severity.REPAIRABLE).count();
+    String cut = repairable + (repairable == 1 ? " finding" : " findings") + " left by a crash, which"
+        + " `spillway inspect --repair " + dirs.stream().map(Path::toString).collect(Collectors.joining(" "))
+        + "` (or opening the log) cuts without losing an acknowledged record";
+    if (damage == 0) {
+      return "REPAIRABLE: " + cut;
+    }
+    String kinds = r.findings().stream().filter(f -> f.severity() == Finding.Severity.DAMAGE)
+        .collect(Collectors.groupingBy(Finding::kind, java.util.TreeMap::new, Collectors.counting()))
+        .entrySet().stream().map(e -> e.getValue() + " " + e.getKey()).collect(Collectors.joining(", "));
+    return "DAMAGED: " + damage + (damage == 1 ? " finding" : " findings") + " that repair cannot undo (" + kinds
+        + "): damage stays in place (recovery skips it; the keys whose only record was there are lost)"
+        + (repairable == 0 ? "" : "; and " + cut);
+  }
+
+  private int usage(String problem) {
+    err.println("spillway: inspect: " + problem);
+    err.println(HELP);
+    return 2;
   }
 }

@@ -69,7 +69,7 @@ public final class Main {
         }
         case "inspect" -> {
           help = InspectCommand.HELP;
-          return new InspectCommand(out).run(rest);
+          return new InspectCommand(out, err).run(rest);
         }
         case "help", "-h", "--help" -> {
           out.println(USAGE);

@@ -15,8 +15,11 @@ import java.util.Map;
  * active one) whose live fraction, live bytes / file bytes, is under the configured threshold, in id
  * order. For each, the records the index points into it are read (CRC verified) and appended to the
  * active segment in batches, each forced before the index moves to the copy; copies get new, higher
- * sequence numbers, so if a crash leaves both copy and original, recovery keeps the copy. Only when
- * every copy is durable is the old file deleted (and the directory synced).
+ * sequence numbers, so if a crash leaves both copy and original, recovery keeps the copy. Once every
+ * copy is durable, a RETIRE record naming the segment (with every segment retired before it) is
+ * appended and forced, and only then is the old file deleted (and the directory synced): a segment id
+ * without a file is then either named by the latest RETIRE record or lost, and a file a crash left
+ * behind after its RETIRE record is a leftover recovery deletes.
  *
  * <p>Tombstones: sequence numbers grow with segment ids, so a tombstone in the oldest remaining
  * segment shadows nothing that survives the deletion of that segment, and is dropped; a tombstone in
@@ -159,6 +162,7 @@ final class Compaction {
       }
     }
     flush(batch);
+    retire(segment);
     log.deleteSegment(segment);
     for (LogIndex.Entry e : drop) {
       if (log.index().remove(e)) {
@@ -169,6 +173,20 @@ final class Compaction {
     rewritten++;
   }
 
+
+  /**
+   * Appends and forces a RETIRE record of every retired segment plus {@code segment}. A write of its
+   * own, after the copies were forced rather than in their batch: pages of one write may reach the
+   * device in any order, and a RETIRE record that outlived a lost copy would let recovery delete the
+   * only durable original.
+   */
+  private void retire(SegmentFile segment) throws IOException {
+    RetiredSegments next = log.retired().with(segment.id);
+    ByteBuffer payload = next.encode();
+    log.writer().write(List.of(new SegmentWriter.Pending(KIND_RETIRE, log.codecs().raw().id(), 0, 0,
+        payload.remaining(), payload)), FileSegmentLog.copyDurability(), (r, seq, loc) -> { });
+    log.retired(next);
+  }
 
   private void flush(List<SegmentWriter.Pending> batch) throws IOException {
     if (batch.isEmpty()) {

@@ -61,7 +61,7 @@ public final class DirectoryLock implements AutoCloseable {
     Optional<DirectoryLock> lock = tryAcquire(directory, /* create= */ true);
     if (lock.isEmpty()) {
       Path file = directory.resolve(FILE_NAME);
-      throw new IOException("directory " + directory + " is already in use: " + holder(file) + " holds its lock " + file
+      throw new IOException("directory " + directory + " is already in use: " + holder(directory) + " holds its lock " + file
           + ". Fix: close the other user first, or give each its own directory");
     }
     return lock.get();
@@ -142,8 +142,9 @@ public final class DirectoryLock implements AutoCloseable {
     }
   }
 
-  /** Who holds the lock of {@code file}, as far as its contents say (for messages). */
-  private static String holder(Path file) {
+  /** Who holds the lock of {@code directory}, as far as its lock file says (for messages). */
+  static String holder(Path directory) {
+    Path file = directory.resolve(FILE_NAME);
     if (heldHere(file)) {
       return "this process (another open log or Spillway in this JVM)";
     }

@@ -51,6 +51,8 @@ final class FileSegmentLog implements SegmentLog {
   private final LogIndex index;
   private final SegmentWriter writer;
   private final RecoveryReport report;
+  /** Every segment compaction has retired; extended (under {@link #writeLock}) by each RETIRE record. */
+  private RetiredSegments retired;
   private final ReentrantLock writeLock = new ReentrantLock();
   /**
    * Not reentrant, and no read path takes it twice. A {@code StampedLock} rather than a
@@ -72,6 +74,7 @@ final class FileSegmentLog implements SegmentLog {
     this.segments = state.segments();
     this.index = state.index();
     this.report = state.report();
+    this.retired = state.retired();
     this.writer = new SegmentWriter(directories, segments, settings.segmentSize(), state.active(),
         state.nextSegmentId(), state.nextSequence());
   }
@@ -434,9 +437,9 @@ final class FileSegmentLog implements SegmentLog {
       throws IOException {
     RecordReader.readWhole(segment.channel, segment.path, offset, segment.size(), codecs, length, buf, 0);
     int raw = RecordFormat.rawLengthAt(buf, 0);
-    if (RecordFormat.kindAt(buf, 0) == KIND_TOMBSTONE) {
-      throw new IllegalArgumentException("segment " + segment.id + " offset " + offset + " holds a tombstone (key "
-          + RecordFormat.keyAt(buf, 0) + " was deleted)");
+    if (RecordFormat.kindAt(buf, 0) != KIND_DATA) {
+      throw new IllegalArgumentException("segment " + segment.id + " offset " + offset + " holds "
+          + notData(RecordFormat.kindAt(buf, 0), RecordFormat.keyAt(buf, 0)));
     }
     if (raw > capacity) {
       throw new IllegalArgumentException("record at segment " + segment.id + " offset " + offset + " has " + raw
@@ -472,9 +475,13 @@ final class FileSegmentLog implements SegmentLog {
       throw new CorruptRecordException(segment.path, location.offset(), "record length " + h.length()
           + " differs from the indexed length " + location.length());
     }
-    if (h.tombstone()) {
-      throw new IllegalArgumentException("location " + location + " holds a tombstone (key " + h.key() + " was deleted)");
+    if (h.kind() != KIND_DATA) {
+      throw new IllegalArgumentException("location " + location + " holds " + notData(h.kind(), h.key()));
     }
+  }
+
+  private static String notData(byte kind, long key) {
+    return kind == KIND_TOMBSTONE ? "a tombstone (key " + key + " was deleted)" : "a retire record, not data";
   }
 
   /** A record's segment was deleted by compaction after its location was looked up. */
@@ -542,6 +549,16 @@ final class FileSegmentLog implements SegmentLog {
 
   SegmentWriter writer() {
     return writer;
+  }
+
+  /** The segments retired so far (the set the next RETIRE record extends). */
+  RetiredSegments retired() {
+    return retired;
+  }
+
+  /** Records that a RETIRE record naming {@code value} is durable. */
+  void retired(RetiredSegments value) {
+    retired = value;
   }
 
   /** The buffer compaction reads records into: little-endian, {@link Compaction#COPY_BATCH_BYTES} long. */

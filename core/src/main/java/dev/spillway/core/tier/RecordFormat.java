@@ -10,18 +10,19 @@ import java.nio.file.Path;
 import java.util.zip.CRC32C;
 
 /**
- * The segment-file format, version 1: how file headers and record headers are laid out, written and
+ * The segment-file format, version 2: how file headers and record headers are laid out, written and
  * validated. A segment file is a 32-byte file header followed by records appended back to back;
  * nothing is ever rewritten in place. Every field is little-endian; offsets are the constants of
- * {@link SegmentDescriptor}.
+ * {@link SegmentDescriptor}. Version-1 files (no stripe count, no RETIRE records) are still read.
  *
  * <pre>
  * file header (32 bytes)
  *  0        4        6        8                16               24       28       32
  *  +--------+--------+--------+----------------+----------------+--------+--------+
- *  | magic  |version | flags  |   segment id   | created millis |reserved| CRC32C |
- *  | "SPWS" |  u16=1 |  u16=0 |      u64       |      u64       |  u32=0 |  [0,28)|
+ *  | magic  |version |stripes |   segment id   | created millis |reserved| CRC32C |
+ *  | "SPWS" |  u16=2 |  u16   |      u64       |      u64       |  u32=0 |  [0,28)|
  *  +--------+--------+--------+----------------+----------------+--------+--------+
+ *  stripes: directories the log is striped over (version 1: flags, always 0)
  *
  * record (48-byte header, then stored-length payload bytes)
  *  0        4        8    9    10       12       16               24               32
@@ -35,10 +36,12 @@ import java.util.zip.CRC32C;
  *  | length | length |  u32=0 |        |
  *  +--------+--------+--------+--------+------------------------------------ - - -
  *
- *  record length = 48 + stored length       kind: 1 = DATA, 2 = TOMBSTONE (delete of key)
+ *  record length = 48 + stored length
+ *  kind: 1 = DATA, 2 = TOMBSTONE (delete of key), 3 = RETIRE (retired segment ids, see RetiredSegments)
  *  CRC32C covers the 48 header bytes with the CRC field zeroed, then the payload
  *  raw length &lt;= 1 GiB; stored length &lt;= the codec's bound for the raw length;
- *  a tombstone has codec 0 (raw) and no payload
+ *  a tombstone has codec 0 (raw) and no payload; a RETIRE record has codec 0, key 0, generation 0
+ *  and a non-empty payload of 16-byte ranges
  * </pre>
  *
  * <p>Validation never trusts a length: {@link #parseHeader} checks every field against the format's
@@ -61,8 +64,13 @@ final class RecordFormat {
     }
   }
 
-  /** A validated file header. */
-  record FileHeader(long segmentId, long createdMillis) {}
+  /**
+   * A validated file header.
+   *
+   * @param version the format version it was written with
+   * @param stripes directories the log is striped over; 0 when unknown (version 1)
+   */
+  record FileHeader(int version, int stripes, long segmentId, long createdMillis) {}
 
   /** The CRC field as the checksum sees it. */
   private static final byte[] ZERO_CRC = new byte[4];
@@ -173,8 +181,9 @@ final class RecordFormat {
           "bad record magic 0x%08x (expected 0x%08x)", h.getInt(at + RECORD_MAGIC_OFFSET), RECORD_MAGIC));
     }
     byte kind = h.get(at + RECORD_KIND_OFFSET);
-    if (kind != KIND_DATA && kind != KIND_TOMBSTONE) {
-      throw new CorruptRecordException(file, offset, "unknown record kind " + kind + " (allowed 1 = data, 2 = tombstone)");
+    if (kind != KIND_DATA && kind != KIND_TOMBSTONE && kind != KIND_RETIRE) {
+      throw new CorruptRecordException(file, offset, "unknown record kind " + kind
+          + " (allowed 1 = data, 2 = tombstone, 3 = retire)");
     }
     int codecId = Byte.toUnsignedInt(h.get(at + RECORD_CODEC_OFFSET));
     Codec codec = codecs.byId(codecId);
@@ -207,6 +216,13 @@ final class RecordFormat {
     if (kind == KIND_TOMBSTONE && (rawLength != 0 || storedLength != 0 || codecId != 0)) {
       throw new CorruptRecordException(file, offset, "a tombstone must have codec 0 and no payload, found codec "
           + codecId + ", raw " + rawLength + ", stored " + storedLength);
+    }
+    if (kind == KIND_RETIRE && (codecId != 0 || storedLength == 0 || storedLength % RETIRE_RANGE_BYTES != 0
+        || h.getLong(at + RECORD_KEY_OFFSET) != 0 || h.getInt(at + RECORD_GENERATION_OFFSET) != 0)) {
+      throw new CorruptRecordException(file, offset, "a retire record must have codec 0, key 0, generation 0 and"
+          + " a payload of whole " + RETIRE_RANGE_BYTES + "-byte ranges, found codec " + codecId + ", key "
+          + h.getLong(at + RECORD_KEY_OFFSET) + ", generation " + h.getInt(at + RECORD_GENERATION_OFFSET)
+          + ", stored " + storedLength);
     }
     if (recordLength != RECORD_HEADER_LENGTH + storedLength) {
       throw new CorruptRecordException(file, offset, "record length " + recordLength
@@ -253,17 +269,28 @@ final class RecordFormat {
     return h.getInt(at + RECORD_CRC_OFFSET);
   }
 
-  /** A file header for {@code segmentId}, CRC included, ready to write at offset 0. */
-  static ByteBuffer fileHeader(long segmentId, long createdMillis) {
+  /**
+   * A file header for {@code segmentId} of a log striped over {@code stripes} directories, CRC
+   * included, ready to write at offset 0.
+   */
+  static ByteBuffer fileHeader(long segmentId, long createdMillis, int stripes) {
+    if (stripes < 1 || stripes > 0xFFFF) {
+      throw new IllegalArgumentException("stripes = " + stripes + ": allowed 1 to 65535 directories");
+    }
     ByteBuffer b = ByteBuffer.allocate(FILE_HEADER_LENGTH).order(ByteOrder.LITTLE_ENDIAN);
     b.putInt(FILE_MAGIC_OFFSET, FILE_MAGIC);
     b.putShort(FILE_VERSION_OFFSET, FORMAT_VERSION);
-    b.putShort(FILE_FLAGS_OFFSET, (short) 0);
+    b.putShort(FILE_STRIPES_OFFSET, (short) stripes);
     b.putLong(FILE_SEGMENT_ID_OFFSET, segmentId);
     b.putLong(FILE_CREATED_MILLIS_OFFSET, createdMillis);
     b.putInt(FILE_RESERVED_OFFSET, 0);
-    b.putInt(FILE_CRC_OFFSET, fileHeaderCrc(b));
+    sealFileHeader(b);
     return b;
+  }
+
+  /** Computes and stores the CRC of the file header in {@code b} (little-endian, 32 bytes). */
+  static void sealFileHeader(ByteBuffer b) {
+    b.putInt(FILE_CRC_OFFSET, fileHeaderCrc(b));
   }
 
   private static int fileHeaderCrc(ByteBuffer b) {
@@ -272,26 +299,36 @@ final class RecordFormat {
     return (int) crc.getValue();
   }
 
-  /** Validates a file header read from {@code file}, named for segment {@code expectedId}. */
-  static FileHeader parseFileHeader(ByteBuffer b, Path file, long expectedId) throws CorruptRecordException {
+  /**
+   * Validates a file header read from {@code file}: magic, checksum, a readable version, and the
+   * stripe field (zero in version 1, at least 1 in version 2). Whether its segment id matches the
+   * file name is the caller's check: a mismatch is a different finding (a renamed file).
+   */
+  static FileHeader parseFileHeader(ByteBuffer b, Path file) throws CorruptRecordException {
     b = b.duplicate().order(ByteOrder.LITTLE_ENDIAN);
     if (b.getInt(FILE_MAGIC_OFFSET) != FILE_MAGIC) {
       throw new CorruptRecordException(file, 0, String.format("bad file magic 0x%08x (expected 0x%08x):"
           + " not a Spillway segment file", b.getInt(FILE_MAGIC_OFFSET), FILE_MAGIC));
     }
     if (b.getInt(FILE_CRC_OFFSET) != fileHeaderCrc(b)) {
-      throw new CorruptRecordException(file, 0, "file header checksum mismatch");
+      throw new CorruptRecordException(file, 0, String.format("file header checksum mismatch (stored 0x%08x,"
+          + " computed 0x%08x)", b.getInt(FILE_CRC_OFFSET), fileHeaderCrc(b)));
     }
-    short version = b.getShort(FILE_VERSION_OFFSET);
-    if (version != FORMAT_VERSION) {
+    int version = Short.toUnsignedInt(b.getShort(FILE_VERSION_OFFSET));
+    if (version < OLDEST_READABLE_VERSION || version > FORMAT_VERSION) {
       throw new CorruptRecordException(file, 0, "format version " + version + " is not supported (this"
-          + " build reads version " + FORMAT_VERSION + ")");
+          + " build reads versions " + OLDEST_READABLE_VERSION + " to " + FORMAT_VERSION + ")");
     }
-    long id = b.getLong(FILE_SEGMENT_ID_OFFSET);
-    if (id != expectedId) {
-      throw new CorruptRecordException(file, 0, "file header names segment " + id
-          + " but the file name names segment " + expectedId);
+    int stripes = Short.toUnsignedInt(b.getShort(FILE_STRIPES_OFFSET));
+    if (version == 1 && stripes != 0) {
+      throw new CorruptRecordException(file, 0, "flags " + stripes + " are not zero in a version-1 file header");
     }
-    return new FileHeader(id, b.getLong(FILE_CREATED_MILLIS_OFFSET));
+    if (version >= 2 && stripes == 0) {
+      throw new CorruptRecordException(file, 0, "stripe count 0 in a version-" + version + " file header (at least 1)");
+    }
+    if (b.getInt(FILE_RESERVED_OFFSET) != 0) {
+      throw new CorruptRecordException(file, 0, "reserved file header field is not zero");
+    }
+    return new FileHeader(version, stripes, b.getLong(FILE_SEGMENT_ID_OFFSET), b.getLong(FILE_CREATED_MILLIS_OFFSET));
   }
 }

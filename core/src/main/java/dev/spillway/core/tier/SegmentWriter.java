@@ -162,7 +162,7 @@ final class SegmentWriter {
     FileChannel ch = null;
     try {
       ch = directories.create(file);
-      ByteBuffer header = RecordFormat.fileHeader(id, System.currentTimeMillis());
+      ByteBuffer header = RecordFormat.fileHeader(id, System.currentTimeMillis(), directories.all().size());
       while (header.hasRemaining()) {
         ch.write(header, header.position());
       }
@@ -179,6 +179,9 @@ final class SegmentWriter {
           ch.close();
         }
         Files.deleteIfExists(file);
+        // No file is left with this id: the next segment takes it, so ids stay consecutive (a skipped
+        // id would look like a lost segment to recovery and inspect).
+        nextSegmentId = id;
       } catch (IOException suppressed) {
         e.addSuppressed(suppressed);
       }
