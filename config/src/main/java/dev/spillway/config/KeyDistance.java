@@ -9,11 +9,10 @@ import java.util.Locale;
  * {@code -}/{@code _} (distance 1), or a few character edits apart (one per insertion, deletion,
  * substitution or transposition, at most 1 for names up to 4 characters, 2 up to 8 and 3 beyond).
  * The segments before them may then differ by whole sections: inserting, deleting or replacing a
- * section name costs {@value #SECTION}, a close section name its character edits. So
- * {@code spillway.control.budgte} is 1 from {@code spillway.control.budget}, {@code
- * spillway.memory.budget} and {@code spillway.budget} are 2 from it, and {@code spillway.tier.size}
- * is {@link #FAR} from every key, because no key name is close to {@code size}. A path is worth
- * suggesting when it is at most {@value #SUGGEST} away.
+ * section name costs {@value #SECTION}, a close section name its character edits. So, below {@code
+ * spillway}, {@code control.budgte} is 1 from {@code control.budget}, {@code memory.budget} and a bare
+ * {@code budget} are 2 from it, and {@code tier.size} is {@link #FAR} from every key, because no key
+ * name is close to {@code size}. A path is worth suggesting when it is at most {@value #SUGGEST} away.
  */
 final class KeyDistance {
   /** Not close at all. Large, but far from overflowing when a few are added. */

@@ -62,6 +62,6 @@ final class MemoryBudget {
   BudgetExceededException exceeded(long bytes, String what) {
     return new BudgetExceededException("cannot map " + Sizes.format(bytes) + " for " + what + ": "
         + Sizes.format(mapped()) + " of the " + Sizes.format(limit) + " memory budget are mapped;"
-        + " spill or free blocks (the control plane spills cold blocks), or raise spillway.memory.budget");
+        + " spill or free blocks (the control plane spills cold blocks), or raise spillway.control.budget");
   }
 }
