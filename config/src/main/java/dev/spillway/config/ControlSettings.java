@@ -66,8 +66,22 @@ public record ControlSettings(long budgetBytes, boolean budgetOverMemory, double
         lowWater, highWater, hysteresis, minAvailable, sweep, idle, shrink);
   }
 
+  private static long budget(ConfigReader c) {
+    if (c.isWord("budget", "auto")) {
+      return AUTO;
+    }
+    try {
+      return c.bytes("budget", 1 << 20, 1L << 50);
+    } catch (SettingsException e) {
+      // The size reader's message does not know that this key also takes a word.
+      String problem = e.getMessage().substring(e.key().length() + 2);
+      throw new SettingsException(e.key(), problem + "; or write auto for budget-fraction of the memory this process"
+          + " can have", e);
+    }
+  }
+
   static ControlSettings read(ConfigReader c) {
-    long budget = c.isWord("budget", "auto") ? AUTO : c.bytes("budget", 1 << 20, 1L << 50);
+    long budget = budget(c);
     boolean overMemory = c.flag("budget-over-memory");
     double fraction = c.fraction("budget-fraction", false);
     double slack = c.fraction("budget-slack", true);

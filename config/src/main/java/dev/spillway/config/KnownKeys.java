@@ -4,6 +4,7 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigObject;
+import com.typesafe.config.ConfigResolveOptions;
 import com.typesafe.config.ConfigUtil;
 import com.typesafe.config.ConfigValue;
 import com.typesafe.config.ConfigValueType;
@@ -58,9 +59,13 @@ public final class KnownKeys {
     this.paths = paths;
   }
 
-  /** The paths of the {@code reference.conf} files on this class path ({@link ConfigFactory#defaultReference()}). */
+  /** The paths of the {@code reference.conf} files on this class path. */
   public static KnownKeys reference() {
-    return of(ConfigFactory.defaultReference());
+    // Not ConfigFactory.defaultReference(): it lays the JVM's system properties over reference.conf,
+    // so any -Dspillway.x would count as defined. Substitutions reference.conf files make into other
+    // libraries' sections may stay unresolved: only the shape of the spillway section matters here.
+    return of(ConfigFactory.defaultReferenceUnresolved()
+        .resolve(ConfigResolveOptions.defaults().setUseSystemEnvironment(false).setAllowUnresolved(true)));
   }
 
   /** The paths {@code reference} defines under {@code spillway}. */
@@ -81,12 +86,21 @@ public final class KnownKeys {
       if (MAPS.containsKey(path) || FOREIGN.contains(path)) {
         continue; // added with their own kind; their content in reference.conf is an example, not a schema
       }
-      if (e.getValue().valueType() == ConfigValueType.OBJECT) {
+      if (isObject(e.getValue())) {
         into.put(path, Kind.SECTION);
         collect(path, (ConfigObject) e.getValue(), into);
       } else {
         into.put(path, Kind.KEY);
       }
+    }
+  }
+
+  /** Whether {@code value} is a section; a value left unresolved (a substitution) holds a key's value. */
+  private static boolean isObject(ConfigValue value) {
+    try {
+      return value.valueType() == ConfigValueType.OBJECT;
+    } catch (ConfigException.NotResolved e) {
+      return false;
     }
   }
 

@@ -51,6 +51,7 @@ class ControlSettingsTest {
   @CsvSource(delimiter = '|', value = {
     "budget = 10 KiB                     | spillway.control.budget | allowed 1 MiB to",
     "budget = plenty                     | spillway.control.budget | cannot be parsed as a size",
+    "budget = autom                      | spillway.control.budget | or write auto for budget-fraction",
     "budget-over-memory = sometimes      | spillway.control.budget-over-memory | must be true or false",
     "budget-fraction = 0                 | spillway.control.budget-fraction | 0 < value <= 1",
     "budget-slack = 1                    | spillway.control.budget-slack | 0 <= value < 1",

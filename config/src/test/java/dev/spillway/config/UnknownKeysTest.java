@@ -2,7 +2,6 @@ package dev.spillway.config;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
@@ -168,19 +167,32 @@ class UnknownKeysTest {
   }
 
   @Test
-  void mavensSpillwayArgsGivenToATestJvmDoesNotStopLoad() {
-    // What surefire does with `mvn verify -Dspillway.args=...`: the property reaches this JVM.
-    String before = System.getProperty("spillway.args");
-    System.setProperty("spillway.args", "inspect /var/tmp/spillway-1");
-    ConfigFactory.invalidateCaches();
-    try {
+  void realSystemPropertiesAreCheckedAndMavensSpillwayArgsIsSkipped() {
+    // What surefire does with `mvn verify -Dspillway.args=...`: the property reaches this JVM, where
+    // ConfigFactory.load() and even ConfigFactory.defaultReference() lay it over the configuration.
+    withSystemProperty("spillway.args", "inspect /var/tmp/spillway-1", () -> {
       assertThat(ConfigFactory.load().getString("spillway.args")).isEqualTo("inspect /var/tmp/spillway-1");
       assertThatCode(SpillwaySettings::load).doesNotThrowAnyException();
+    });
+    withSystemProperty("spillway.control.budgte", "16 MiB", () -> {
+      assertThat(KnownKeys.reference().defines("spillway.control.budgte")).isFalse();
+      assertThat(refused(ConfigFactory.load()).getMessage()).startsWith(
+          "spillway.control.budgte: is not a Spillway setting (set in system properties); did you mean"
+              + " spillway.control.budget?");
+    });
+  }
+
+  private static void withSystemProperty(String key, String value, Runnable body) {
+    String before = System.getProperty(key);
+    System.setProperty(key, value);
+    ConfigFactory.invalidateCaches();
+    try {
+      body.run();
     } finally {
       if (before == null) {
-        System.clearProperty("spillway.args");
+        System.clearProperty(key);
       } else {
-        System.setProperty("spillway.args", before);
+        System.setProperty(key, before);
       }
       ConfigFactory.invalidateCaches();
     }

@@ -104,8 +104,8 @@ final class CgroupV1 {
     if (!Files.exists(usageFile)) {
       throw new SourceException("no " + USAGE_FILE + " in " + reported);
     }
-    long usage = KernelFiles.byteCount(
-        KernelFiles.singleValue(KernelFiles.read(usageFile, CgroupV2.MAX_VALUE_BYTES), usageFile), usageFile.toString());
+    String usageText = KernelFiles.singleValue(KernelFiles.read(usageFile, CgroupV2.MAX_VALUE_BYTES), usageFile);
+    long usage = KernelFiles.byteCount(usageText, usageFile.toString());
     long inactive = totalInactiveFile(reported.resolve(STAT_FILE));
     long workingSet = inactive < 0 ? usage : usage - Math.min(inactive, usage);
     return new CgroupMemory(nameOf(reported, mountDir, mount), usage, workingSet,
