@@ -64,7 +64,7 @@ public final class KnownKeys {
     // Not ConfigFactory.defaultReference(): it lays the JVM's system properties over reference.conf,
     // so any -Dspillway.x would count as defined. Substitutions reference.conf files make into other
     // libraries' sections may stay unresolved: only the shape of the spillway section matters here.
-    return of(ConfigFactory.defaultReferenceUnresolved()
+    return of(ConfigFactory.defaultReferenceUnresolved().withOnlyPath(SpillwaySettings.ROOT)
         .resolve(ConfigResolveOptions.defaults().setUseSystemEnvironment(false).setAllowUnresolved(true)));
   }
 
@@ -72,7 +72,7 @@ public final class KnownKeys {
   static KnownKeys of(Config reference) {
     Map<List<String>, Kind> paths = new TreeMap<>(BY_TEXT);
     ConfigValue root = reference.root().get(SpillwaySettings.ROOT);
-    if (root != null && root.valueType() == ConfigValueType.OBJECT) {
+    if (root != null && isObject(root)) {
       collect(List.of(SpillwaySettings.ROOT), (ConfigObject) root, paths);
     }
     MAPS.keySet().forEach(p -> paths.put(p, Kind.MAP));
