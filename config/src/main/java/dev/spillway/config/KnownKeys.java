@@ -61,9 +61,9 @@ public final class KnownKeys {
 
   /** The paths of the {@code reference.conf} files on this class path. */
   public static KnownKeys reference() {
-    // Not ConfigFactory.defaultReference(): it lays the JVM's system properties over reference.conf,
-    // so any -Dspillway.x would count as defined. Substitutions reference.conf files make into other
-    // libraries' sections may stay unresolved: only the shape of the spillway section matters here.
+    // Not ConfigFactory.defaultReference(): it lays the JVM's system properties over reference.conf, so
+    // any system property under spillway would count as defined. A substitution into another library's
+    // section may stay unresolved: only the shape of the spillway section matters here.
     return of(ConfigFactory.defaultReferenceUnresolved().withOnlyPath(SpillwaySettings.ROOT)
         .resolve(ConfigResolveOptions.defaults().setUseSystemEnvironment(false).setAllowUnresolved(true)));
   }
