@@ -15,7 +15,7 @@ import com.typesafe.config.ConfigFactory;
 import dev.spillway.actors.control.IdleDetector;
 import dev.spillway.actors.control.MemoryGuardian;
 import dev.spillway.actors.metrics.SpillwayMetrics;
-import dev.spillway.actors.pressure.DefaultBudget;
+import dev.spillway.actors.pressure.BudgetResolver;
 import dev.spillway.actors.pressure.MemorySources;
 import dev.spillway.actors.pressure.PressureClassifier;
 import dev.spillway.actors.pressure.PressureSample;
@@ -98,8 +98,8 @@ public final class Spillway implements AutoCloseable {
     this.settings = settings;
     ControlSettings control = settings.control();
     MemorySources sources = MemorySources.host();
-    long budget = control.budgetBytes() != ControlSettings.AUTO ? control.budgetBytes()
-        : DefaultBudget.of(control.budgetFraction(), 1L << 30, sources.read()).bytes();
+    // Before anything is opened: a budget above the memory this process can have is refused here.
+    long budget = BudgetResolver.resolve(control, sources.read());
     try {
       this.allocator = BlockAllocator.open(settings);
     } catch (IOException e) {

@@ -210,6 +210,22 @@ class SpillwayFacadeTest {
   }
 
   @Test
+  void aMisspelledKeyOrABudgetAboveTheMachinesMemoryIsRefusedAtStartUnlessForced() {
+    assertThatThrownBy(() -> Spillway.create(config(tmp, ", control.budgte = 16 MiB")))
+        .isInstanceOf(SettingsException.class).hasMessageContaining("spillway.control.budgte")
+        .hasMessageContaining("did you mean spillway.control.budget?");
+    assertThatThrownBy(() -> Spillway.create(ConfigFactory.parseString(
+        "spillway { tier.default-parent = \"" + tmp + "\", control.budget = 1 PiB }")))
+        .isInstanceOf(SettingsException.class).hasMessageContaining("spillway.control.budget")
+        .hasMessageContaining("is more than the").hasMessageContaining("spillway.control.budget-over-memory = true");
+    assertThat(tmp).isEmptyDirectory(); // refused before anything was made
+    try (Spillway forced = Spillway.create(ConfigFactory.parseString("spillway { tier.default-parent = \"" + tmp
+        + "\", control { budget = 1 PiB, budget-over-memory = true } }"))) {
+      assertThat(forced.memory().budgetBytes()).isEqualTo(1L << 50);
+    }
+  }
+
+  @Test
   void badConfigurationFailsAtStartNamingTheKey() {
     assertThatThrownBy(() -> Spillway.create(config(tmp, ", control.budget = 3 KiB")))
         .isInstanceOf(SettingsException.class).hasMessageContaining("spillway.control.budget");

@@ -9,7 +9,10 @@ import java.util.Objects;
  *
  * @param budgetBytes the cap on mapped memory, or {@link #AUTO} to take {@code budgetFraction} of
  *     physical RAM or of the cgroup limit, whichever is smaller
- * @param budgetFraction the share of RAM an automatic budget takes
+ * @param budgetOverMemory whether an explicit budget may exceed the memory this process can have
+ *     (physical RAM, or the cgroup limit when smaller); checked where that memory is known, in the
+ *     actors module ({@code BudgetResolver}), since this module never reads the host
+ * @param budgetFraction the share of that memory an automatic budget takes
  * @param slackFraction how far past the budget blocks coming back from the tier may go, as a share of
  *     the budget
  * @param allocateTimeout how long an allocation at the budget waits for room before it fails
@@ -22,7 +25,7 @@ import java.util.Objects;
  * @param idleAfter blocks untouched this long become spill candidates
  * @param shrinkAfter a pool with no allocation or free for this long gives its empty slabs back
  */
-public record ControlSettings(long budgetBytes, double budgetFraction, double slackFraction,
+public record ControlSettings(long budgetBytes, boolean budgetOverMemory, double budgetFraction, double slackFraction,
     Duration allocateTimeout, Duration pressureInterval, double lowWater, double highWater, double hysteresis,
     double minAvailable, Duration sweepInterval, Duration idleAfter, Duration shrinkAfter) {
 
@@ -46,19 +49,40 @@ public record ControlSettings(long budgetBytes, double budgetFraction, double sl
 
   /** A copy with a fixed budget. */
   public ControlSettings withBudget(long bytes) {
-    return new ControlSettings(bytes, budgetFraction, slackFraction, allocateTimeout, pressureInterval, lowWater,
-        highWater, hysteresis, minAvailable, sweepInterval, idleAfter, shrinkAfter);
+    return new ControlSettings(bytes, budgetOverMemory, budgetFraction, slackFraction, allocateTimeout,
+        pressureInterval, lowWater, highWater, hysteresis, minAvailable, sweepInterval, idleAfter, shrinkAfter);
+  }
+
+  /** A copy that does or does not allow a budget above the memory this process can have. */
+  public ControlSettings withBudgetOverMemory(boolean allowed) {
+    return new ControlSettings(budgetBytes, allowed, budgetFraction, slackFraction, allocateTimeout,
+        pressureInterval, lowWater, highWater, hysteresis, minAvailable, sweepInterval, idleAfter, shrinkAfter);
   }
 
   /** A copy with other timings (tests run the control plane in milliseconds). */
   public ControlSettings withTimings(Duration pressure, Duration sweep, Duration idle, Duration shrink,
       Duration allocate) {
-    return new ControlSettings(budgetBytes, budgetFraction, slackFraction, allocate, pressure, lowWater, highWater,
-        hysteresis, minAvailable, sweep, idle, shrink);
+    return new ControlSettings(budgetBytes, budgetOverMemory, budgetFraction, slackFraction, allocate, pressure,
+        lowWater, highWater, hysteresis, minAvailable, sweep, idle, shrink);
+  }
+
+  private static long budget(ConfigReader c) {
+    if (c.isWord("budget", "auto")) {
+      return AUTO;
+    }
+    try {
+      return c.bytes("budget", 1 << 20, 1L << 50);
+    } catch (SettingsException e) {
+      // The size reader's message does not know that this key also takes a word.
+      String problem = e.getMessage().substring(e.key().length() + 2);
+      throw new SettingsException(e.key(), problem + "; or write auto for budget-fraction of the memory this process"
+          + " can have", e);
+    }
   }
 
   static ControlSettings read(ConfigReader c) {
-    long budget = c.isWord("budget", "auto") ? AUTO : c.bytes("budget", 1 << 20, 1L << 50);
+    long budget = budget(c);
+    boolean overMemory = c.flag("budget-over-memory");
     double fraction = c.fraction("budget-fraction", false);
     double slack = c.fraction("budget-slack", true);
     Duration timeout = c.duration("allocate-timeout", Duration.ZERO, Duration.ofHours(1));
@@ -84,7 +108,7 @@ public record ControlSettings(long budgetBytes, double budgetFraction, double sl
       throw new SettingsException(i.key("idle-after"), "= " + idleAfter + " is shorter than sweep-interval = " + sweep
           + ": allowed idle-after >= sweep-interval (idleness is counted in sweeps)");
     }
-    return new ControlSettings(budget, fraction, slack, timeout, interval, low, high, hysteresis, minAvailable, sweep,
-        idleAfter, shrinkAfter);
+    return new ControlSettings(budget, overMemory, fraction, slack, timeout, interval, low, high, hysteresis,
+        minAvailable, sweep, idleAfter, shrinkAfter);
   }
 }

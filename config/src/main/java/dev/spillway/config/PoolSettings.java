@@ -4,6 +4,7 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigUtil;
 import com.typesafe.config.ConfigValue;
 import com.typesafe.config.ConfigValueType;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
@@ -31,6 +32,8 @@ public record PoolSettings(
 
   /** The largest per-class maximum accepted. */
   public static final long MAX_POOL_BYTES = 1L << 40;
+  /** The keys a section of {@code spillway.memory.pools.classes} may hold; any other is refused as unknown. */
+  public static final List<String> CLASS_KEYS = List.of("initial-blocks", "max-blocks");
 
   public PoolSettings {
     classes = Map.copyOf(classes);
@@ -72,12 +75,8 @@ public record PoolSettings(
       if (e.getValue().valueType() != ConfigValueType.OBJECT) {
         throw new SettingsException(key, "must be a section { initial-blocks = N, max-blocks = N }");
       }
+      // Keys other than CLASS_KEYS inside it were refused already, with the unknown keys of the whole file.
       long size = ConfigReader.parseSize(key, name);
-      for (String field : classes.getConfig(ConfigUtil.joinPath(name)).root().keySet()) {
-        if (!field.equals("initial-blocks") && !field.equals("max-blocks")) {
-          throw new SettingsException(one.key(field), "is not a known key: allowed initial-blocks, max-blocks");
-        }
-      }
       Optional<Long> initial = one.has("initial-blocks")
           ? Optional.of(one.count("initial-blocks", 0, Integer.MAX_VALUE)) : Optional.empty();
       Optional<Long> max = one.has("max-blocks")

@@ -27,11 +27,15 @@ public record SpillwaySettings(
   }
 
   /**
-   * Settings from {@code config}, which must contain the {@code spillway} section; missing keys are
-   * taken from {@code reference.conf}.
+   * Settings from {@code config}; missing keys are taken from {@code reference.conf}. Every key under
+   * {@code spillway} must be one that reference.conf defines: all that are not are refused together,
+   * each named with where it was set and the closest real key ({@link KnownKeys}); keys outside
+   * {@code spillway} are left alone.
    */
   public static SpillwaySettings from(Config config) {
     Config resolved = config.withFallback(ConfigFactory.defaultReference()).resolve();
+    // Unknown keys first: a misspelt key is the likelier cause of any other problem, and is otherwise silent.
+    UnknownKeys.check(resolved, KnownKeys.reference());
     ConfigReader root = new ConfigReader(resolved, ROOT);
     return new SpillwaySettings(
         MemorySettings.read(root.child("memory")),

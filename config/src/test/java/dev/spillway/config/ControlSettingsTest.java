@@ -20,6 +20,7 @@ class ControlSettingsTest {
   void embeddedDefaults() {
     ControlSettings c = SpillwaySettings.defaults().control();
     assertThat(c.budgetBytes()).isEqualTo(ControlSettings.AUTO);
+    assertThat(c.budgetOverMemory()).isFalse();
     assertThat(c.budgetFraction()).isEqualTo(0.5);
     assertThat(c.slackFraction()).isEqualTo(0.0625);
     assertThat(c.allocateTimeout()).isEqualTo(Duration.ofSeconds(5));
@@ -42,12 +43,16 @@ class ControlSettingsTest {
     assertThat(c.idleAfter()).isEqualTo(Duration.ofMillis(50));
     assertThat(load("budget = AUTO").budgetBytes()).isEqualTo(ControlSettings.AUTO);
     assertThat(c.withBudget(1 << 20).budgetBytes()).isEqualTo(1 << 20);
+    assertThat(load("budget = 64 GiB, budget-over-memory = true").budgetOverMemory()).isTrue();
+    assertThat(c.withBudgetOverMemory(true).budgetOverMemory()).isTrue();
   }
 
   @ParameterizedTest(name = "{0}")
   @CsvSource(delimiter = '|', value = {
     "budget = 10 KiB                     | spillway.control.budget | allowed 1 MiB to",
     "budget = plenty                     | spillway.control.budget | cannot be parsed as a size",
+    "budget = autom                      | spillway.control.budget | or write auto for budget-fraction",
+    "budget-over-memory = sometimes      | spillway.control.budget-over-memory | must be true or false",
     "budget-fraction = 0                 | spillway.control.budget-fraction | 0 < value <= 1",
     "budget-slack = 1                    | spillway.control.budget-slack | 0 <= value < 1",
     "allocate-timeout = forever          | spillway.control.allocate-timeout | cannot be parsed as a duration",

@@ -69,7 +69,7 @@ class SpillwaySettingsTest {
     "pools.classes { \"4KiB\" { max-blocks = 0 } }       | spillway.memory.pools.classes.4KiB.max-blocks | allowed 1 to",
     "pools.classes { \"4KiB\" { max-blocks = ten } }     | spillway.memory.pools.classes.4KiB.max-blocks | whole number",
     "pools.classes { \"4KiB\" { initial-blocks = 9, max-blocks = 3 } } | spillway.memory.pools.classes.4KiB.initial-blocks | exceeds max-blocks = 3",
-    "pools.classes { \"4KiB\" { maximum = 3 } }          | spillway.memory.pools.classes.4KiB.maximum | allowed initial-blocks, max-blocks",
+    "pools.classes { \"4KiB\" { maximum = 3 } }          | spillway.memory.pools.classes.4KiB.maximum | allowed in spillway.memory.pools.classes.4KiB: initial-blocks, max-blocks",
     "pools.classes { \"huge-ish\" { max-blocks = 3 } }   | spillway.memory.pools.classes.huge-ish | cannot be parsed as a size",
     "pools.classes { \"4KiB\" = 7 }                      | spillway.memory.pools.classes.4KiB | must be a section",
   })

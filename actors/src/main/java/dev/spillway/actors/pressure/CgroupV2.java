@@ -80,7 +80,7 @@ final class CgroupV2 {
     long inactive = inactiveFile(reported.resolve("memory.stat"));
     long workingSet = inactive < 0 ? current : current - Math.min(inactive, current);
     return new CgroupMemory(name, current, workingSet,
-        limiting != null ? OptionalLong.of(limit) : OptionalLong.empty());
+        limiting != null ? OptionalLong.of(limit) : OptionalLong.empty(), CgroupMemory.Version.V2);
   }
 
   /** The path of the {@code 0::} line of {@code /proc/self/cgroup}. */

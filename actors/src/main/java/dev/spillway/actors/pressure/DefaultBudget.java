@@ -1,14 +1,15 @@
 package dev.spillway.actors.pressure;
 
 import java.util.Objects;
-import java.util.OptionalLong;
+import java.util.Optional;
 
 /**
  * The memory budget to assume when none is configured: {@code fraction} of the memory this process
- * can have, which is {@code MemTotal} or, when the cgroup sets a smaller {@code memory.max}, that
- * limit. When neither is known (not Linux, {@code /proc} hidden, an unlimited cgroup without
- * {@code /proc/meminfo}) the caller's fallback is the budget as it stands, not scaled by the fraction.
- * The result is at least one byte.
+ * can have ({@link MemoryCeiling}), which is {@code MemTotal} or, when the cgroup (v2 {@code
+ * memory.max}, v1 {@code memory.limit_in_bytes}) sets a smaller limit, that limit. When neither is
+ * known (not Linux, {@code /proc} hidden, an unlimited cgroup without {@code /proc/meminfo}) the
+ * caller's fallback is the budget as it stands, not scaled by the fraction. The result is at least
+ * one byte.
  *
  * @param bytes the budget
  * @param basis what it was derived from
@@ -20,7 +21,7 @@ public record DefaultBudget(long bytes, Basis basis, long basisBytes) {
   public enum Basis {
     /** {@code MemTotal} of {@code /proc/meminfo}. */
     MEM_TOTAL,
-    /** {@code memory.max} of the cgroup bounding this process, smaller than {@code MemTotal}. */
+    /** The limit of the cgroup bounding this process (v2 or v1), smaller than {@code MemTotal}. */
     CGROUP_LIMIT,
     /** Neither was known: the caller's fallback. */
     FALLBACK
@@ -41,20 +42,12 @@ public record DefaultBudget(long bytes, Basis basis, long basisBytes) {
     if (fallbackBytes <= 0) {
       throw new IllegalArgumentException("fallbackBytes must be positive: " + fallbackBytes);
     }
-    OptionalLong total = readings.system().optional()
-        .map(s -> OptionalLong.of(s.totalBytes()))
-        .orElse(OptionalLong.empty());
-    OptionalLong limit = readings.cgroup().optional()
-        .map(CgroupMemory::limitBytes)
-        .orElse(OptionalLong.empty());
-    if (total.isEmpty() && limit.isEmpty()) {
+    Optional<MemoryCeiling> ceiling = MemoryCeiling.of(readings);
+    if (ceiling.isEmpty()) {
       return new DefaultBudget(fallbackBytes, Basis.FALLBACK, fallbackBytes);
     }
-    // Ties go to MemTotal: the cgroup is named only when it is what actually binds.
-    Basis basis = limit.isPresent() && (total.isEmpty() || limit.getAsLong() < total.getAsLong())
-        ? Basis.CGROUP_LIMIT
-        : Basis.MEM_TOTAL;
-    long basisBytes = basis == Basis.CGROUP_LIMIT ? limit.getAsLong() : total.getAsLong();
+    Basis basis = ceiling.get().basis();
+    long basisBytes = ceiling.get().bytes();
     // The double product loses at most a few bytes of a budget of gigabytes; the cast saturates.
     long bytes = Math.max(1L, (long) (fraction * basisBytes));
     return new DefaultBudget(bytes, basis, basisBytes);

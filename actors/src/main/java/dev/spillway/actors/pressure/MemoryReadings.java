@@ -6,7 +6,7 @@ import java.util.Objects;
  * One reading of every memory source, each present or absent on its own.
  *
  * @param system host RAM from {@code /proc/meminfo}
- * @param cgroup the cgroup v2 group that bounds this process
+ * @param cgroup the cgroup (v2, else v1) that bounds this process
  * @param direct JVM direct memory
  */
 public record MemoryReadings(Reading<SystemMemory> system, Reading<CgroupMemory> cgroup, Reading<DirectMemory> direct) {

@@ -7,7 +7,7 @@ import java.util.Objects;
  * reading of every memory source.
  *
  * @param residentBytes bytes of blocks held in RAM; may exceed the budget
- * @param budgetBytes {@code spillway.memory.budget}, positive
+ * @param budgetBytes the budget ({@code spillway.control.budget}, resolved to bytes), positive
  * @param readings the memory sources, each present or absent
  */
 public record PressureSample(long residentBytes, long budgetBytes, MemoryReadings readings) {

@@ -10,7 +10,8 @@ import java.util.Objects;
  *
  * @param budget resident bytes against the budget
  * @param system host {@code MemAvailable} against {@code MemTotal}
- * @param cgroup the cgroup working set against {@code memory.max}
+ * @param cgroup the cgroup working set against its limit ({@code memory.max}; v1 {@code
+ *     memory.limit_in_bytes})
  * @param direct JVM direct memory against its limit
  */
 public record PressureState(PressureLevel budget, PressureLevel system, PressureLevel cgroup, PressureLevel direct) {

@@ -5,9 +5,9 @@ import java.util.Optional;
 
 /**
  * One measurement from a memory source: {@link Present} with its value, or {@link Absent} with the
- * reason it could not be taken (no such file, not cgroup v2, malformed content). Sources return an
- * absent reading instead of throwing, so a missing or broken source never stops the monitor; an
- * absent reading contributes no signal and is never read as zero.
+ * reason it could not be taken (no such file, no cgroup memory controller, malformed content).
+ * Sources return an absent reading instead of throwing, so a missing or broken source never stops the
+ * monitor; an absent reading contributes no signal and is never read as zero.
  *
  * @param <T> the measured value
  */

@@ -20,14 +20,15 @@ class CgroupV2Test {
     return new FakeHost(root);
   }
 
+  // CgroupV2 itself: through MemorySources an absent v2 reading falls back to v1 (CgroupV1Test).
   private CgroupMemory present() {
-    Reading<CgroupMemory> r = host().sources().cgroupMemory();
+    Reading<CgroupMemory> r = CgroupV2.read(root);
     assertThat(r).isInstanceOf(Reading.Present.class);
     return r.optional().orElseThrow();
   }
 
   private String reason() {
-    Reading<CgroupMemory> r = host().sources().cgroupMemory();
+    Reading<CgroupMemory> r = CgroupV2.read(root);
     assertThat(r).isInstanceOf(Reading.Absent.class);
     return ((Reading.Absent<CgroupMemory>) r).reason();
   }
@@ -37,6 +38,7 @@ class CgroupV2Test {
     host().cgroupV2(SERVICE).memory(SERVICE, GIB / 2 + "\n", GIB + "\n");
     CgroupMemory m = present();
     assertThat(m.cgroup()).isEqualTo(SERVICE);
+    assertThat(m.version()).isEqualTo(CgroupMemory.Version.V2);
     assertThat(m.currentBytes()).isEqualTo(GIB / 2);
     assertThat(m.workingSetBytes()).isEqualTo(GIB / 2);
     assertThat(m.limitBytes()).hasValue(GIB);

@@ -187,7 +187,8 @@ class IdleSweepAndBudgetTest extends AllocatorTestBase {
     } catch (BudgetExceededException e) {
       full = e;
     }
-    assertThat(full).isNotNull().hasMessageContaining("memory budget").hasMessageContaining("spill");
+    assertThat(full).isNotNull().hasMessageContaining("memory budget").hasMessageContaining("spill")
+        .hasMessageContaining("raise spillway.control.budget");
     assertThat(full).isInstanceOf(PoolExhaustedException.class);
     assertThat(a.mappedBytes()).isLessThanOrEqualTo(2L << 20);
     assertThat(a.budgetBytes()).isEqualTo(2L << 20);
