@@ -18,7 +18,7 @@ import java.util.concurrent.TimeUnit;
 /**
  * The main job, on embedded defaults except for a small budget: the whole system runs (the facade,
  * the actors keeping memory within the budget, the spill pipeline, the NVMe tier in the default
- * per-process directory, the Prometheus endpoint on 127.0.0.1). A working set four times the budget
+ * private directory of this run, the Prometheus endpoint on 127.0.0.1). A working set four times the budget
  * is written as 4 KiB values, then read with Zipf(0.99)-skewed access, every read verified, while a
  * progress line shows the tier's figures; then every value is verified once more and freed, and a
  * summary table gives throughput, RAM hit ratio, spill and restore counts and latencies, resident

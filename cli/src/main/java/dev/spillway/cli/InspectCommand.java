@@ -104,9 +104,10 @@ final class InspectCommand {
   }
 
   /**
-   * The directories to inspect: each must exist; one without segment files whose {@code spill}
-   * subdirectory has some (a tier directory) stands for that subdirectory; at least one must hold
-   * segment files (a striped log's other directories may still be empty).
+   * The directories to inspect: each must exist; one without a log whose {@code spill} subdirectory
+   * has one (a tier directory) stands for that subdirectory; at least one must hold a log, that is
+   * segment files or the lock file of a log that has not written any yet (a striped log's other
+   * directories may still be empty).
    */
   private static List<Path> segmentDirectories(List<String> names) {
     List<Path> dirs = new ArrayList<>();
@@ -127,17 +128,18 @@ final class InspectCommand {
     }
     if (!any) {
       throw new IllegalArgumentException(dirs.stream().map(Path::toString).collect(Collectors.joining(", "))
-          + (dirs.size() == 1 ? " holds" : " hold") + " no segment files (seg-<16 hex digits>.spw)");
+          + (dirs.size() == 1 ? " holds" : " hold") + " no segment log (no seg-<16 hex digits>.spw files, no .lock)");
     }
     return dirs;
   }
 
+  /** Whether {@code dir} holds a log: segment files, or the lock file of a log that never wrote one. */
   private static boolean hasSegments(Path dir) {
     if (!Files.isDirectory(dir)) {
       return false;
     }
     try (Stream<Path> files = Files.list(dir)) {
-      return files.anyMatch(f -> f.getFileName().toString().matches("seg-[0-9a-f]{16}\\.spw"));
+      return files.anyMatch(f -> f.getFileName().toString().matches("seg-[0-9a-f]{16}\\.spw|\\.lock"));
     } catch (IOException e) {
       return false;
     }

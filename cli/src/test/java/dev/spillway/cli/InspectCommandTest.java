@@ -233,6 +233,17 @@ class InspectCommandTest {
   }
 
   @Test
+  void aLogThatNeverWroteASegmentIsEmptyAndHealthy() throws IOException {
+    Path dir = tmp.resolve("fresh");
+    try (SegmentLog log = SegmentLog.open(settings(List.of(dir)), CODECS)) {
+      assertThat(log.stats().segments()).isZero();
+    }
+    assertThat(run("inspect", tmp.toString() + "/fresh")).as(err()).isZero();
+    assertThat(lines()).first().asString().startsWith("summary: 0 segments");
+    assertThat(lines()).last().asString().startsWith("verdict: OK");
+  }
+
+  @Test
   void wrongArgumentsExitTwoAndHelpExitsZero() throws IOException {
     assertThat(run("inspect")).isEqualTo(2);
     assertThat(err()).contains("inspect needs at least one directory").contains("usage: spillway inspect");
@@ -242,7 +253,7 @@ class InspectCommandTest {
     assertThat(err()).contains("is not a directory (it does not exist)");
     Files.createDirectories(tmp.resolve("empty"));
     assertThat(run("inspect", tmp.resolve("empty").toString())).isEqualTo(2);
-    assertThat(err()).contains("holds no segment files");
+    assertThat(err()).contains("holds no segment log");
     assertThat(run("inspect", "--help")).isZero();
     assertThat(out.toString(StandardCharsets.UTF_8)).contains("usage: spillway inspect [--repair] <dir>...")
         .contains("exit status: 0 nothing wrong");

@@ -65,17 +65,88 @@ class MainTest {
   void ingestStoresAFileAndReadsItBackWithTheSameChecksum() throws Exception {
     Set<Path> before = privateDirectories();
     Path file = tmp.resolve("input.bin");
-    byte[] data = new byte[(20 << 20) + 12345]; // over the 16 MiB the ingestion keeps in RAM
+    byte[] data = new byte[(20 << 20) + 12345]; // over the 16 MiB budget: it spills on the way
     new Random(5).nextBytes(data);
     Files.write(file, data);
-    assertThat(run("ingest", file.toString())).as(out() + err()).isZero();
-    assertThat(out()).contains("ingested " + file).contains("321 blocks, 20.0 MiB")
+    assertThat(run("ingest", file.toString(), "--budget", "16MiB")).as(out() + err()).isZero();
+    assertThat(out()).containsPattern("ingest: budget 16 MiB \\(--budget\\), tier .*spillway-[0-9a-f]{16} \\(private")
+        .contains("stored " + file + ": 321 blocks, 20.0 MiB")
         .containsPattern("[1-9]\\d* blocks spilled on the way").containsPattern("CRC32C in (\\w+), read back \\1: OK");
     out.reset();
     stdin = "hello, spillway\n".repeat(10_000).getBytes(StandardCharsets.UTF_8);
     assertThat(run("ingest", "-")).as(out() + err()).isZero();
-    assertThat(out()).contains("ingested standard input").contains("OK");
+    assertThat(out()).contains("stored standard input").contains("OK");
     assertThat(privateDirectories()).as("ingest's private tier directory is gone").isSubsetOf(before);
+  }
+
+  @Test
+  void ingestPrintsTheSha256AsSha256sumDoesAndWritesWhatItReadBack() throws Exception {
+    Path file = tmp.resolve("input.bin");
+    byte[] data = new byte[(3 << 20) + 7];
+    new Random(6).nextBytes(data);
+    Files.write(file, data);
+    String sha = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(data));
+    Path copy = tmp.resolve("copy.bin");
+    assertThat(run("ingest", "--verify", "sha256", "--out", copy.toString(), file.toString())).as(out() + err()).isZero();
+    assertThat(out()).contains(sha + "  " + file + "\n").contains(sha + "  (read back): OK")
+        .contains("into " + copy);
+    assertThat(Files.readAllBytes(copy)).isEqualTo(data);
+    out.reset();
+    assertThat(run("ingest", file.toString(), "--out=-")).as(err()).isZero();
+    assertThat(out.toByteArray()).as("standard output carries exactly the data").isEqualTo(data);
+    assertThat(err()).contains("to standard output").containsPattern("CRC32C in (\\w+), read back \\1: OK");
+  }
+
+  @Test
+  void ingestHonoursTheConfigurationAndKeepsATierItIsGivenForInspect() throws Exception {
+    Path file = Files.write(tmp.resolve("in.bin"), new byte[32 << 20]); // over the budget: spills
+    Path tier = tmp.resolve("tier");
+    System.setProperty("spillway.control.budget", "24MiB");
+    com.typesafe.config.ConfigFactory.invalidateCaches();
+    try {
+      assertThat(run("ingest", file.toString(), "--tier", tier.toString())).as(out() + err()).isZero();
+    } finally {
+      System.clearProperty("spillway.control.budget");
+      com.typesafe.config.ConfigFactory.invalidateCaches();
+    }
+    assertThat(out()).contains("ingest: budget 24 MiB (spillway.control.budget = 24MiB, system properties), tier "
+        + tier + " (kept: `spillway inspect " + tier + "` reads it)");
+    out.reset();
+    assertThat(run("inspect", tier.toString())).as(out() + err()).isZero();
+    assertThat(out()).containsPattern("summary: [1-9]\\d* segments").contains("verdict: OK");
+  }
+
+  @Test
+  void ingestRefusesBadOptionsAndValuesNamingThem() throws Exception {
+    Path file = Files.write(tmp.resolve("in.bin"), new byte[10]);
+    assertThat(run("ingest", "--frob", "x", file.toString())).isEqualTo(2);
+    assertThat(err()).contains("ingest: unknown option --frob (allowed: --budget, --out, --tier, --verify, --help)")
+        .contains("usage: spillway ingest");
+    err.reset();
+    assertThat(run("ingest", "--verify", "md5", file.toString())).isEqualTo(2);
+    assertThat(err()).contains("--verify md5 is not known: allowed crc32c, sha256");
+    err.reset();
+    assertThat(run("ingest", file.toString(), "--budget")).isEqualTo(2);
+    assertThat(err()).contains("--budget needs a value");
+    err.reset();
+    assertThat(run("ingest", file.toString(), "--budget", "3KiB")).isEqualTo(1);
+    assertThat(err()).contains("spillway.control.budget").contains("allowed");
+    err.reset();
+    assertThat(run("ingest", file.toString(), "--budget", "lots")).isEqualTo(1);
+    assertThat(err()).contains("spillway.control.budget").contains("cannot be parsed as a size");
+    err.reset();
+    assertThat(run("ingest", tmp.toString())).isEqualTo(1);
+    assertThat(err()).contains("is not a readable file");
+  }
+
+  @Test
+  void everyCommandAnswersHelp() {
+    for (String[] args : new String[][] {{"demo", "--help"}, {"ingest", "-h"}, {"inspect", "--help"}, {"--help"},
+        {"help"}}) {
+      out.reset();
+      assertThat(run(args)).as(String.join(" ", args)).isZero();
+      assertThat(out()).as(String.join(" ", args)).startsWith("usage: spillway");
+    }
   }
 
   /** The private tier directories in java.io.tmpdir now. */
@@ -130,7 +201,7 @@ class MainTest {
     err.reset();
     Files.createDirectories(tmp.resolve("empty"));
     assertThat(run("inspect", tmp.resolve("empty").toString())).isEqualTo(2);
-    assertThat(err()).contains("holds no segment files");
+    assertThat(err()).contains("holds no segment log");
   }
 
   @Test
@@ -142,11 +213,11 @@ class MainTest {
     assertThat(err()).contains("demo takes no arguments").contains("usage:");
     err.reset();
     assertThat(run("ingest")).isEqualTo(2);
-    assertThat(err()).contains("ingest takes one argument");
+    assertThat(err()).contains("ingest takes one file (or - for standard input), got none");
     err.reset();
     assertThat(run("inspect")).isEqualTo(2);
     assertThat(err()).contains("inspect needs at least one directory");
     assertThat(run("help")).isZero();
-    assertThat(out()).contains("usage:").contains("ingest <file|->").contains("inspect <dir>");
+    assertThat(out()).contains("usage:").contains("ingest").contains("inspect");
   }
 }

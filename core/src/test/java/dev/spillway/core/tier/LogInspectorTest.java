@@ -178,4 +178,26 @@ class LogInspectorTest {
     assertThatThrownBy(() -> LogInspector.repair(List.of(missing), CODECS)).isInstanceOf(IOException.class);
     assertThat(missing).as("repair creates no directory").doesNotExist();
   }
+
+  @Test
+  void inspectWorksOnAReadOnlyMountAndRepairThereFailsClearly() throws Exception {
+    Path mount = Files.createDirectory(tmp.resolve("ro"));
+    assertThat(DiskFullTest.run("mount", "-t", "tmpfs", "-o", "size=16m,mode=0700", "tmpfs", mount.toString()))
+        .as("mount a tmpfs (tests run as root)").isZero();
+    try {
+      Path dir = mount.resolve("log");
+      writeStandard(dir);
+      java.nio.file.Files.writeString(mount.resolve("marker"), "x"); // the mount was writable until now
+      assertThat(DiskFullTest.run("mount", "-o", "remount,ro", mount.toString())).as("remount read-only").isZero();
+      assertThatThrownBy(() -> Files.writeString(mount.resolve("marker2"), "x")).isInstanceOf(IOException.class);
+      InspectionReport report = LogInspector.inspect(List.of(dir), CODECS);
+      assertThat(report.healthy()).as("%s", report.findings()).isTrue();
+      assertThat(report.segments()).isNotEmpty();
+      assertThat(report.records()).isPositive();
+      assertThatThrownBy(() -> LogInspector.repair(List.of(dir), CODECS)).isInstanceOf(IOException.class)
+          .hasMessageContaining(dir.toString());
+    } finally {
+      assertThat(DiskFullTest.run("umount", mount.toString())).isZero();
+    }
+  }
 }
