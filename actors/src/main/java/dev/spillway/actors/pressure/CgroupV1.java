@@ -203,39 +203,12 @@ final class CgroupV1 {
       throw new SourceException("the cgroup v1 memory mount point in " + file + " is not an absolute path: "
           + KernelFiles.quote(point));
     }
-    Path dir = root;
-    for (String segment : point.split("/")) {
-      if (segment.isEmpty()) {
-        continue;
-      }
-      if (segment.equals(".") || segment.equals("..")) {
-        throw new SourceException("the cgroup v1 memory mount point in " + file + " leaves the root: "
-            + KernelFiles.quote(point));
-      }
-      dir = dir.resolve(segment);
-    }
-    return dir;
+    return KernelFiles.under(root, point, "the cgroup v1 memory mount point", file);
   }
 
   /** The directory of {@code relative} under {@code mountDir}, refusing any path that would leave it. */
   private static Path directoryOf(String relative, Path mountDir, Path file) throws SourceException {
-    Path dir = mountDir;
-    for (String segment : relative.split("/")) {
-      if (segment.isEmpty()) {
-        continue;
-      }
-      // ".." appears when the group lies outside this process's cgroup namespace: not under our mount.
-      if (segment.equals(".") || segment.equals("..")) {
-        throw new SourceException("the cgroup v1 memory path in " + file + " leaves the visible hierarchy: "
-            + KernelFiles.quote(relative));
-      }
-      dir = dir.resolve(segment);
-    }
-    if (!dir.normalize().startsWith(mountDir.normalize())) {
-      throw new SourceException("the cgroup v1 memory path in " + file + " leaves " + mountDir + ": "
-          + KernelFiles.quote(relative));
-    }
-    return dir;
+    return KernelFiles.under(mountDir, relative, "the cgroup v1 memory path", file);
   }
 
   /** {@code memory.limit_in_bytes}: a positive byte count, or empty for the kernel's "unlimited". */

@@ -105,22 +105,7 @@ final class CgroupV2 {
 
   /** The directory of {@code group} under {@code mount}, refusing any path that would leave it. */
   private static Path directoryOf(String group, Path mount, Path file) throws SourceException {
-    Path dir = mount;
-    for (String segment : group.split("/")) {
-      if (segment.isEmpty()) {
-        continue;
-      }
-      // ".." appears when the group lies outside this process's cgroup namespace: not under our mount.
-      if (segment.equals(".") || segment.equals("..")) {
-        throw new SourceException("the cgroup v2 path in " + file + " leaves the visible hierarchy: "
-            + KernelFiles.quote(group));
-      }
-      dir = dir.resolve(segment);
-    }
-    if (!dir.normalize().startsWith(mount.normalize())) {
-      throw new SourceException("the cgroup v2 path in " + file + " leaves " + mount + ": " + KernelFiles.quote(group));
-    }
-    return dir;
+    return KernelFiles.under(mount, group, "the cgroup v2 path", file);
   }
 
   /** {@code memory.max}: a positive byte count, or empty for {@code max}. */

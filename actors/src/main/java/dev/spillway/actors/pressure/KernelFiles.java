@@ -102,4 +102,26 @@ final class KernelFiles {
     }
     return true;
   }
+
+  /**
+   * {@code path}, a '/'-separated path a kernel file named, as a directory under {@code base}; a path
+   * with a "." or ".." segment is refused ({@code what} and {@code file} name it in the message): ".."
+   * appears when a cgroup lies outside this process's cgroup namespace, which is not under our mount.
+   */
+  static Path under(Path base, String path, String what, Path file) throws SourceException {
+    Path dir = base;
+    for (String segment : path.split("/")) {
+      if (segment.isEmpty()) {
+        continue;
+      }
+      if (segment.equals(".") || segment.equals("..")) {
+        throw new SourceException(what + " in " + file + " leaves the visible hierarchy: " + quote(path));
+      }
+      dir = dir.resolve(segment);
+    }
+    if (!dir.normalize().startsWith(base.normalize())) {
+      throw new SourceException(what + " in " + file + " leaves " + base + ": " + quote(path));
+    }
+    return dir;
+  }
 }
