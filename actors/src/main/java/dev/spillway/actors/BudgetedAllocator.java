@@ -222,6 +222,11 @@ final class BudgetedAllocator implements BlockAllocator {
   }
 
   @Override
+  public int sparsest(long[] out, long bytes) {
+    return delegate.sparsest(out, bytes);
+  }
+
+  @Override
   public long mappedBytes() {
     return delegate.mappedBytes();
   }

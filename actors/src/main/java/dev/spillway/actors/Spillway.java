@@ -92,14 +92,15 @@ public final class Spillway implements AutoCloseable {
   /** Runs {@link #close()} when the JVM exits without it: SIGTERM, SIGINT (Ctrl-C), {@code System.exit}. */
   private final Thread shutdownHook;
 
-  private Spillway(ActorSystem<?> system, boolean ownsSystem, SpillwaySettings settings) {
+  private Spillway(ActorSystem<?> system, boolean ownsSystem, SpillwaySettings configured) {
     this.system = system;
     this.ownsSystem = ownsSystem;
-    this.settings = settings;
-    ControlSettings control = settings.control();
+    ControlSettings control = configured.control();
     MemorySources sources = MemorySources.host();
     // Before anything is opened: a budget above the memory this process can have is refused here.
     long budget = BudgetResolver.resolve(control, sources.read());
+    SpillwaySettings settings = configured.withMemory(configured.memory().forBudget(budget));
+    this.settings = settings;
     try {
       this.allocator = BlockAllocator.open(settings);
     } catch (IOException e) {
@@ -210,7 +211,10 @@ public final class Spillway implements AutoCloseable {
     return allocator.tierDirectories();
   }
 
-  /** The settings this instance runs on. */
+  /**
+   * The settings this instance runs on: those it was given, with the slab sizes fitted to the budget
+   * ({@link dev.spillway.config.MemorySettings#forBudget}).
+   */
   public SpillwaySettings settings() {
     return settings;
   }
@@ -386,6 +390,16 @@ public final class Spillway implements AutoCloseable {
     @Override
     public int coldest(long[] out) {
       return allocator.coldest(out);
+    }
+
+    @Override
+    public int sparsest(long[] out, long bytes) {
+      return allocator.sparsest(out, bytes);
+    }
+
+    @Override
+    public long mappedBytes() {
+      return allocator.mappedBytes();
     }
 
     @Override

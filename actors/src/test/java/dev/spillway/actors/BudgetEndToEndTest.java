@@ -122,4 +122,43 @@ class BudgetEndToEndTest {
     assertThatThrownBy(() -> { throw new OutOfBudgetException(1, 2, 3, java.time.Duration.ZERO, null); })
         .hasMessageContaining("1 bytes");
   }
+
+  /**
+   * Sizes from 1 B to 64 KiB (about 36 size classes, each holding at least one slab while it has a
+   * block) at 3x a 16 MiB budget: the budget is held by free slots of partly used slabs long before it
+   * is held by live bytes, so the control plane must empty whole slabs to make room. Every allocation
+   * succeeds and every block reads back.
+   */
+  @org.junit.jupiter.api.Timeout(value = 3, unit = java.util.concurrent.TimeUnit.MINUTES)
+  @Test
+  void mixedSizesAtThreeTimesASmallBudgetAllFitAndReadBack() throws Exception {
+    try (Spillway spillway = Spillway.create(ConfigFactory.parseString("spillway { tier.directories = [\""
+        + tmp.toAbsolutePath() + "\"], tier.durability = none, control.budget = 16 MiB }"))) {
+      BlockAllocator m = spillway.memory();
+      SplittableRandom random = new SplittableRandom(9);
+      List<long[]> blocks = new ArrayList<>(); // handle, size, seed
+      long total = 0;
+      while (total < 3 * (16L << 20)) {
+        int size = 1 + random.nextInt(64 << 10);
+        long seed = random.nextLong();
+        long h = m.allocate(size);
+        m.write(h, 0, content(seed, size), 0, size);
+        blocks.add(new long[] {h, size, seed});
+        total += size;
+        assertThat(m.mappedBytes()).isLessThanOrEqualTo((16L << 20) + (1L << 20)); // budget + slack
+      }
+      for (long[] b : blocks) {
+        byte[] got = new byte[(int) b[1]];
+        m.read(b[0], 0, got, 0, got.length);
+        assertThat(got).as("block of %d bytes", b[1]).isEqualTo(content(b[2], (int) b[1]));
+        m.free(b[0]);
+      }
+    }
+  }
+
+  private static byte[] content(long seed, int size) {
+    byte[] b = new byte[size];
+    new SplittableRandom(seed).nextBytes(b);
+    return b;
+  }
 }

@@ -226,6 +226,20 @@ class SpillwayFacadeTest {
   }
 
   @Test
+  void slabSizesFitTheBudget() {
+    try (Spillway s = Spillway.create(config(tmp, ", control.budget = 16 MiB"))) {
+      assertThat(s.settings().memory().largeSlabSize()).isEqualTo(1L << 20);
+      assertThat(s.settings().memory().smallSlabSize()).isEqualTo(256L << 10);
+      long h = s.memory().allocate(64 << 10);
+      assertThat(s.stats().toCompletableFuture().join().allocator().pools()).anySatisfy(p -> {
+        assertThat(p.name()).isEqualTo("64KiB");
+        assertThat(p.residentBytes()).isEqualTo(1L << 20);
+      });
+      s.memory().free(h);
+    }
+  }
+
+  @Test
   void badConfigurationFailsAtStartNamingTheKey() {
     assertThatThrownBy(() -> Spillway.create(config(tmp, ", control.budget = 3 KiB")))
         .isInstanceOf(SettingsException.class).hasMessageContaining("spillway.control.budget");

@@ -23,11 +23,30 @@ public record MemorySettings(
   /** Slab sizes are multiples of this (the common OS page size). */
   public static final long PAGE = 4096;
 
+  /** The smallest {@link #smallSlabSize}. */
+  public static final long MIN_SMALL_SLAB = 64L << 10;
+  /** The smallest {@link #largeSlabSize} (the largest pooled class, 1 MiB, needs a slab of its own size). */
+  public static final long MIN_LARGE_SLAB = 1L << 20;
+  /** Under a budget, one slab takes at most this share of it ({@link #forBudget}). */
+  public static final int SLABS_PER_BUDGET = 32;
+
+  /**
+   * These settings with each slab size at most 1/{@value #SLABS_PER_BUDGET} of {@code budgetBytes}
+   * (a page multiple, never below the minimum). Every size class holds at least one slab while it has
+   * a block, so under a small budget large slabs would leave most of it mapped by a few partly used
+   * slabs (four large classes of 4 MiB slabs hold 16 MiB with one block each).
+   */
+  public MemorySettings forBudget(long budgetBytes) {
+    long cap = Math.max(PAGE, budgetBytes / SLABS_PER_BUDGET / PAGE * PAGE);
+    return new MemorySettings(maxBlockSize, Math.max(MIN_SMALL_SLAB, Math.min(smallSlabSize, cap)),
+        Math.max(MIN_LARGE_SLAB, Math.min(largeSlabSize, cap)), pools, threadCache);
+  }
+
   static MemorySettings read(ConfigReader memory) {
     return new MemorySettings(
         memory.bytes("max-block-size", MIN_BLOCK_SIZE, MAX_BLOCK_SIZE),
-        memory.alignedBytes("small-slab-size", 64L << 10, 64L << 20, PAGE),
-        memory.alignedBytes("large-slab-size", 1L << 20, 1L << 30, PAGE),
+        memory.alignedBytes("small-slab-size", MIN_SMALL_SLAB, 64L << 20, PAGE),
+        memory.alignedBytes("large-slab-size", MIN_LARGE_SLAB, 1L << 30, PAGE),
         PoolSettings.read(memory.child("pools")),
         ThreadCacheSettings.read(memory.child("thread-cache")));
   }

@@ -47,6 +47,11 @@ public record SpillwaySettings(
         MetricsSettings.read(root.child("metrics")));
   }
 
+  /** A copy with other memory settings. */
+  public SpillwaySettings withMemory(MemorySettings value) {
+    return new SpillwaySettings(value, tier, codec, spill, streams, control, metrics);
+  }
+
   /** A copy with other tier settings. */
   public SpillwaySettings withTier(TierSettings value) {
     return new SpillwaySettings(memory, value, codec, spill, streams, control, metrics);

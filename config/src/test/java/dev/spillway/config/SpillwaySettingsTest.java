@@ -87,6 +87,27 @@ class SpillwaySettingsTest {
   }
 
   @Test
+  void slabSizesFitTheBudgetOneThirtySecondAtMostNeverUnderTheirMinimum() {
+    MemorySettings m = SpillwaySettings.defaults().memory(); // 256 KiB and 4 MiB
+    assertThat(m.forBudget(1L << 30)).isEqualTo(m);
+    assertThat(m.forBudget(128L << 20)).isEqualTo(m);
+    MemorySettings at64 = m.forBudget(64L << 20);
+    assertThat(at64.smallSlabSize()).isEqualTo(256L << 10);
+    assertThat(at64.largeSlabSize()).isEqualTo(2L << 20);
+    MemorySettings at4 = m.forBudget(4L << 20);
+    assertThat(at4.smallSlabSize()).isEqualTo(128L << 10);
+    assertThat(at4.largeSlabSize()).as("a 1 MiB block needs a 1 MiB slab").isEqualTo(1L << 20);
+    MemorySettings tiny = m.forBudget(1);
+    assertThat(tiny.smallSlabSize()).isEqualTo(MemorySettings.MIN_SMALL_SLAB);
+    assertThat(tiny.largeSlabSize()).isEqualTo(MemorySettings.MIN_LARGE_SLAB);
+    MemorySettings odd = m.forBudget((100L << 20) + 12345);
+    assertThat(odd.largeSlabSize() % MemorySettings.PAGE).as("a page multiple").isZero();
+    assertThat(odd.largeSlabSize()).isEqualTo(((100L << 20) + 12345) / 32 / 4096 * 4096);
+    assertThat(at64.pools()).isEqualTo(m.pools());
+    assertThat(at64.maxBlockSize()).isEqualTo(m.maxBlockSize());
+  }
+
+  @Test
   void sizesFormatAsConfigurationWritesThem() {
     assertThat(Sizes.format(8)).isEqualTo("8 B");
     assertThat(Sizes.format(4096)).isEqualTo("4 KiB");

@@ -46,6 +46,12 @@ public final class IdleDetector {
     /** {@code BlockAllocator.coldest}: the longest idle first, aging nothing. */
     int coldest(long[] out);
 
+    /** {@code BlockAllocator.sparsest}: every block of the emptiest slabs mapping at least {@code bytes}. */
+    int sparsest(long[] out, long bytes);
+
+    /** Bytes mapped: live blocks, free slots of their slabs, huge blocks. */
+    long mappedBytes();
+
     /** The bytes a reference's block takes in RAM. */
     long sizeOf(long ref);
 
@@ -146,8 +152,16 @@ public final class IdleDetector {
               waiting.add(m.replyTo());
             }
             if (!spilling) {
-              int n = target.coldest(buffer);
-              startRound(pick(n, Math.max(m.bytes(), target.liveBytes() - lowWaterBytes())), true);
+              if (target.liveBytes() < lowWaterBytes()) {
+                // The budget is held by free slots of partly used slabs, not by live data: spilling
+                // the coldest blocks would free slots nobody asked for. Empty whole slabs instead, so
+                // the shrink after the round gives their memory back; down to low-water, so that the next
+                // allocations find room too.
+                startRound(target.sparsest(buffer, Math.max(m.bytes(), target.mappedBytes() - lowWaterBytes())), true);
+              } else {
+                int n = target.coldest(buffer);
+                startRound(pick(n, Math.max(m.bytes(), target.liveBytes() - lowWaterBytes())), true);
+              }
             }
             return Behaviors.same();
           })

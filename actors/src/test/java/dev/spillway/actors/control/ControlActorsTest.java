@@ -116,6 +116,26 @@ class ControlActorsTest {
       return n;
     }
 
+    /** The blocks of the emptiest slabs: 101, 102, ... (a sweep entry -1 records the call). */
+    volatile int sparse = 4;
+    volatile long sparsestAskedFor = -1;
+
+    @Override
+    public int sparsest(long[] out, long bytes) {
+      sweeps.add(-1);
+      sparsestAskedFor = bytes;
+      int n = Math.min(sparse, out.length);
+      for (int i = 0; i < n; i++) {
+        out[i] = 101 + i;
+      }
+      return n;
+    }
+
+    @Override
+    public long mappedBytes() {
+      return 1000;
+    }
+
     @Override
     public long sizeOf(long ref) {
       return 100;
@@ -178,6 +198,7 @@ class ControlActorsTest {
   @Test
   void oneRoundAtATimeAndMakeRoomIsAnsweredWhenItsRoundEnds() throws Exception {
     FakeTarget target = new FakeTarget();
+    target.live.set(800); // over low-water (750): the coldest blocks make room
     target.spillDone = new CompletableFuture<>();
     TestProbe<PoolActor.Command> pool = testKit.createTestProbe();
     ActorRef<IdleDetector.Command> detector = testKit.spawn(IdleDetector.create(target, timing(NEVER),
@@ -196,6 +217,22 @@ class ControlActorsTest {
     assertThat(first.receiveMessage().blocks()).isEqualTo(3);
     assertThat(second.receiveMessage().blocks()).isEqualTo(3);
     assertThat(pool.receiveMessage()).isInstanceOf(PoolActor.Maintain.class); // shrink after making room
+  }
+
+  @Test
+  void whenLiveBytesAreUnderLowWaterMakeRoomEmptiesTheSparsestSlabsAndShrinks() throws Exception {
+    FakeTarget target = new FakeTarget(); // 500 live of a 1000 budget, all of it mapped: free slots hold it
+    TestProbe<PoolActor.Command> pool = testKit.createTestProbe();
+    ActorRef<IdleDetector.Command> detector = testKit.spawn(IdleDetector.create(target, timing(NEVER),
+        Map.of("4KiB", pool.getRef())));
+    TestProbe<IdleDetector.RoomMade> made = testKit.createTestProbe();
+    detector.tell(new IdleDetector.MakeRoom(100, made.getRef()));
+    assertThat(made.receiveMessage().blocks()).isEqualTo(4);
+    assertThat(target.spilled).hasSize(1);
+    assertThat(target.spilled.get(0)).containsExactly(101, 102, 103, 104);
+    assertThat(target.sweeps).containsExactly(-1).doesNotContain(0);
+    assertThat(target.sparsestAskedFor).as("down to low-water: 1000 mapped - 750").isEqualTo(250);
+    assertThat(pool.receiveMessage()).isInstanceOf(PoolActor.Maintain.class); // the emptied slabs go back
   }
 
   /**

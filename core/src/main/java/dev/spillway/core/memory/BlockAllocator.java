@@ -223,6 +223,17 @@ public interface BlockAllocator extends AutoCloseable {
   int coldest(long[] out);
 
   /**
+   * References of every live block of 1 KiB and up in the emptiest slabs (the fewest live blocks for
+   * their size first), slab by slab, until the slabs named map at least {@code bytes} (at least one
+   * slab), or {@code out} is full (a slab whose blocks do not all fit is left out: spilling part of a
+   * slab frees no memory). Spilling them empties those slabs, which the pools' shrink rule then gives
+   * back: the way to make room when the budget is held by free slots scattered over partly used slabs
+   * rather than by live bytes. Returns how many were written; the references work as those of
+   * {@link #sweepIdle} do.
+   */
+  int sparsest(long[] out, long bytes);
+
+  /**
    * Caps the memory the allocator maps (slabs and huge blocks) at {@code bytes}: growth past it fails
    * with {@link BudgetExceededException} (a {@link PoolExhaustedException}); blocks coming back from
    * the tier may go {@code slack} bytes over it, so that an access never fails for lack of RAM. Memory

@@ -363,14 +363,31 @@ final class SizePool {
 
   /**
    * Applies the grow and shrink rules once: grow by {@code growStep} of the maximum (at most
-   * doubling, at least one slab) when at least {@code growWhenUsed} of capacity is taken; release empty slabs worth up to {@code shrinkStep} of
-   * the maximum when more than {@code shrinkWhenFree} is free, never below the initial capacity.
+   * doubling, at least one slab) when at least {@code growWhenUsed} of capacity is taken; release
+   * empty slabs worth up to {@code shrinkStep} of the maximum when more than {@code shrinkWhenFree} is
+   * free, never below the initial capacity. When the memory budget has no room for another slab of
+   * this class, every empty slab goes back first (down to the initial capacity), whatever the rules.
    * Returns the change in capacity, in blocks.
    */
   long maintain(PoolSettings rules) {
     lock.lock();
     try {
       long capacity = capacityBlocks();
+      if (starved() && empty.first() != null && capacity > initialBlocks) {
+        // At the budget an empty slab is memory another class may be waiting for: it goes back now,
+        // whatever the shrink rule says (the control plane empties slabs on purpose to get here).
+        List<Slab> victims = new ArrayList<>();
+        while (empty.first() != null && capacityBlocks() - slotsPerSlab >= initialBlocks) {
+          Slab slab = empty.first();
+          empty.remove(slab);
+          slabs--;
+          victims.add(slab);
+        }
+        for (Slab slab : victims) {
+          directory.release(slab);
+        }
+        return capacityBlocks() - capacity;
+      }
       if (capacity > 0 && taken >= rules.growWhenUsed() * capacity && capacity < maxBlocks) {
         // The rule's step is a fraction of the maximum, but never more than doubling: a class using
         // a few KiB under a 1 GiB maximum must not map 100 MiB ahead of a demand it has not shown.
@@ -404,6 +421,12 @@ final class SizePool {
     } finally {
       lock.unlock();
     }
+  }
+
+  /** Whether the memory budget has no room left for one more slab of this pool. */
+  private boolean starved() {
+    MemoryBudget budget = directory.budget;
+    return budget.limit() != MemoryBudget.UNLIMITED && budget.limit() - budget.mapped() < slabBytes;
   }
 
   /** Releases every slab; the pool is unusable afterwards. */

@@ -725,6 +725,52 @@ final class SlabAllocator implements BlockAllocator {
     return found[0];
   }
 
+  @Override
+  public int sparsest(long[] out, long bytes) {
+    java.util.Objects.requireNonNull(out, "out");
+    ensureOpen();
+    List<Slab> candidates = new ArrayList<>();
+    for (int i = 0, limit = directory.indexLimit(); i < limit; i++) {
+      Slab slab = directory.get(i);
+      if (slab != null && slab.ages != null && !slab.released && slab.used() > 0
+          && slab.classIndex != SizeClasses.HUGE) {
+        candidates.add(slab);
+      }
+    }
+    // Fewest live bytes per mapped byte first: the least to write for the most memory given back.
+    candidates.sort(java.util.Comparator.comparingDouble(s -> (double) s.used() / s.slots));
+    int found = 0;
+    long freed = 0;
+    for (Slab slab : candidates) {
+      if (freed >= bytes && freed > 0) {
+        break;
+      }
+      int start = found;
+      boolean whole = true;
+      for (int slot = 0; slot < slab.slots; slot++) {
+        // As in coldest: generation, clock, generation again, so a free slot is never named.
+        int gen = slab.generationAcquire(slot);
+        VarHandle.loadLoadFence();
+        if ((gen & 1) == 1 && slab.ages[slot] >= 0) {
+          VarHandle.loadLoadFence();
+          if (slab.generationAcquire(slot) == gen) {
+            if (found == out.length) {
+              whole = false;
+              break;
+            }
+            out[found++] = Handles.make(gen, 0, slab.id, slot);
+          }
+        }
+      }
+      if (!whole) {
+        found = start; // not all of it fits: naming part of a slab frees nothing
+        break;
+      }
+      freed += slab.bytes();
+    }
+    return found;
+  }
+
   private interface AgedSlot {
     void accept(Slab slab, int slot, int age);
   }
