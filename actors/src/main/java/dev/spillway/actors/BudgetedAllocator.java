@@ -10,7 +10,6 @@ import dev.spillway.core.memory.SpillReport;
 import java.lang.foreign.MemorySegment;
 import java.time.Duration;
 import java.util.concurrent.locks.LockSupport;
-import java.util.function.LongConsumer;
 
 /**
  * The data plane as {@link Spillway#memory()} hands it out: the allocator itself, except that an
@@ -24,7 +23,8 @@ final class BudgetedAllocator implements BlockAllocator {
 
   private final BlockAllocator delegate;
   private final Duration timeout;
-  private final LongConsumer askForRoom;
+  /** Asks the control plane for room: the bytes wanted, and how long the asker has waited (ns). */
+  private final java.util.function.BiConsumer<Long, Long> askForRoom;
   /** Data accesses ({@code get*}, {@code put*}, {@code read}, {@code write}, {@code fill}, {@code segment}, {@code pin}). */
   private final AccessCounter accesses = new AccessCounter();
   /** {@code spillway.metrics.access-counting}. */
@@ -32,7 +32,8 @@ final class BudgetedAllocator implements BlockAllocator {
   /** Restores asked for ahead of access ({@link #restore}), which are not misses of an access. */
   private final java.util.concurrent.atomic.LongAdder prefetched = new java.util.concurrent.atomic.LongAdder();
 
-  BudgetedAllocator(BlockAllocator delegate, Duration timeout, LongConsumer askForRoom, boolean counting) {
+  BudgetedAllocator(BlockAllocator delegate, Duration timeout, java.util.function.BiConsumer<Long, Long> askForRoom,
+      boolean counting) {
     this.counting = counting;
     this.delegate = delegate;
     this.timeout = timeout;
@@ -93,7 +94,7 @@ final class BudgetedAllocator implements BlockAllocator {
     long pause = 1_000_000L;
     BudgetExceededException last = first;
     for (;;) {
-      askForRoom.accept(size);
+      askForRoom.accept(size, System.nanoTime() - start);
       long left = deadline - System.nanoTime();
       if (left <= 0 || Thread.currentThread().isInterrupted()) {
         throw new OutOfBudgetException(size, delegate.budgetBytes(), delegate.mappedBytes(),

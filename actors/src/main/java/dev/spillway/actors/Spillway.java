@@ -131,7 +131,8 @@ public final class Spillway implements AutoCloseable {
       throw e;
     }
     this.memory = new BudgetedAllocator(allocator, control.allocateTimeout(),
-        bytes -> guardian.tell(new MemoryGuardian.MakeRoom(bytes)), settings.metrics().accessCounting());
+        (bytes, waited) -> guardian.tell(new MemoryGuardian.MakeRoom(bytes, waited)),
+        settings.metrics().accessCounting());
     long timeoutNanos = control.allocateTimeout().toNanos();
     this.shutdownHook = Thread.ofPlatform().name("spillway-shutdown").unstarted(() -> close(HOOK_STOP_TIMEOUT));
     Runtime.getRuntime().addShutdownHook(shutdownHook);
@@ -140,7 +141,7 @@ public final class Spillway implements AutoCloseable {
       if (BudgetedAllocator.waitedNanos(attempt) >= timeoutNanos || closed.get()) {
         return false;
       }
-      guardian.tell(new MemoryGuardian.MakeRoom(bytes));
+      guardian.tell(new MemoryGuardian.MakeRoom(bytes, BudgetedAllocator.waitedNanos(attempt)));
       java.util.concurrent.locks.LockSupport.parkNanos(BudgetedAllocator.pauseNanos(attempt));
       return true;
     });

@@ -23,7 +23,12 @@ import java.util.concurrent.CompletionStage;
  *   <li>{@code HIGH} and {@code CRITICAL}: the coldest blocks (longest idle first) spill, as many as
  *       it takes to bring live bytes down to {@code low-water} of the budget.
  *   <li>{@link MakeRoom} (an allocation found the budget full): as for {@code HIGH}, at least the bytes
- *       asked for, at once and without aging the clock; then every pool applies its shrink rule.
+ *       asked for, at once and without aging the clock; then every pool applies its shrink rule. When
+ *       live bytes are already under {@code low-water}, the budget is held by free slots of partly
+ *       used slabs; when the asker has waited {@link #ESCALATE_AFTER_NANOS} already, the coldest
+ *       blocks' slots did not help it. Either way every block of the emptiest slabs spills instead
+ *       ({@code sparsest}), enough of them to bring mapped bytes down to {@code low-water}, and the
+ *       shrink gives them back.
  *       Requests that arrive while a round runs are answered when it ends.
  *   <li>A pool with no allocation and no free for {@code shrink-after} is told to {@link
  *       PoolActor.Maintain} (its shrink rule gives empty slabs back), once per quiet period.
@@ -77,8 +82,17 @@ public final class IdleDetector {
   /** The pressure level changed. */
   public record PressureIs(PressureLevel level) implements Command {}
 
-  /** An allocation of {@code bytes} found the budget full; {@code replyTo} (may be null) hears when room was made. */
-  public record MakeRoom(long bytes, ActorRef<RoomMade> replyTo) implements Command {}
+  /**
+   * An allocation (or a restore) of {@code bytes} found the budget full and has waited {@code
+   * waitedNanos} for room so far; {@code replyTo} (may be null) hears when room was made.
+   */
+  public record MakeRoom(long bytes, long waitedNanos, ActorRef<RoomMade> replyTo) implements Command {}
+
+  /**
+   * A wait for room longer than this means spilling the coldest blocks did not help: the class asking
+   * needs a new slab, and the slots freed were in other classes. The next round empties whole slabs.
+   */
+  static final long ESCALATE_AFTER_NANOS = 20_000_000L;
 
   /** Spill every block idle for {@code idle-after} now, whatever the pressure; {@code replyTo} gets the count. */
   public record SpillNow(ActorRef<Spilled> replyTo) implements Command {}
@@ -152,11 +166,11 @@ public final class IdleDetector {
               waiting.add(m.replyTo());
             }
             if (!spilling) {
-              if (target.liveBytes() < lowWaterBytes()) {
-                // The budget is held by free slots of partly used slabs, not by live data: spilling
-                // the coldest blocks would free slots nobody asked for. Empty whole slabs instead, so
-                // the shrink after the round gives their memory back; down to low-water, so that the next
-                // allocations find room too.
+              if (target.liveBytes() < lowWaterBytes() || m.waitedNanos() >= ESCALATE_AFTER_NANOS) {
+                // The budget is held by free slots of partly used slabs, not by live data, or the coldest
+                // blocks were spilled and the asker still waits (its class needs a new slab; the slots
+                // freed were in other classes): empty whole slabs instead, so the shrink after the round
+                // gives their memory back; down to low-water, so that the next allocations find room too.
                 startRound(target.sparsest(buffer, Math.max(m.bytes(), target.mappedBytes() - lowWaterBytes())), true);
               } else {
                 int n = target.coldest(buffer);

@@ -53,8 +53,8 @@ public final class MemoryGuardian {
   /** Apply every pool's grow and shrink rules now. */
   public record ShrinkNow(ActorRef<MaintenanceReport> replyTo) implements Command {}
 
-  /** An allocation found the budget full. */
-  public record MakeRoom(long bytes) implements Command {}
+  /** An allocation (or a restore) of {@code bytes} found the budget full and has waited {@code waitedNanos}. */
+  public record MakeRoom(long bytes, long waitedNanos) implements Command {}
 
   /** Release the native resources and stop; {@code replyTo} hears when they are released. */
   public record Stop(ActorRef<Stopped> replyTo) implements Command {}
@@ -152,7 +152,7 @@ public final class MemoryGuardian {
             return Behaviors.same();
           })
           .onMessage(MakeRoom.class, m -> {
-            detector.tell(new IdleDetector.MakeRoom(m.bytes(), null));
+            detector.tell(new IdleDetector.MakeRoom(m.bytes(), m.waitedNanos(), null));
             return Behaviors.same();
           })
           .onMessage(Stop.class, s -> {

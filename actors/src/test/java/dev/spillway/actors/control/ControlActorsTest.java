@@ -205,9 +205,9 @@ class ControlActorsTest {
         Map.of("4KiB", pool.getRef())));
     TestProbe<IdleDetector.RoomMade> first = testKit.createTestProbe();
     TestProbe<IdleDetector.RoomMade> second = testKit.createTestProbe();
-    detector.tell(new IdleDetector.MakeRoom(250, first.getRef())); // 250 bytes: 3 blocks
+    detector.tell(new IdleDetector.MakeRoom(250, 0, first.getRef())); // 250 bytes: 3 blocks
     awaitSpills(target, 1);
-    detector.tell(new IdleDetector.MakeRoom(100, second.getRef())); // joins the round in progress
+    detector.tell(new IdleDetector.MakeRoom(100, 0, second.getRef())); // joins the round in progress
     detector.tell(new IdleDetector.PressureIs(PressureLevel.HIGH));
     detector.tell(IdleDetector.Sweep.INSTANCE); // no second round while one runs
     first.expectNoMessage(Duration.ofMillis(100));
@@ -226,13 +226,27 @@ class ControlActorsTest {
     ActorRef<IdleDetector.Command> detector = testKit.spawn(IdleDetector.create(target, timing(NEVER),
         Map.of("4KiB", pool.getRef())));
     TestProbe<IdleDetector.RoomMade> made = testKit.createTestProbe();
-    detector.tell(new IdleDetector.MakeRoom(100, made.getRef()));
+    detector.tell(new IdleDetector.MakeRoom(100, 0, made.getRef()));
     assertThat(made.receiveMessage().blocks()).isEqualTo(4);
     assertThat(target.spilled).hasSize(1);
     assertThat(target.spilled.get(0)).containsExactly(101, 102, 103, 104);
     assertThat(target.sweeps).containsExactly(-1).doesNotContain(0);
     assertThat(target.sparsestAskedFor).as("down to low-water: 1000 mapped - 750").isEqualTo(250);
     assertThat(pool.receiveMessage()).isInstanceOf(PoolActor.Maintain.class); // the emptied slabs go back
+  }
+
+  @Test
+  void anAskerStillWaitingAfterTheColdestRoundGetsWholeSlabsEmptied() throws Exception {
+    FakeTarget target = new FakeTarget();
+    target.live.set(900); // over low-water: a first ask spills the coldest
+    ActorRef<IdleDetector.Command> detector = testKit.spawn(IdleDetector.create(target, timing(NEVER), Map.of()));
+    TestProbe<IdleDetector.RoomMade> made = testKit.createTestProbe();
+    detector.tell(new IdleDetector.MakeRoom(100, 0, made.getRef()));
+    made.receiveMessage();
+    detector.tell(new IdleDetector.MakeRoom(100, IdleDetector.ESCALATE_AFTER_NANOS, made.getRef()));
+    made.receiveMessage();
+    assertThat(target.sweeps).containsExactly(0, -1); // coldest first, then the sparsest slabs
+    assertThat(target.spilled.get(1)).containsExactly(101, 102, 103, 104);
   }
 
   /**
@@ -248,7 +262,7 @@ class ControlActorsTest {
     testKit.system().eventStream().tell(new akka.actor.typed.eventstream.EventStream.Subscribe<>(
         akka.actor.DeadLetter.class, dead.getRef()));
     ActorRef<IdleDetector.Command> detector = testKit.spawn(IdleDetector.create(target, timing(NEVER), Map.of()));
-    detector.tell(new IdleDetector.MakeRoom(250, null));
+    detector.tell(new IdleDetector.MakeRoom(250, 0, null));
     awaitSpills(target, 1);
     testKit.stop(detector);
     target.spillDone.complete(null);
