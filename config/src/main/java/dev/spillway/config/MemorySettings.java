@@ -27,19 +27,24 @@ public record MemorySettings(
   public static final long MIN_SMALL_SLAB = 64L << 10;
   /** The smallest {@link #largeSlabSize} (the largest pooled class, 1 MiB, needs a slab of its own size). */
   public static final long MIN_LARGE_SLAB = 1L << 20;
-  /** Under a budget, one slab takes at most this share of it ({@link #forBudget}). */
-  public static final int SLABS_PER_BUDGET = 32;
+  /** Under a budget, a large-class slab takes at most this share of it ({@link #forBudget}). */
+  public static final int LARGE_SLABS_PER_BUDGET = 32;
+  /** Under a budget, a small-class slab takes at most this share of it: there are 32 small classes. */
+  public static final int SMALL_SLABS_PER_BUDGET = 128;
 
   /**
-   * These settings with each slab size at most 1/{@value #SLABS_PER_BUDGET} of {@code budgetBytes}
-   * (a page multiple, never below the minimum). Every size class holds at least one slab while it has
-   * a block, so under a small budget large slabs would leave most of it mapped by a few partly used
-   * slabs (four large classes of 4 MiB slabs hold 16 MiB with one block each).
+   * These settings with each large-class slab at most 1/{@value #LARGE_SLABS_PER_BUDGET} and each
+   * small-class slab at most 1/{@value #SMALL_SLABS_PER_BUDGET} of {@code budgetBytes} (page
+   * multiples, never below their minimum). Every size class holds at least one slab while it has a
+   * block, so under a small budget large slabs would leave most of it mapped by a few partly used
+   * slabs (four large classes of 4 MiB slabs hold 16 MiB with one block each; 32 small classes of
+   * 256 KiB slabs, 8 MiB).
    */
   public MemorySettings forBudget(long budgetBytes) {
-    long cap = Math.max(PAGE, budgetBytes / SLABS_PER_BUDGET / PAGE * PAGE);
-    return new MemorySettings(maxBlockSize, Math.max(MIN_SMALL_SLAB, Math.min(smallSlabSize, cap)),
-        Math.max(MIN_LARGE_SLAB, Math.min(largeSlabSize, cap)), pools, threadCache);
+    long small = Math.max(PAGE, budgetBytes / SMALL_SLABS_PER_BUDGET / PAGE * PAGE);
+    long large = Math.max(PAGE, budgetBytes / LARGE_SLABS_PER_BUDGET / PAGE * PAGE);
+    return new MemorySettings(maxBlockSize, Math.max(MIN_SMALL_SLAB, Math.min(smallSlabSize, small)),
+        Math.max(MIN_LARGE_SLAB, Math.min(largeSlabSize, large)), pools, threadCache);
   }
 
   static MemorySettings read(ConfigReader memory) {

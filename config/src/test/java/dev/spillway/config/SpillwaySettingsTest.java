@@ -87,15 +87,18 @@ class SpillwaySettingsTest {
   }
 
   @Test
-  void slabSizesFitTheBudgetOneThirtySecondAtMostNeverUnderTheirMinimum() {
+  void slabSizesFitTheBudgetNeverUnderTheirMinimum() {
     MemorySettings m = SpillwaySettings.defaults().memory(); // 256 KiB and 4 MiB
     assertThat(m.forBudget(1L << 30)).isEqualTo(m);
-    assertThat(m.forBudget(128L << 20)).isEqualTo(m);
+    assertThat(m.forBudget(128L << 20)).as("small 1/128, large 1/32 of the budget").isEqualTo(m);
     MemorySettings at64 = m.forBudget(64L << 20);
     assertThat(at64.smallSlabSize()).isEqualTo(256L << 10);
     assertThat(at64.largeSlabSize()).isEqualTo(2L << 20);
+    MemorySettings at16 = m.forBudget(16L << 20);
+    assertThat(at16.smallSlabSize()).isEqualTo(128L << 10);
+    assertThat(at16.largeSlabSize()).isEqualTo(1L << 20);
     MemorySettings at4 = m.forBudget(4L << 20);
-    assertThat(at4.smallSlabSize()).isEqualTo(128L << 10);
+    assertThat(at4.smallSlabSize()).isEqualTo(64L << 10);
     assertThat(at4.largeSlabSize()).as("a 1 MiB block needs a 1 MiB slab").isEqualTo(1L << 20);
     MemorySettings tiny = m.forBudget(1);
     assertThat(tiny.smallSlabSize()).isEqualTo(MemorySettings.MIN_SMALL_SLAB);
@@ -103,6 +106,7 @@ class SpillwaySettingsTest {
     MemorySettings odd = m.forBudget((100L << 20) + 12345);
     assertThat(odd.largeSlabSize() % MemorySettings.PAGE).as("a page multiple").isZero();
     assertThat(odd.largeSlabSize()).isEqualTo(((100L << 20) + 12345) / 32 / 4096 * 4096);
+    assertThat(odd.smallSlabSize()).isEqualTo(((100L << 20) + 12345) / 128 / 4096 * 4096);
     assertThat(at64.pools()).isEqualTo(m.pools());
     assertThat(at64.maxBlockSize()).isEqualTo(m.maxBlockSize());
   }

@@ -114,9 +114,13 @@ public final class OwnedDirectory {
     }
     Set<PosixFilePermission> mode = attributes.permissions();
     if (mode.contains(PosixFilePermission.GROUP_WRITE) || mode.contains(PosixFilePermission.OTHERS_WRITE)) {
+      boolean shared = ((Integer) Files.getAttribute(dir, "unix:mode") & 01000) != 0;
       throw new IOException("directory " + dir + " is writable by other users (" + PosixFilePermissions.toString(mode)
-          + "), so they could replace the files Spillway keeps there. Fix: `chmod go-w " + dir
-          + "` (Spillway creates its directories 0700), or name another directory in " + key);
+          + "), so they could replace the files Spillway keeps there. Fix: " + (shared
+              ? "it is a shared directory (sticky, like /tmp): name a directory of your own inside it, such as "
+                  + dir.resolve("spillway-tier") + ", in " + key + " (Spillway creates it 0700)"
+              : "`chmod go-w " + dir + "` (Spillway creates its directories 0700), or name another directory in "
+                  + key));
     }
   }
 

@@ -73,6 +73,11 @@ class OwnedDirectoryTest {
       assertThatThrownBy(() -> OwnedDirectory.prepare(dir, KEY)).as(mode).isInstanceOf(IOException.class)
           .hasMessageContaining("writable by other users (" + mode + ")").hasMessageContaining("chmod go-w " + dir);
     }
+    Path shared = Files.createDirectory(tmp.resolve("shared"));
+    Files.setAttribute(shared, "unix:mode", 01777);
+    assertThatThrownBy(() -> OwnedDirectory.prepare(shared, KEY)).isInstanceOf(IOException.class)
+        .hasMessageContaining("a shared directory (sticky, like /tmp)")
+        .hasMessageContaining(shared.resolve("spillway-tier").toString()).hasMessageNotContaining("chmod");
     Path fine = Files.createDirectory(tmp.resolve("fine"));
     Files.setPosixFilePermissions(fine, PosixFilePermissions.fromString("rwxr-xr-x"));
     OwnedDirectory.prepare(fine, KEY); // readable by others is fine: the files in it are 0600
