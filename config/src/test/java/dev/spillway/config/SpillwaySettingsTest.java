@@ -106,7 +106,8 @@ class SpillwaySettingsTest {
     MemorySettings odd = m.forBudget((100L << 20) + 12345);
     assertThat(odd.largeSlabSize() % MemorySettings.PAGE).as("a page multiple").isZero();
     assertThat(odd.largeSlabSize()).isEqualTo(((100L << 20) + 12345) / 32 / 4096 * 4096);
-    assertThat(odd.smallSlabSize()).isEqualTo(((100L << 20) + 12345) / 128 / 4096 * 4096);
+    assertThat(odd.smallSlabSize()).isEqualTo(256L << 10);
+    assertThat(m.forBudget((20L << 20) + 12345).smallSlabSize()).as("a page multiple").isEqualTo(160L << 10);
     assertThat(at64.pools()).isEqualTo(m.pools());
     assertThat(at64.maxBlockSize()).isEqualTo(m.maxBlockSize());
   }
