@@ -90,6 +90,8 @@ final class BudgetedAllocator implements BlockAllocator {
 
   private long waitForRoom(long size, boolean zeroed, BudgetExceededException first) {
     long start = System.nanoTime();
+    // Slots parked in this thread's cache keep their slabs from going back: return them first.
+    delegate.trimCurrentThreadCache();
     long deadline = start + timeout.toNanos();
     long pause = 1_000_000L;
     BudgetExceededException last = first;

@@ -141,6 +141,9 @@ public final class Spillway implements AutoCloseable {
       if (BudgetedAllocator.waitedNanos(attempt) >= timeoutNanos || closed.get()) {
         return false;
       }
+      if (attempt == 0) {
+        allocator.trimCurrentThreadCache(); // slots parked in this thread's cache keep slabs from going back
+      }
       guardian.tell(new MemoryGuardian.MakeRoom(bytes, BudgetedAllocator.waitedNanos(attempt)));
       java.util.concurrent.locks.LockSupport.parkNanos(BudgetedAllocator.pauseNanos(attempt));
       return true;

@@ -149,7 +149,17 @@ class BudgetEndToEndTest {
       }
       for (long[] b : blocks) {
         byte[] got = new byte[(int) b[1]];
-        m.read(b[0], 0, got, 0, got.length);
+        try {
+          m.read(b[0], 0, got, 0, got.length);
+        } catch (RuntimeException e) {
+          var st = m.stats();
+          StringBuilder sb = new StringBuilder("mapped " + m.mappedBytes() + " live " + st.requestedBytes() + " " + st.spill());
+          for (var p : st.pools()) {
+            sb.append("\n").append(p.name()).append(" slabs=").append(p.slabs()).append(" cap=").append(p.capacityBlocks())
+                .append(" inUse=").append(p.blocksInUse()).append(" cached=").append(p.cachedBlocks());
+          }
+          throw new AssertionError(sb.toString(), e);
+        }
         assertThat(got).as("block of %d bytes", b[1]).isEqualTo(content(b[2], (int) b[1]));
         m.free(b[0]);
       }

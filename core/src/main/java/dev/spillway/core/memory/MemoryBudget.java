@@ -61,6 +61,12 @@ final class MemoryBudget {
     return mapped.get();
   }
 
+  /** Whether a limit is set and has less than {@code bytes} of room left. */
+  boolean starved(long bytes) {
+    long cap = limit;
+    return cap != UNLIMITED && cap - mapped.get() < bytes;
+  }
+
   /** Records that a write to the tier failed (null: one succeeded), for {@link #exceeded}'s message. */
   void tierFailure(Throwable failure) {
     if (tierFailure != failure) {

@@ -425,8 +425,7 @@ final class SizePool {
 
   /** Whether the memory budget has no room left for one more slab of this pool. */
   private boolean starved() {
-    MemoryBudget budget = directory.budget;
-    return budget.limit() != MemoryBudget.UNLIMITED && budget.limit() - budget.mapped() < slabBytes;
+    return directory.budget.starved(slabBytes);
   }
 
   /** Releases every slab; the pool is unusable afterwards. */

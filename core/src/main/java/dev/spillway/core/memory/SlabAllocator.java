@@ -766,6 +766,12 @@ final class SlabAllocator implements BlockAllocator {
         found = start; // not all of it fits: naming part of a slab frees nothing
         break;
       }
+      if (found - start != slab.used()) {
+        // Some of its taken slots are not live blocks this can name (parked in a thread's cache, or a
+        // block mid-move): spilling the rest would not empty it.
+        found = start;
+        continue;
+      }
       freed += slab.bytes();
     }
     return found;
@@ -1213,11 +1219,16 @@ final class SlabAllocator implements BlockAllocator {
     int idle = 0;
     synchronized (caches) {
       dead = reapDeadCaches();
+      // At the budget, slots parked in busy threads' caches keep slabs from emptying (a slab goes back
+      // only when every slot is free): every cache is asked to trim, not only the idle ones.
+      boolean starved = directory.budget.starved(settings.largeSlabSize());
       for (ThreadCache c : caches.snapshot()) {
         long ops = c.ops();
         if (ops == c.opsAtLastPass && !c.trimRequested) {
           c.trimRequested = true;
           idle++;
+        } else if (starved) {
+          c.trimRequested = true;
         }
         c.opsAtLastPass = ops;
       }

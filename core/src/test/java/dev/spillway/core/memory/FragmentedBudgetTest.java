@@ -132,6 +132,26 @@ class FragmentedBudgetTest extends AllocatorTestBase {
     verifyAndFreeAll();
   }
 
+  @Test
+  void aSlabHeldByCachedSlotsIsNotNamedUntilTheCacheGivesThemBack() {
+    a = tiered(tmp, "memory.thread-cache { max-blocks-per-class = 8, max-bytes-per-class = 16 MiB }");
+    List<Long> blocks = new ArrayList<>();
+    for (int i = 0; i < 16; i++) { // one 256 KiB slab of 16 KiB blocks
+      long h = a.allocate(16 << 10);
+      a.putLong(h, 0, i);
+      blocks.add(h);
+    }
+    for (int i = 2; i < 16; i++) {
+      a.free(blocks.get(i)); // some of these slots stay parked in this thread's cache
+    }
+    long[] out = new long[64];
+    assertThat(a.sparsest(out, 1)).as("two live blocks, but cached slots keep the slab from emptying").isZero();
+    a.trimCurrentThreadCache();
+    assertThat(a.sparsest(out, 1)).as("with the cache trimmed, spilling the two empties the slab").isEqualTo(2);
+    a.free(blocks.get(0));
+    a.free(blocks.get(1));
+  }
+
   private static List<Long> keys(long[] refs, int n) {
     return keys(Arrays.stream(refs, 0, n).boxed().toList());
   }
