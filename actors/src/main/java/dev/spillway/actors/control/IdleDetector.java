@@ -197,7 +197,12 @@ public final class IdleDetector {
               ctx.getLog().debug("spill round of {} blocks: a block was freed before its spill: {}", d.blocks(),
                   cause.toString());
             } else if (cause != null) {
-              ctx.getLog().warn("spill round of {} blocks failed in part: {}", d.blocks(), cause.toString());
+              // A device error says enough in its message; anything else is a bug: keep its stack.
+              if (cause instanceof java.io.IOException || cause instanceof dev.spillway.core.memory.SpillFailedException) {
+                ctx.getLog().warn("spill round of {} blocks failed in part: {}", d.blocks(), cause.toString());
+              } else {
+                ctx.getLog().warn("spill round of " + d.blocks() + " blocks failed in part", cause);
+              }
             }
             if (shrinkAfterRound) {
               shrinkAfterRound = false;

@@ -168,6 +168,10 @@ final class BlockMover {
         b.recordKey = nextRecordKey.getAndIncrement();
         try {
           Slab slab = directory.get(Handles.slab(b.ram));
+          if (slab == null) {
+            throw new IllegalStateException("slab " + Handles.slab(b.ram) + " of block " + Handles.format(b.handle)
+                + " was released while the block was frozen for its spill (state " + b.state + ")");
+          }
           long offset = slab.offsetOf(Handles.slot(b.ram));
           boolean attempt = codec != raw && probe.shouldTry();
           Codec with = attempt ? codec : raw;
