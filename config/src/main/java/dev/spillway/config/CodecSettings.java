@@ -4,7 +4,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
-import javax.lang.model.SourceVersion;
 
 /**
  * Settings of the record codecs ({@code spillway.codec}).
@@ -34,7 +33,7 @@ public record CodecSettings(double lz4MinGain, List<String> kryoClasses) {
     for (String name : kryo.strings("classes")) {
       String trimmed = name.trim();
       // Array classes use their binary descriptor ("[D", "[Ljava.lang.String;"), which Class.forName checks.
-      if (!trimmed.startsWith("[") && !SourceVersion.isName(trimmed.replace('$', '_'))) {
+      if (!trimmed.startsWith("[") && !isQualifiedName(trimmed)) {
         throw new SettingsException(key, "contains \"" + name + "\", which is not a class name:"
             + " allowed fully qualified names such as \"com.example.Point\" (nested: \"com.example.Outer$Inner\")");
       }
@@ -44,6 +43,22 @@ public record CodecSettings(double lz4MinGain, List<String> kryoClasses) {
       }
     }
     return new CodecSettings(minGain, new ArrayList<>(names));
+  }
+
+  /** Whether {@code name} is a dotted sequence of Java identifiers (nested classes joined by '$'). */
+  static boolean isQualifiedName(String name) {
+    if (name.isEmpty() || name.startsWith(".") || name.endsWith(".") || name.contains("..")) {
+      return false;
+    }
+    for (String part : name.split("\\.")) {
+      if (!Character.isJavaIdentifierStart(part.codePointAt(0))) {
+        return false;
+      }
+      if (!part.codePoints().allMatch(Character::isJavaIdentifierPart)) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /**
