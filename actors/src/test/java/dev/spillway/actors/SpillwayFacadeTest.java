@@ -229,7 +229,7 @@ class SpillwayFacadeTest {
   void slabSizesFitTheBudget() {
     try (Spillway s = Spillway.create(config(tmp, ", control.budget = 16 MiB"))) {
       assertThat(s.settings().memory().largeSlabSize()).isEqualTo(1L << 20);
-      assertThat(s.settings().memory().smallSlabSize()).isEqualTo(128L << 10);
+      assertThat(s.settings().memory().smallSlabSize()).isEqualTo(64L << 10);
       long h = s.memory().allocate(64 << 10);
       assertThat(s.stats().toCompletableFuture().join().allocator().pools()).anySatisfy(p -> {
         assertThat(p.name()).isEqualTo("64KiB");

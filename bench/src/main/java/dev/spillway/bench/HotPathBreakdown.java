@@ -32,9 +32,9 @@ import java.util.stream.Stream;
  * {@value #BATCHES_PER_ROUND} batches, not reported, then the median of {@value #PASSES} measured
  * passes (so one descheduling does not make a round). Separate JVMs because in one JVM both kinds
  * would share the compiled {@code SlabAllocator} methods, whose profile would then keep both the gated
- * and the ungated branch, which slows both kinds by several ns per write (see BENCHMARKS.md). The
- * kinds alternate, the order reversed every other round so drifting machine noise hits both alike,
- * and the ratio is taken within each round. Printed: ns per operation, median [min–max] of the rounds.
+ * and the ungated branch, which slows both kinds by several ns per write (see docs/benchmark-log.md,
+ * "HotPathBreakdown: write gate cost"). The kinds alternate, the order reversed every other round so
+ * drifting machine noise hits both alike, and the ratio is taken within each round. Printed: ns per operation, median [min–max] of the rounds.
  *
  * <p>Options: {@code --rounds=N} (default 9); {@code --block=N} (default 64), the size of the blocks
  * allocated (the write stays 64 B); {@code --clock}: instead of no tier against tier, compare blocks of

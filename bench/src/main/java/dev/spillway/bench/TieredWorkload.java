@@ -17,7 +17,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
- * A tiered cache workload (issue 5): {@code --total-mib} of 4 KiB values under a RAM budget of
+ * A tiered cache workload: {@code --total-mib} of 4 KiB values under a RAM budget of
  * {@code --budget-mib}, read with Zipf(0.99)-distributed keys and every value verified, on three
  * sides in the same run:
  *

@@ -29,16 +29,16 @@ public record MemorySettings(
   public static final long MIN_LARGE_SLAB = 1L << 20;
   /** Under a budget, a large-class slab takes at most this share of it ({@link #forBudget}). */
   public static final int LARGE_SLABS_PER_BUDGET = 32;
-  /** Under a budget, a small-class slab takes at most this share of it: there are 32 small classes. */
-  public static final int SMALL_SLABS_PER_BUDGET = 128;
+  /** Under a budget, a small-class slab takes at most this share of it: there are 44 small classes. */
+  public static final int SMALL_SLABS_PER_BUDGET = 256;
 
   /**
    * These settings with each large-class slab at most 1/{@value #LARGE_SLABS_PER_BUDGET} and each
    * small-class slab at most 1/{@value #SMALL_SLABS_PER_BUDGET} of {@code budgetBytes} (page
    * multiples, never below their minimum). Every size class holds at least one slab while it has a
    * block, so under a small budget large slabs would leave most of it mapped by a few partly used
-   * slabs (four large classes of 4 MiB slabs hold 16 MiB with one block each; 32 small classes of
-   * 256 KiB slabs, 8 MiB).
+   * slabs (four large classes of 4 MiB slabs hold 16 MiB with one block each; 44 small classes of
+   * 256 KiB slabs, 11 MiB).
    */
   public MemorySettings forBudget(long budgetBytes) {
     long small = Math.max(PAGE, budgetBytes / SMALL_SLABS_PER_BUDGET / PAGE * PAGE);

@@ -90,12 +90,14 @@ class SpillwaySettingsTest {
   void slabSizesFitTheBudgetNeverUnderTheirMinimum() {
     MemorySettings m = SpillwaySettings.defaults().memory(); // 256 KiB and 4 MiB
     assertThat(m.forBudget(1L << 30)).isEqualTo(m);
-    assertThat(m.forBudget(128L << 20)).as("small 1/128, large 1/32 of the budget").isEqualTo(m);
+    assertThat(m.forBudget(128L << 20)).as("small 1/256, large 1/32 of the budget").isEqualTo(m);
     MemorySettings at64 = m.forBudget(64L << 20);
     assertThat(at64.smallSlabSize()).isEqualTo(256L << 10);
     assertThat(at64.largeSlabSize()).isEqualTo(2L << 20);
+    MemorySettings at32 = m.forBudget(32L << 20);
+    assertThat(at32.smallSlabSize()).isEqualTo(128L << 10);
     MemorySettings at16 = m.forBudget(16L << 20);
-    assertThat(at16.smallSlabSize()).isEqualTo(128L << 10);
+    assertThat(at16.smallSlabSize()).isEqualTo(64L << 10);
     assertThat(at16.largeSlabSize()).isEqualTo(1L << 20);
     MemorySettings at4 = m.forBudget(4L << 20);
     assertThat(at4.smallSlabSize()).isEqualTo(64L << 10);
@@ -107,7 +109,7 @@ class SpillwaySettingsTest {
     assertThat(odd.largeSlabSize() % MemorySettings.PAGE).as("a page multiple").isZero();
     assertThat(odd.largeSlabSize()).isEqualTo(((100L << 20) + 12345) / 32 / 4096 * 4096);
     assertThat(odd.smallSlabSize()).isEqualTo(256L << 10);
-    assertThat(m.forBudget((20L << 20) + 12345).smallSlabSize()).as("a page multiple").isEqualTo(160L << 10);
+    assertThat(m.forBudget((40L << 20) + 12345).smallSlabSize()).as("a page multiple").isEqualTo(160L << 10);
     assertThat(at64.pools()).isEqualTo(m.pools());
     assertThat(at64.maxBlockSize()).isEqualTo(m.maxBlockSize());
   }

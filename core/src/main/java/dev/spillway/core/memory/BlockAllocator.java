@@ -303,6 +303,15 @@ public interface BlockAllocator extends AutoCloseable {
   /** Sets {@code length} bytes of the block from {@code offset} to {@code value}. */
   void fill(long handle, long offset, long length, byte value);
 
+  /**
+   * A new {@link java.lang.foreign.SegmentAllocator} over this allocator, for code written against
+   * FFM's allocation interface: each segment is a zeroed, pinned block, and closing the returned
+   * allocator frees them all and invalidates their segments (see {@link BlockSegmentAllocator}).
+   */
+  default BlockSegmentAllocator newSegmentAllocator() {
+    return new BlockSegmentAllocator(this);
+  }
+
   /** Allocates a block wrapped in an {@link AutoCloseable} object; closing it frees the block. */
   default Block allocateBlock(long size) {
     return new Block(this, allocate(size));

@@ -30,7 +30,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * The batched spill pipeline of {@code DESIGN.md}: one running Akka Streams graph per allocator.
+ * The batched spill pipeline: one running Akka Streams graph per allocator.
  *
  * <pre>
  *  offer / spill ─▶ bounded queue ─▶ group (while encoders are busy) ─▶ prepare ×P (freeze, copy, LZ4)
