@@ -3,6 +3,7 @@ package dev.spillway.core.memory;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.spillway.testing.TmpfsMount;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -13,7 +14,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -24,35 +24,14 @@ import org.junit.jupiter.api.io.TempDir;
 class SpillFailureTest extends AllocatorTestBase {
   @TempDir Path tmp;
 
-  /** Runs a command, returning its exit code (-1 when it cannot run). */
-  private static int run(String... cmd) {
-    try {
-      Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-      p.getInputStream().readAllBytes();
-      return p.waitFor();
-    } catch (IOException e) {
-      return -1;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return -1;
-    }
-  }
-
   /**
-   * A real full device: a 4 MiB tmpfs (needs root and mount(8); skipped with the reason printed where
-   * the mount fails; the segment log's own fault-injection tests cover the same paths without root).
+   * A real full device: a 4 MiB tmpfs (tests run as root; the segment log's own fault-injection tests
+   * cover the same paths without a device).
    */
   @Test
   void aFullDeviceKeepsEveryBlockResidentAndSpillingResumesWhenSpaceReturns() throws IOException {
-    Path mount = Files.createDirectory(tmp.resolve("mnt"));
-    int rc = run("mount", "-t", "tmpfs", "-o", "size=4m,mode=0700", "tmpfs", mount.toString());
-    if (rc != 0) {
-      String reason = "SpillFailureTest disk-full case skipped: cannot mount a 4 MiB tmpfs at " + mount
-          + " (mount exit " + rc + "; needs root and mount(8))";
-      System.out.println(reason);
-      Assumptions.abort(reason);
-    }
-    try {
+    try (TmpfsMount device = TmpfsMount.mount(tmp.resolve("mnt"), "4m", "0700")) {
+      Path mount = device.path();
       Path filler = mount.resolve("filler");
       Files.write(filler, new byte[2 << 20]);
       BlockAllocator a = tiered(mount.resolve("tier"), "tier.segment-size = 1 MiB\nspill.codec = raw");
@@ -98,8 +77,6 @@ class SpillFailureTest extends AllocatorTestBase {
       assertThat(a.stats().spill().spilledBlocks()).isZero();
       checkLeaks = false; // checked above: the tier's files must be closed before the unmount
       a.close();
-    } finally {
-      assertThat(run("umount", mount.toString())).as("umount %s", mount).isZero();
     }
   }
 

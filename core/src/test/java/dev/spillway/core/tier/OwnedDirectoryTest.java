@@ -3,6 +3,7 @@ package dev.spillway.core.tier;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.spillway.testing.TmpfsMount;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -85,10 +86,8 @@ class OwnedDirectoryTest {
 
   @Test
   void theProbeIsNeverLeftBehindAlsoWhenTheDeviceIsFull() throws Exception {
-    Path mount = Files.createDirectory(tmp.resolve("full"));
-    assertThat(DiskFullTest.run("mount", "-t", "tmpfs", "-o", "size=64k,mode=0700", "tmpfs", mount.toString()))
-        .as("mount a 64 KiB tmpfs (tests run as root)").isZero();
-    try {
+    try (TmpfsMount device = TmpfsMount.mount(tmp.resolve("full"), "64k", "0700")) { // tests run as root
+      Path mount = device.path();
       try (var out = Files.newOutputStream(mount.resolve("filler"))) {
         byte[] block = new byte[4096];
         for (int i = 0; i < 64; i++) {
@@ -101,8 +100,6 @@ class OwnedDirectoryTest {
           .hasMessageContaining("is not writable").hasMessageContaining("No space left on device")
           .hasMessageContaining("df -h " + mount);
       assertThat(list(mount)).containsExactly(mount.resolve("filler"));
-    } finally {
-      assertThat(DiskFullTest.run("umount", mount.toString())).isZero();
     }
   }
 

@@ -10,10 +10,9 @@ import dev.spillway.core.memory.PreparedSpill;
 import dev.spillway.core.memory.SpillFailedException;
 import dev.spillway.core.memory.SpillOutcome;
 import dev.spillway.streams.StreamsTestBase;
+import dev.spillway.testing.TmpfsMount;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -23,7 +22,6 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -337,49 +335,42 @@ class SpillPipelineTest extends StreamsTestBase {
     verifyAndFree(a, h, data);
   }
 
-  /** A real full device under the pipeline: a 4 MiB tmpfs (root only; skipped, with the reason, elsewhere). */
+  /** A real full device under the pipeline: a 4 MiB tmpfs (tests run as root). */
   @Test
   void aFullDeviceFailsTheBatchesThatDoNotFitAndTheirBlocksStayReadable() throws Exception {
-    Path mount = Files.createDirectory(tmp.resolve("mnt"));
-    Process p = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=4m,mode=0700", "tmpfs", mount.toString())
-        .redirectErrorStream(true).start();
-    p.getInputStream().readAllBytes();
-    if (p.waitFor() != 0) {
-      String reason = "disk-full pipeline case skipped: cannot mount a 4 MiB tmpfs at " + mount + " (needs root)";
-      System.out.println(reason);
-      Assumptions.abort(reason);
-    }
-    try {
-      SpillwaySettings s = settings(mount.resolve("tier"), "tier.segment-size = 1 MiB\nspill.codec = raw\n"
-          + "spill.pipeline { batch-bytes = 256 KiB, batch-delay = 1 ms, restart { min-backoff = 1 ms,"
-          + " max-backoff = 2 ms } }");
-      BlockAllocator a = allocator(s);
-      SpillPipeline pipeline = closeAfter(SpillPipeline.start(a, s.spill(), system()));
-      List<byte[]> data = new ArrayList<>();
-      long[] h = blocks(a, 200, 32 << 10, data); // 6.4 MiB: more than the device holds
-      List<CompletableFuture<SpillOutcome>> answers = new ArrayList<>();
-      for (long x : h) {
-        answers.add(pipeline.spill(x).toCompletableFuture());
-      }
-      int spilled = 0;
-      int failedFull = 0;
-      for (CompletableFuture<SpillOutcome> f : answers) {
-        try {
-          assertThat(await(f)).isEqualTo(SpillOutcome.SPILLED);
-          spilled++;
-        } catch (SpillFailedException e) {
-          assertThat(e).hasMessageContaining("stays resident");
-          failedFull++;
+    try (TmpfsMount device = TmpfsMount.mount(tmp.resolve("mnt"), "4m", "0700")) {
+      try {
+        SpillwaySettings s = settings(device.path().resolve("tier"), "tier.segment-size = 1 MiB\n"
+            + "spill.codec = raw\n"
+            + "spill.pipeline { batch-bytes = 256 KiB, batch-delay = 1 ms, restart { min-backoff = 1 ms,"
+            + " max-backoff = 2 ms } }");
+        BlockAllocator a = allocator(s);
+        SpillPipeline pipeline = closeAfter(SpillPipeline.start(a, s.spill(), system()));
+        List<byte[]> data = new ArrayList<>();
+        long[] h = blocks(a, 200, 32 << 10, data); // 6.4 MiB: more than the device holds
+        List<CompletableFuture<SpillOutcome>> answers = new ArrayList<>();
+        for (long x : h) {
+          answers.add(pipeline.spill(x).toCompletableFuture());
         }
+        int spilled = 0;
+        int failedFull = 0;
+        for (CompletableFuture<SpillOutcome> f : answers) {
+          try {
+            assertThat(await(f)).isEqualTo(SpillOutcome.SPILLED);
+            spilled++;
+          } catch (SpillFailedException e) {
+            assertThat(e).hasMessageContaining("stays resident");
+            failedFull++;
+          }
+        }
+        assertThat(spilled).as("what fits the device spills").isPositive();
+        assertThat(failedFull).as("the rest fails, batch by batch").isPositive();
+        assertThat(spilled + failedFull).isEqualTo(200);
+        assertThat(a.stats().spill().spilledBlocks()).isEqualTo(spilled);
+        verifyAndFree(a, h, data); // every block reads back: restored or never left
+      } finally {
+        closeEverything(); // the pipeline and the tier's files close before the unmount
       }
-      assertThat(spilled).as("what fits the device spills").isPositive();
-      assertThat(failedFull).as("the rest fails, batch by batch").isPositive();
-      assertThat(spilled + failedFull).isEqualTo(200);
-      assertThat(a.stats().spill().spilledBlocks()).isEqualTo(spilled);
-      verifyAndFree(a, h, data); // every block reads back: restored or never left
-    } finally {
-      closeEverything();
-      new ProcessBuilder("umount", mount.toString()).start().waitFor();
     }
   }
 
