@@ -15,7 +15,7 @@ public final class FileTrees {
   private FileTrees() {}
 
   /** The entries of {@code dir} (files and directories, not recursive), in no particular order. */
-  public static List<Path> list(Path dir) throws IOException {
+  public static List<Path> entries(Path dir) throws IOException {
     try (Stream<Path> s = Files.list(dir)) {
       return s.toList();
     }

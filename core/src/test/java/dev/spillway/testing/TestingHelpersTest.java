@@ -101,7 +101,7 @@ class TestingHelpersTest {
     Path outside = Files.write(tmp.resolve("outside"), new byte[5]);
     Files.createSymbolicLink(root.resolve("link"), outside);
     assertThat(FileTrees.names(tmp.resolve("root"))).containsExactlyInAnyOrder("one", "sub");
-    assertThat(FileTrees.list(tmp.resolve("root"))).containsExactlyInAnyOrder(tmp.resolve("root/one"), root);
+    assertThat(FileTrees.entries(tmp.resolve("root"))).containsExactlyInAnyOrder(tmp.resolve("root/one"), root);
     assertThat(FileTrees.bytesUnder(tmp.resolve("root"))).isEqualTo(10 + 32);
     FileTrees.delete(tmp.resolve("root"));
     assertThat(tmp.resolve("root")).doesNotExist();
