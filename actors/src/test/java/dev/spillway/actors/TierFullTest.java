@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.typesafe.config.ConfigFactory;
 import dev.spillway.core.memory.BlockAllocator;
 import dev.spillway.core.memory.RestoreFailedException;
+import dev.spillway.testing.TestBytes;
 import dev.spillway.testing.TmpfsMount;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -44,7 +45,7 @@ class TierFullTest {
         long seed = random.nextLong();
         try {
           long h = m.allocate(64 << 10);
-          m.write(h, 0, bytes(seed), 0, 64 << 10);
+          m.write(h, 0, TestBytes.random(seed, 64 << 10), 0, 64 << 10);
           blocks.add(new long[] {h, seed});
         } catch (OutOfBudgetException e) {
           full = e;
@@ -69,18 +70,12 @@ class TierFullTest {
         blocks.remove(resident);
       }
       m.read(spilled[0], 0, buf, 0, buf.length);
-      assertThat(Arrays.equals(buf, bytes(spilled[1]))).isTrue();
+      assertThat(Arrays.equals(buf, TestBytes.random(spilled[1], 64 << 10))).isTrue();
       for (long[] b : blocks) {
         m.read(b[0], 0, buf, 0, buf.length);
-        assertThat(Arrays.equals(buf, bytes(b[1]))).as("block with seed %d", b[1]).isTrue();
+        assertThat(Arrays.equals(buf, TestBytes.random(b[1], 64 << 10))).as("block with seed %d", b[1]).isTrue();
         m.free(b[0]); // frees make room for the next restore
       }
     }
-  }
-
-  private static byte[] bytes(long seed) {
-    byte[] b = new byte[64 << 10];
-    new SplittableRandom(seed).nextBytes(b);
-    return b;
   }
 }

@@ -3,6 +3,7 @@ package dev.spillway.core.memory;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.spillway.testing.TestBytes;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -24,10 +25,6 @@ import org.junit.jupiter.api.io.TempDir;
 class IdleSweepAndBudgetTest extends AllocatorTestBase {
   @TempDir Path tmp;
 
-  private static byte[] bytes(long seed, int size) {
-    return SpillRestoreTest.pattern(seed, size, false);
-  }
-
   private static void assertBytes(BlockAllocator a, long h, byte[] expected) {
     byte[] got = new byte[expected.length];
     a.read(h, 0, got, 0, got.length);
@@ -41,7 +38,7 @@ class IdleSweepAndBudgetTest extends AllocatorTestBase {
     long[] h = new long[n];
     byte[][] data = new byte[n][];
     for (int i = 0; i < n; i++) {
-      data[i] = bytes(i, 3000); // class 3 KiB... with slack: the caller's handle carries it
+      data[i] = TestBytes.random(i, 3000); // class 3 KiB... with slack: the caller's handle carries it
       h[i] = a.allocate(3000);
       a.write(h[i], 0, data[i], 0, 3000);
     }

@@ -3,13 +3,11 @@ package dev.spillway.core.memory;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.spillway.testing.FileBytes;
 import dev.spillway.testing.TmpfsMount;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -111,14 +109,10 @@ class SpillFailureTest extends AllocatorTestBase {
       }
       a.spill(handles, 0, n);
       Path segment = onlySegment(dir);
-      try (FileChannel ch = FileChannel.open(segment, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-        for (int flips = 0; flips < 3; flips++) {
-          long at = 32 + r.nextLong(ch.size() - 32); // past the file header: records only
-          ByteBuffer b = ByteBuffer.allocate(1);
-          ch.read(b, at);
-          b.put(0, (byte) (b.get(0) ^ (1 << r.nextInt(8))));
-          ch.write(b.flip(), at);
-        }
+      long size = Files.size(segment);
+      for (int flips = 0; flips < 3; flips++) {
+        long at = 32 + r.nextLong(size - 32); // past the file header: records only
+        FileBytes.flip(segment, at, 1 << r.nextInt(8));
       }
       for (int i = 0; i < n; i++) {
         try {
@@ -151,9 +145,7 @@ class SpillFailureTest extends AllocatorTestBase {
     }
     a.spill(handles, 0, n);
     Path segment = onlySegment(tmp.resolve("t"));
-    try (FileChannel ch = FileChannel.open(segment, StandardOpenOption.WRITE)) {
-      ch.truncate(ch.size() - 3 * 4096);
-    }
+    FileBytes.truncate(segment, Files.size(segment) - 3 * 4096);
     int failed = 0;
     for (int i = 0; i < n; i++) {
       try {
