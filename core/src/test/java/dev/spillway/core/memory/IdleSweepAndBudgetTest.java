@@ -8,6 +8,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -258,7 +259,7 @@ class IdleSweepAndBudgetTest extends AllocatorTestBase {
       }
     })));
     threads.forEach(Thread::start);
-    run(start, failure, () -> Thread.sleep(2_000));
+    run(start, failure, () -> keepLoadRunning(Duration.ofSeconds(2), failure, () -> a.stats().spill().spills() > 0));
     stop.set(true);
     for (Thread t : threads) {
       t.join(30_000);

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CyclicBarrier;
@@ -268,7 +269,8 @@ class PreparedSpillTest extends AllocatorTestBase {
       })));
     }
     threads.forEach(Thread::start);
-    Thread.sleep(2_000);
+    keepLoadRunning(Duration.ofSeconds(2), failure,
+        () -> a.stats().spill().spills() > 0 && a.stats().spill().busySpills() > 0);
     stop.set(true);
     for (Thread t : threads) {
       t.join(30_000);

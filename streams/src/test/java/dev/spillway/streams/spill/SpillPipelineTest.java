@@ -13,6 +13,9 @@ import dev.spillway.streams.StreamsTestBase;
 import dev.spillway.testing.TmpfsMount;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -22,6 +25,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -52,7 +56,7 @@ class SpillPipelineTest extends StreamsTestBase {
       }
       if (sleepMillis > 0) {
         try {
-          Thread.sleep(sleepMillis);
+          Thread.sleep(sleepMillis); // the scenario: a slow device, each write takes this long
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
         }
@@ -431,18 +435,36 @@ class SpillPipelineTest extends StreamsTestBase {
         .isInstanceOf(NullPointerException.class).hasMessageContaining("allocator");
   }
 
+  /** {@code a} as the pipeline sees it, counting the requests it has prepared (frozen) in {@code prepared}. */
+  private static BlockAllocator countingPrepares(BlockAllocator a, AtomicInteger prepared) {
+    return (BlockAllocator) Proxy.newProxyInstance(BlockAllocator.class.getClassLoader(),
+        new Class<?>[] {BlockAllocator.class}, (proxy, method, args) -> {
+          try {
+            Object result = method.invoke(a, args);
+            if (method.getName().equals("prepareSpill")) {
+              prepared.addAndGet((Integer) args[2]);
+            }
+            return result;
+          } catch (InvocationTargetException e) {
+            throw e.getCause();
+          }
+        });
+  }
+
   @Test
   void accessesDuringThePipelineKeepBlocksResidentWithTheirNewBytes() throws Exception {
     SpillwaySettings s = spillSettings("spill.pipeline.batch-delay = 200 ms");
     BlockAllocator a = allocator(s);
-    SpillPipeline pipeline = start(a, s, BatchWriter.ALLOCATOR);
+    AtomicInteger prepared = new AtomicInteger();
+    SpillPipeline pipeline = start(countingPrepares(a, prepared), s, BatchWriter.ALLOCATOR);
     List<byte[]> data = new ArrayList<>();
     long[] h = blocks(a, 20, 256, data);
     List<CompletableFuture<SpillOutcome>> answers = new ArrayList<>();
     for (long x : h) {
       answers.add(pipeline.offer(x).toCompletableFuture());
     }
-    Thread.sleep(50); // prepared and waiting for the 200 ms batch delay: frozen
+    // Every block prepared (frozen) and waiting for the 200 ms batch delay:
+    Awaitility.await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(1)).until(() -> prepared.get() == 20);
     for (int i = 0; i < 20; i += 2) {
       a.putLong(h[i], 0, -i);
       java.nio.ByteBuffer.wrap(data.get(i)).order(java.nio.ByteOrder.nativeOrder()).putLong(0, -i);
