@@ -71,6 +71,13 @@ abstract class AllocatorTestBase {
     }
   }
 
+  /** Reads {@code expected.length} bytes of block {@code h} and checks they are {@code expected}. */
+  protected static void assertBytes(BlockAllocator a, long h, byte[] expected) {
+    byte[] got = new byte[expected.length];
+    a.read(h, 0, got, 0, got.length);
+    assertThat(got).isEqualTo(expected);
+  }
+
   /** A stress thread's work. */
   protected interface Body {
     void run() throws Exception;

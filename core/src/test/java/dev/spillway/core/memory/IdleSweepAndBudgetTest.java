@@ -26,12 +26,6 @@ import org.junit.jupiter.api.io.TempDir;
 class IdleSweepAndBudgetTest extends AllocatorTestBase {
   @TempDir Path tmp;
 
-  private static void assertBytes(BlockAllocator a, long h, byte[] expected) {
-    byte[] got = new byte[expected.length];
-    a.read(h, 0, got, 0, got.length);
-    assertThat(got).isEqualTo(expected);
-  }
-
   @Test
   void untouchedBlocksBecomeIdleAndSpillThroughTheirReferences() {
     BlockAllocator a = tiered(tmp, "");

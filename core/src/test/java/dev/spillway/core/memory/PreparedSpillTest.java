@@ -32,12 +32,6 @@ class PreparedSpillTest extends AllocatorTestBase {
     return h;
   }
 
-  private static void assertBytes(BlockAllocator a, long h, byte[] expected) {
-    byte[] got = new byte[expected.length];
-    a.read(h, 0, got, 0, got.length);
-    assertThat(got).isEqualTo(expected);
-  }
-
   @Test
   void preparedGroupsWrittenAsOneBatchSpillAndRestoreByteExact() {
     BlockAllocator a = tiered(tmp, "");

@@ -22,7 +22,6 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.awaitility.Awaitility;
@@ -100,23 +99,9 @@ class SpillPipelineTest extends StreamsTestBase {
     }
   }
 
-  private static <T> T await(CompletionStage<T> stage) throws Exception {
-    try {
-      return stage.toCompletableFuture().get(30, TimeUnit.SECONDS);
-    } catch (ExecutionException e) {
-      throw (Exception) e.getCause();
-    }
-  }
-
-  private static Throwable failureOf(CompletionStage<?> stage) {
-    try {
-      stage.toCompletableFuture().get(30, TimeUnit.SECONDS);
-      throw new AssertionError("expected the stage to fail");
-    } catch (ExecutionException e) {
-      return e.getCause();
-    } catch (Exception e) {
-      throw new AssertionError(e);
-    }
+  @Override
+  protected Duration answerTimeout() {
+    return Duration.ofSeconds(30);
   }
 
   @Test
