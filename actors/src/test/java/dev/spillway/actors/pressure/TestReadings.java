@@ -1,6 +1,11 @@
 package dev.spillway.actors.pressure;
 
-/** Synthetic memory readings for the budget tests: a machine's RAM, nothing read, and the two together. */
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Readings in the pressure tests: synthetic ones for the budget tests (a machine's RAM, nothing read,
+ * the two together), and what a reading the tests made holds.
+ */
 final class TestReadings {
   static final Reading<DirectMemory> NO_DIRECT = Reading.absent("not needed");
 
@@ -19,5 +24,17 @@ final class TestReadings {
   /** A reading that found nothing. */
   static <T> Reading<T> none() {
     return Reading.absent("not here");
+  }
+
+  /** What {@code reading} found; the test fails when it is absent. */
+  static <T> T valueOf(Reading<T> reading) {
+    assertThat(reading).isInstanceOf(Reading.Present.class);
+    return reading.optional().orElseThrow();
+  }
+
+  /** Why {@code reading} found nothing; the test fails when it is present. */
+  static String reasonOf(Reading<?> reading) {
+    assertThat(reading).isInstanceOf(Reading.Absent.class);
+    return ((Reading.Absent<?>) reading).reason();
   }
 }
