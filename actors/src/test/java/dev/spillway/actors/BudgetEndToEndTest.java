@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.typesafe.config.ConfigFactory;
 import dev.spillway.core.memory.BlockAllocator;
+import dev.spillway.testing.TestBytes;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -142,7 +143,7 @@ class BudgetEndToEndTest {
         int size = 1 + random.nextInt(64 << 10);
         long seed = random.nextLong();
         long h = m.allocate(size);
-        m.write(h, 0, content(seed, size), 0, size);
+        m.write(h, 0, TestBytes.random(seed, size), 0, size);
         blocks.add(new long[] {h, size, seed});
         total += size;
         assertThat(m.mappedBytes()).isLessThanOrEqualTo((16L << 20) + (1L << 20)); // budget + slack
@@ -160,15 +161,9 @@ class BudgetEndToEndTest {
           }
           throw new AssertionError(sb.toString(), e);
         }
-        assertThat(got).as("block of %d bytes", b[1]).isEqualTo(content(b[2], (int) b[1]));
+        assertThat(got).as("block of %d bytes", b[1]).isEqualTo(TestBytes.random(b[2], (int) b[1]));
         m.free(b[0]);
       }
     }
-  }
-
-  private static byte[] content(long seed, int size) {
-    byte[] b = new byte[size];
-    new SplittableRandom(seed).nextBytes(b);
-    return b;
   }
 }

@@ -1,21 +1,24 @@
 package dev.spillway.actors;
 
+import static dev.spillway.testing.FileTrees.bytesUnder;
+import static dev.spillway.testing.FileTrees.entries;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.typesafe.config.ConfigFactory;
 import dev.spillway.config.Sizes;
+import dev.spillway.testing.ChildJvm;
+import dev.spillway.testing.Processes;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.net.InetAddress;
 import java.net.ServerSocket;
-import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -35,11 +38,8 @@ class ProcessExitTest {
   record Child(Process process, Path dir, long bytes, BufferedReader out) {}
 
   private static Child start(Path parent, int mib, List<String> launcher) throws IOException {
-    String java = ProcessHandle.current().info().command().orElseThrow();
     List<String> cmd = new ArrayList<>(launcher);
-    cmd.addAll(List.of(java, "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow",
-        "-Xmx256m", "-cp", System.getProperty("java.class.path"), SpillwayChildMain.class.getName(),
-        parent.toString(), Integer.toString(mib)));
+    cmd.addAll(ChildJvm.command(List.of("-Xmx256m"), SpillwayChildMain.class, parent.toString(), Integer.toString(mib)));
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
     BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream()));
     StringBuilder seen = new StringBuilder();
@@ -54,27 +54,7 @@ class ProcessExitTest {
   }
 
   private static int waitFor(Process p) {
-    try {
-      if (!p.waitFor(2, TimeUnit.MINUTES)) {
-        p.destroyForcibly();
-        throw new AssertionError("child " + p.pid() + " did not exit");
-      }
-      return p.exitValue();
-    } catch (InterruptedException e) {
-      throw new AssertionError(e);
-    }
-  }
-
-  private static List<Path> entries(Path dir) throws IOException {
-    try (Stream<Path> s = Files.list(dir)) {
-      return s.toList();
-    }
-  }
-
-  private static long bytesUnder(Path dir) throws IOException {
-    try (Stream<Path> s = Files.walk(dir)) {
-      return s.filter(Files::isRegularFile).mapToLong(p -> p.toFile().length()).sum();
-    }
+    return Processes.awaitExit(p, Duration.ofMinutes(2), "the child");
   }
 
   @Test
@@ -115,7 +95,7 @@ class ProcessExitTest {
     // A shell without job control starts background children with SIGINT ignored, which a JVM respects:
     // perl resets it to the default so the child sees Ctrl-C as a terminal would deliver it.
     Child c = start(tmp, 4, List.of("perl", "-e", "$SIG{INT} = 'DEFAULT'; exec @ARGV or die $!"));
-    assertThat(new ProcessBuilder("kill", "-INT", Long.toString(c.process().pid())).start().waitFor()).isZero();
+    assertThat(Processes.run("kill", "-INT", Long.toString(c.process().pid())).exitCode()).isZero();
     waitFor(c.process());
     assertThat(entries(tmp)).isEmpty();
   }

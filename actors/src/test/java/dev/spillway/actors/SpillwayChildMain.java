@@ -2,7 +2,7 @@ package dev.spillway.actors;
 
 import com.typesafe.config.ConfigFactory;
 import dev.spillway.core.memory.BlockAllocator;
-import java.nio.file.Files;
+import dev.spillway.testing.FileTrees;
 import java.nio.file.Path;
 import java.util.SplittableRandom;
 
@@ -30,11 +30,7 @@ public final class SpillwayChildMain {
         memory.spill(h);
       }
       Path dir = spillway.tierDirectories().getFirst();
-      long bytes;
-      try (var files = Files.walk(dir)) {
-        bytes = files.filter(Files::isRegularFile).mapToLong(p -> p.toFile().length()).sum();
-      }
-      System.out.println("ready " + dir + " " + bytes);
+      System.out.println("ready " + dir + " " + FileTrees.bytesUnder(dir));
       System.out.flush();
       while (System.in.read() >= 0) {
         // wait for the end of standard input, or a signal

@@ -2,6 +2,7 @@ package dev.spillway.actors;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import akka.actor.testkit.typed.javadsl.ActorTestKit;
 import akka.stream.javadsl.Sink;
@@ -13,9 +14,16 @@ import dev.spillway.config.SettingsException;
 import dev.spillway.core.memory.BlockAllocator;
 import dev.spillway.core.memory.SpillOutcome;
 import dev.spillway.streams.bulk.IngestSummary;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.awaitility.core.ConditionFactory;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -49,9 +57,9 @@ class SpillwayFacadeTest {
     assertThat(stats.budgetBytes()).isEqualTo(64L << 20);
     assertThat(stats.allocator().spill().restores()).isEqualTo(1);
     assertThat(stats.pipeline().spilled()).isEqualTo(1);
-    Thread.sleep(200); // let the tier actor report
-    assertThat(spillway.stats().toCompletableFuture().get(10, TimeUnit.SECONDS).tiers())
-        .anySatisfy(t -> assertThat(t.healthy()).isTrue());
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> // once the tier actor has reported
+        assertThat(spillway.stats().toCompletableFuture().get(10, TimeUnit.SECONDS).tiers())
+            .anySatisfy(t -> assertThat(t.healthy()).isTrue()));
     assertThat(spillway.shrinkNow().toCompletableFuture().get(10, TimeUnit.SECONDS)).isNotNull();
     memory.free(h);
     assertThatThrownBy(memory::close).isInstanceOf(UnsupportedOperationException.class);
@@ -105,15 +113,7 @@ class SpillwayFacadeTest {
       spillway.spill(h).toCompletableFuture().get(10, TimeUnit.SECONDS);
       assertThat(spillway.memory().getLong(h, 0)).isEqualTo(1); // a restore: the latency histogram
       spillway.memory().free(h);
-      var client = java.net.http.HttpClient.newHttpClient();
-      var request = java.net.http.HttpRequest.newBuilder(
-          java.net.URI.create("http://127.0.0.1:" + address.getPort() + "/metrics")).build();
-      String body = "";
-      long deadline = System.nanoTime() + 10_000_000_000L;
-      while (!body.contains("spillway_tier_restores_total") && System.nanoTime() < deadline) {
-        Thread.sleep(50);
-        body = client.send(request, java.net.http.HttpResponse.BodyHandlers.ofString()).body();
-      }
+      String body = awaitScrape(address).until(() -> scrape(address), b -> b.contains("spillway_tier_restores_total"));
       assertThat(body).contains("spillway_tier_restores_total").contains("spillway_pool_blocks_in_use")
           .contains("spillway_tier_restore_latency_seconds");
     }
@@ -142,20 +142,11 @@ class SpillwayFacadeTest {
       memory.read(h, 0, back, 0, 8); // RAM
       memory.free(h);
       var address = spillway.metricsEndpoint().orElseThrow();
-      var client = java.net.http.HttpClient.newHttpClient();
-      var request = java.net.http.HttpRequest.newBuilder(
-          java.net.URI.create("http://127.0.0.1:" + address.getPort() + "/metrics")).build();
-      double ram = -1;
-      double restored = -1;
-      double ratio = -1;
-      long deadline = System.nanoTime() + 10_000_000_000L;
-      while ((ram != 3 || restored != 1 || ratio < 0) && System.nanoTime() < deadline) {
-        Thread.sleep(50);
-        String body = client.send(request, java.net.http.HttpResponse.BodyHandlers.ofString()).body();
-        ram = sample(body, "spillway_accesses_total{served=\"ram\"}");
-        restored = sample(body, "spillway_accesses_total{served=\"restore\"}");
-        ratio = sample(body, "spillway_ram_hit_ratio");
-      }
+      String body = awaitScrape(address).until(() -> scrape(address), b -> sample(b, RAM_ACCESSES) == 3
+          && sample(b, RESTORE_ACCESSES) == 1 && sample(b, HIT_RATIO) >= 0);
+      double ram = sample(body, RAM_ACCESSES);
+      double restored = sample(body, RESTORE_ACCESSES);
+      double ratio = sample(body, HIT_RATIO);
       assertThat(ram).as("accesses served from RAM").isEqualTo(3);
       assertThat(restored).as("accesses that restored first").isEqualTo(1);
       assertThat(ratio).as("the ratio of a window with accesses").isBetween(0.0, 1.0);
@@ -166,21 +157,32 @@ class SpillwayFacadeTest {
       off.memory().putLong(h, 0, 1);
       assertThat(off.memory().getLong(h, 0)).isEqualTo(1);
       off.memory().free(h);
-      var client = java.net.http.HttpClient.newHttpClient();
-      var request = java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:"
-          + off.metricsEndpoint().orElseThrow().getPort() + "/metrics")).build();
-      String body = "";
-      long deadline = System.nanoTime() + 10_000_000_000L;
-      while (!body.contains("spillway_pool_blocks_in_use") && System.nanoTime() < deadline) {
-        Thread.sleep(50);
-        body = client.send(request, java.net.http.HttpResponse.BodyHandlers.ofString()).body();
-      }
-      Thread.sleep(100); // a few more ticks
-      body = client.send(request, java.net.http.HttpResponse.BodyHandlers.ofString()).body();
-      assertThat(body).contains("spillway_pool_blocks_in_use");
-      assertThat(sample(body, "spillway_accesses_total{served=\"ram\"}")).as("not counted").isLessThanOrEqualTo(0);
-      assertThat(sample(body, "spillway_ram_hit_ratio")).as("no ratio without counts").isEqualTo(-1);
+      var address = off.metricsEndpoint().orElseThrow();
+      awaitScrape(address).until(() -> scrape(address).contains("spillway_pool_blocks_in_use"));
+      // Nothing counted on any scrape over a few more ticks (20 ms each), not only at one moment.
+      awaitScrape(address).during(Duration.ofMillis(100)).untilAsserted(() -> {
+        String body = scrape(address);
+        assertThat(body).contains("spillway_pool_blocks_in_use");
+        assertThat(sample(body, RAM_ACCESSES)).as("not counted").isLessThanOrEqualTo(0);
+        assertThat(sample(body, HIT_RATIO)).as("no ratio without counts").isEqualTo(-1);
+      });
     }
+  }
+
+  static final String RAM_ACCESSES = "spillway_accesses_total{served=\"ram\"}";
+  static final String RESTORE_ACCESSES = "spillway_accesses_total{served=\"restore\"}";
+  static final String HIT_RATIO = "spillway_ram_hit_ratio";
+  private static final HttpClient HTTP = HttpClient.newHttpClient();
+
+  /** What the Prometheus endpoint at {@code address} serves now. */
+  private static String scrape(InetSocketAddress address) throws Exception {
+    URI uri = URI.create("http://127.0.0.1:" + address.getPort() + "/metrics");
+    return HTTP.send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.ofString()).body();
+  }
+
+  /** A wait for what the endpoint at {@code address} serves: a scrape every 20 ms, for 10 s at most. */
+  private static ConditionFactory awaitScrape(InetSocketAddress address) {
+    return await("the scrape of " + address).atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20));
   }
 
   /** The value of the sample named exactly {@code series} in a Prometheus text body, or -1. */

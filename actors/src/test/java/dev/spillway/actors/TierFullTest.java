@@ -6,7 +6,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.typesafe.config.ConfigFactory;
 import dev.spillway.core.memory.BlockAllocator;
 import dev.spillway.core.memory.RestoreFailedException;
-import java.nio.file.Files;
+import dev.spillway.testing.TestBytes;
+import dev.spillway.testing.TmpfsMount;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -29,19 +30,11 @@ import org.junit.jupiter.api.io.TempDir;
 class TierFullTest {
   @TempDir Path tmp;
 
-  private static int sh(String... cmd) throws Exception {
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-    p.getInputStream().readAllBytes();
-    return p.waitFor();
-  }
-
   @Test
   void aFullTierAndAFullBudgetFailWithOneErrorNamingTheCauseAndTheKeys() throws Exception {
-    Path mount = Files.createDirectory(tmp.resolve("mnt"));
-    assertThat(sh("mount", "-t", "tmpfs", "-o", "size=4m,mode=0700", "tmpfs", mount.toString()))
-        .as("mount a 4 MiB tmpfs (tests run as root)").isZero();
-    try (Spillway spillway = Spillway.create(ConfigFactory.parseString("spillway { tier { directories = [\""
-        + mount.resolve("tier") + "\"], segment-size = 1 MiB, durability = none }, spill.codec = raw,"
+    try (TmpfsMount device = TmpfsMount.mount(tmp.resolve("mnt"), "4m", "0700"); // tests run as root
+        Spillway spillway = Spillway.create(ConfigFactory.parseString("spillway { tier { directories = [\""
+        + device.path().resolve("tier") + "\"], segment-size = 1 MiB, durability = none }, spill.codec = raw,"
         + " control { budget = 8 MiB, budget-slack = 0, allocate-timeout = 500 ms, pressure.interval = 5 ms,"
         + " idle { sweep-interval = 5 ms, idle-after = 10 ms } } }"))) {
       BlockAllocator m = spillway.memory();
@@ -52,7 +45,7 @@ class TierFullTest {
         long seed = random.nextLong();
         try {
           long h = m.allocate(64 << 10);
-          m.write(h, 0, bytes(seed), 0, 64 << 10);
+          m.write(h, 0, TestBytes.random(seed, 64 << 10), 0, 64 << 10);
           blocks.add(new long[] {h, seed});
         } catch (OutOfBudgetException e) {
           full = e;
@@ -77,20 +70,12 @@ class TierFullTest {
         blocks.remove(resident);
       }
       m.read(spilled[0], 0, buf, 0, buf.length);
-      assertThat(Arrays.equals(buf, bytes(spilled[1]))).isTrue();
+      assertThat(Arrays.equals(buf, TestBytes.random(spilled[1], 64 << 10))).isTrue();
       for (long[] b : blocks) {
         m.read(b[0], 0, buf, 0, buf.length);
-        assertThat(Arrays.equals(buf, bytes(b[1]))).as("block with seed %d", b[1]).isTrue();
+        assertThat(Arrays.equals(buf, TestBytes.random(b[1], 64 << 10))).as("block with seed %d", b[1]).isTrue();
         m.free(b[0]); // frees make room for the next restore
       }
-    } finally {
-      assertThat(sh("umount", mount.toString())).isZero();
     }
-  }
-
-  private static byte[] bytes(long seed) {
-    byte[] b = new byte[64 << 10];
-    new SplittableRandom(seed).nextBytes(b);
-    return b;
   }
 }

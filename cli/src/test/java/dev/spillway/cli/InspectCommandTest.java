@@ -9,16 +9,14 @@ import dev.spillway.core.codec.Codecs;
 import dev.spillway.core.tier.RecordLocation;
 import dev.spillway.core.tier.SegmentLog;
 import dev.spillway.core.tier.Write;
+import dev.spillway.testing.FileBytes;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -81,15 +79,6 @@ class InspectCommandTest {
     return dir.resolve(String.format("seg-%016x.spw", id));
   }
 
-  private static void flip(Path file, long offset) throws IOException {
-    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-      ByteBuffer b = ByteBuffer.allocate(1);
-      ch.read(b, offset);
-      b.put(0, (byte) (b.get(0) ^ 0x20)).rewind();
-      ch.write(b, offset);
-    }
-  }
-
   private String summary(Path dir, int segments) throws IOException {
     long bytes = 0;
     for (int id = 0; id < segments; id++) {
@@ -115,9 +104,7 @@ class InspectCommandTest {
     RecordLocation last = writeLog(List.of(dir)).getLast();
     Path newest = seg(dir, 2);
     long cutAt = last.offset() + 1000;
-    try (FileChannel ch = FileChannel.open(newest, StandardOpenOption.WRITE)) {
-      ch.truncate(cutAt); // the tombstone after it goes too
-    }
+    FileBytes.truncate(newest, cutAt); // the tombstone after it goes too
     long size = Files.size(newest);
     assertThat(run("inspect", dir.toString())).isEqualTo(1);
     assertThat(lines()).hasSize(3);
@@ -142,7 +129,7 @@ class InspectCommandTest {
   void aCorruptRecordExitsOneAndStaysAfterRepair() throws IOException {
     Path dir = tmp.resolve("log");
     RecordLocation r = writeLog(List.of(dir)).get(3);
-    flip(seg(dir, r.segmentId()), r.offset() + 48 + 10);
+    FileBytes.flip(seg(dir, r.segmentId()), r.offset() + 48 + 10, 0x20);
     assertThat(run("inspect", dir.toString())).isEqualTo(1);
     assertThat(lines().get(1)).startsWith("damage     CORRUPT_RECORD " + seg(dir, 0) + " offset " + r.offset()
         + ", " + r.length() + " bytes: checksum mismatch (stored 0x");
@@ -169,10 +156,8 @@ class InspectCommandTest {
   void aTornTailAndDamageTogetherNameBoth() throws IOException {
     Path dir = tmp.resolve("log");
     List<RecordLocation> locations = writeLog(List.of(dir));
-    flip(seg(dir, 0), locations.get(3).offset() + 48 + 10);
-    try (FileChannel ch = FileChannel.open(seg(dir, 2), StandardOpenOption.WRITE)) {
-      ch.truncate(locations.getLast().offset() + 10);
-    }
+    FileBytes.flip(seg(dir, 0), locations.get(3).offset() + 48 + 10, 0x20);
+    FileBytes.truncate(seg(dir, 2), locations.getLast().offset() + 10);
     assertThat(run("inspect", dir.toString())).isEqualTo(1);
     assertThat(lines().getLast()).isEqualTo("verdict: DAMAGED: 1 finding that repair cannot undo (1 CORRUPT_RECORD):"
         + " damage stays in place (recovery skips it; the keys whose only record was there are lost); and 1 finding"

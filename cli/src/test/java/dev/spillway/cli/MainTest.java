@@ -7,16 +7,14 @@ import dev.spillway.config.TierSettings;
 import dev.spillway.core.codec.Codecs;
 import dev.spillway.core.tier.SegmentLog;
 import dev.spillway.core.tier.Write;
+import dev.spillway.testing.FileBytes;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.Random;
 import java.util.Set;
@@ -183,12 +181,7 @@ class MainTest {
     try (var files = Files.list(dir)) {
       segment = files.filter(f -> f.toString().endsWith(".spw")).findFirst().orElseThrow();
     }
-    try (FileChannel ch = FileChannel.open(segment, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-      ByteBuffer b = ByteBuffer.allocate(1);
-      ch.read(b, 500);
-      b.put(0, (byte) (b.get(0) ^ 0x5a)).rewind();
-      ch.write(b, 500);
-    }
+    FileBytes.flip(segment, 500, 0x5a);
     assertThat(run("inspect", dir.toString())).isEqualTo(1);
     assertThat(out()).containsPattern("damage +CORRUPT_RECORD .*seg-.*\\.spw offset \\d+, \\d+ bytes: checksum mismatch")
         .contains("verdict: DAMAGED: 1 finding that repair cannot undo");

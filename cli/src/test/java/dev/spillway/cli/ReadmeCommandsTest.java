@@ -2,12 +2,14 @@ package dev.spillway.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.IOException;
+import dev.spillway.testing.FileTrees;
+import dev.spillway.testing.Processes;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -74,10 +76,7 @@ class ReadmeCommandsTest {
         long start = System.nanoTime();
         Process p = new ProcessBuilder("bash", "-c", "set -eo pipefail; " + line).directory(copy.toFile())
             .redirectErrorStream(true).redirectOutput(tmp.resolve("out.txt").toFile()).start();
-        if (!p.waitFor(10, TimeUnit.MINUTES)) {
-          p.destroyForcibly();
-          throw new AssertionError("README command did not finish in 10 minutes: " + line);
-        }
+        Processes.awaitExit(p, Duration.ofMinutes(10), "README command `" + line + "`");
         String output = Files.readString(tmp.resolve("out.txt"));
         System.out.printf("README: %s  (exit %d, %.1f s)%n", line, p.exitValue(), (System.nanoTime() - start) / 1e9);
         assertThat(p.exitValue()).as("README command `%s` exited %d:%n%s", line, p.exitValue(), tail(output)).isZero();
@@ -85,7 +84,7 @@ class ReadmeCommandsTest {
     } finally {
       for (Path p : madeOutside) {
         if (!existedBefore.contains(p)) {
-          deleteTree(p);
+          FileTrees.delete(p);
         }
       }
     }
@@ -122,17 +121,6 @@ class ReadmeCommandsTest {
       Path dst = to.resolve(f);
       Files.createDirectories(dst.getParent());
       Files.copy(src, dst, StandardCopyOption.COPY_ATTRIBUTES, LinkOption.NOFOLLOW_LINKS);
-    }
-  }
-
-  private static void deleteTree(Path root) throws IOException {
-    if (!Files.exists(root, LinkOption.NOFOLLOW_LINKS)) {
-      return;
-    }
-    try (Stream<Path> s = Files.walk(root)) {
-      for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
     }
   }
 }

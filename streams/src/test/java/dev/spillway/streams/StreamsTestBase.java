@@ -10,9 +10,13 @@ import dev.spillway.core.memory.BlockAllocator;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -58,6 +62,35 @@ public abstract class StreamsTestBase {
   protected <T extends AutoCloseable> T closeAfter(T closeable) {
     closeables.add(closeable);
     return closeable;
+  }
+
+  /** How long a test waits for one answer of a stream (see {@link #await}) before it fails. */
+  protected Duration answerTimeout() {
+    return Duration.ofSeconds(60);
+  }
+
+  /**
+   * What {@code stage} completes with, waiting {@link #answerTimeout()} at most; when it fails, its
+   * failure is thrown as it is.
+   */
+  protected <T> T await(CompletionStage<T> stage) throws Exception {
+    try {
+      return stage.toCompletableFuture().get(answerTimeout().toMillis(), TimeUnit.MILLISECONDS);
+    } catch (ExecutionException e) {
+      throw (Exception) e.getCause();
+    }
+  }
+
+  /** The failure {@code stage} completes with, waiting {@link #answerTimeout()} at most. */
+  protected Throwable failureOf(CompletionStage<?> stage) {
+    try {
+      stage.toCompletableFuture().get(answerTimeout().toMillis(), TimeUnit.MILLISECONDS);
+      throw new AssertionError("expected the stage to fail");
+    } catch (ExecutionException e) {
+      return e.getCause();
+    } catch (Exception e) {
+      throw new AssertionError(e);
+    }
   }
 
   /** Deterministic bytes for block {@code i}: random, or with every other byte zero (about 2:1 for LZ4). */

@@ -1,6 +1,7 @@
 package dev.spillway.actors.control;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import akka.actor.testkit.typed.javadsl.ActorTestKit;
 import akka.actor.testkit.typed.javadsl.TestProbe;
@@ -283,14 +284,14 @@ class ControlActorsTest {
     for (int i = 0; i < 5; i++) {
       target.activity.merge("4KiB", 1L, Long::sum); // the 4 KiB pool keeps allocating
       detector.tell(IdleDetector.Sweep.INSTANCE);
-      Thread.sleep(20);
+      Thread.sleep(20); // the scenario: time passes between sweeps, the 64B pool stays quiet past shrink-after (30 ms)
     }
     assertThat(quiet.receiveMessage(Duration.ofSeconds(2))).isInstanceOf(PoolActor.Maintain.class);
     quiet.expectNoMessage(Duration.ofMillis(100)); // once per quiet period
     busy.expectNoMessage(Duration.ofMillis(10));
     target.activity.merge("64B", 1L, Long::sum);
     detector.tell(IdleDetector.Sweep.INSTANCE); // activity: a new quiet period starts
-    Thread.sleep(40);
+    Thread.sleep(40); // the scenario: the new quiet period lasts past shrink-after (30 ms) before the next sweep
     detector.tell(IdleDetector.Sweep.INSTANCE);
     assertThat(quiet.receiveMessage(Duration.ofSeconds(2))).isInstanceOf(PoolActor.Maintain.class);
   }
@@ -331,11 +332,8 @@ class ControlActorsTest {
     assertThat(TierActor.check(dir.resolve("missing")).problem()).isNotEmpty();
   }
 
-  private static void awaitSpills(FakeTarget target, int rounds) throws InterruptedException {
-    long deadline = System.nanoTime() + 5_000_000_000L;
-    while (target.spilled.size() < rounds && System.nanoTime() < deadline) {
-      Thread.sleep(5);
-    }
-    assertThat(target.spilled).hasSizeGreaterThanOrEqualTo(rounds);
+  private static void awaitSpills(FakeTarget target, int rounds) {
+    await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(5))
+        .untilAsserted(() -> assertThat(target.spilled).hasSizeGreaterThanOrEqualTo(rounds));
   }
 }

@@ -1,5 +1,6 @@
 package dev.spillway.actors.pressure;
 
+import static dev.spillway.actors.pressure.TestReadings.*;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -19,26 +20,13 @@ import org.junit.jupiter.api.io.TempDir;
 class BudgetResolverTest {
   private static final long MIB = 1L << 20;
   private static final long GIB = 1L << 30;
-  private static final Reading<DirectMemory> NO_DIRECT = Reading.absent("not needed");
 
   private static ControlSettings control(String hocon) {
     return SpillwaySettings.from(ConfigFactory.parseString("spillway.control { " + hocon + " }")).control();
   }
 
-  private static MemoryReadings readings(Reading<SystemMemory> system, Reading<CgroupMemory> cgroup) {
-    return new MemoryReadings(system, cgroup, NO_DIRECT);
-  }
-
-  private static Reading<SystemMemory> ram(long total) {
-    return Reading.present(new SystemMemory(total, total / 2));
-  }
-
   private static Reading<CgroupMemory> v1(String group, long limit) {
     return Reading.present(new CgroupMemory(group, 0, 0, OptionalLong.of(limit), CgroupMemory.Version.V1));
-  }
-
-  private static <T> Reading<T> none() {
-    return Reading.absent("not here");
   }
 
   @Test

@@ -1,5 +1,7 @@
 package dev.spillway.actors.pressure;
 
+import static dev.spillway.actors.pressure.TestReadings.reasonOf;
+import static dev.spillway.actors.pressure.TestReadings.valueOf;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.spillway.actors.pressure.DefaultBudget.Basis;
@@ -64,15 +66,11 @@ class CgroupV1Test {
   }
 
   private CgroupMemory present() {
-    Reading<CgroupMemory> r = host().sources().cgroupMemory();
-    assertThat(r).isInstanceOf(Reading.Present.class);
-    return r.optional().orElseThrow();
+    return valueOf(host().sources().cgroupMemory());
   }
 
   private String reason() {
-    Reading<CgroupMemory> r = CgroupV1.read(root);
-    assertThat(r).isInstanceOf(Reading.Absent.class);
-    return ((Reading.Absent<CgroupMemory>) r).reason();
+    return reasonOf(CgroupV1.read(root));
   }
 
   @Test
@@ -208,9 +206,7 @@ class CgroupV1Test {
   @Test
   void withNeitherVersionTheReasonGivesBoth() {
     host().meminfo(16L << 20, 8L << 20).file("proc/self/cgroup", "0::/\n").file("proc/self/mountinfo", "");
-    Reading<CgroupMemory> r = host().sources().cgroupMemory();
-    assertThat(r).isInstanceOf(Reading.Absent.class);
-    assertThat(((Reading.Absent<CgroupMemory>) r).reason())
+    assertThat(reasonOf(host().sources().cgroupMemory()))
         .startsWith("cgroup v2: cgroup v2 is not mounted")
         .contains("; cgroup v1: no cgroup v1 memory controller in");
   }

@@ -1,5 +1,7 @@
 package dev.spillway.actors.pressure;
 
+import static dev.spillway.actors.pressure.TestReadings.reasonOf;
+import static dev.spillway.actors.pressure.TestReadings.valueOf;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Path;
@@ -22,15 +24,11 @@ class CgroupV2Test {
 
   // CgroupV2 itself: through MemorySources an absent v2 reading falls back to v1 (CgroupV1Test).
   private CgroupMemory present() {
-    Reading<CgroupMemory> r = CgroupV2.read(root);
-    assertThat(r).isInstanceOf(Reading.Present.class);
-    return r.optional().orElseThrow();
+    return valueOf(CgroupV2.read(root));
   }
 
   private String reason() {
-    Reading<CgroupMemory> r = CgroupV2.read(root);
-    assertThat(r).isInstanceOf(Reading.Absent.class);
-    return ((Reading.Absent<CgroupMemory>) r).reason();
+    return reasonOf(CgroupV2.read(root));
   }
 
   @Test

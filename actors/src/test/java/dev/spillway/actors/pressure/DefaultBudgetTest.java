@@ -1,5 +1,6 @@
 package dev.spillway.actors.pressure;
 
+import static dev.spillway.actors.pressure.TestReadings.*;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -13,22 +14,9 @@ import org.junit.jupiter.params.provider.ValueSource;
 class DefaultBudgetTest {
   private static final long GIB = 1L << 30;
   private static final long FALLBACK = 256L << 20;
-  private static final Reading<DirectMemory> NO_DIRECT = Reading.absent("not needed");
-
-  private static MemoryReadings readings(Reading<SystemMemory> system, Reading<CgroupMemory> cgroup) {
-    return new MemoryReadings(system, cgroup, NO_DIRECT);
-  }
-
-  private static Reading<SystemMemory> ram(long total) {
-    return Reading.present(new SystemMemory(total, total / 2));
-  }
 
   private static Reading<CgroupMemory> cgroup(OptionalLong limit) {
     return Reading.present(new CgroupMemory("/app", 0, 0, limit));
-  }
-
-  private static <T> Reading<T> none() {
-    return Reading.absent("not here");
   }
 
   @Test

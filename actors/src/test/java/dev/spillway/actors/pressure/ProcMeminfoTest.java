@@ -1,5 +1,6 @@
 package dev.spillway.actors.pressure;
 
+import static dev.spillway.actors.pressure.TestReadings.reasonOf;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Path;
@@ -14,11 +15,6 @@ class ProcMeminfoTest {
 
   private FakeHost host() {
     return new FakeHost(root);
-  }
-
-  private static String reasonOf(Reading<?> reading) {
-    assertThat(reading).isInstanceOf(Reading.Absent.class);
-    return ((Reading.Absent<?>) reading).reason();
   }
 
   @Test

@@ -1,12 +1,17 @@
 package dev.spillway.core.memory;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import com.typesafe.config.ConfigFactory;
 import dev.spillway.config.MemorySettings;
 import dev.spillway.config.SpillwaySettings;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.BooleanSupplier;
+import org.awaitility.core.ConditionTimeoutException;
 import org.junit.jupiter.api.AfterEach;
 
 /**
@@ -66,9 +71,33 @@ abstract class AllocatorTestBase {
     }
   }
 
+  /** Reads {@code expected.length} bytes of block {@code h} and checks they are {@code expected}. */
+  protected static void assertBytes(BlockAllocator a, long h, byte[] expected) {
+    byte[] got = new byte[expected.length];
+    a.read(h, 0, got, 0, got.length);
+    assertThat(got).isEqualTo(expected);
+  }
+
   /** A stress thread's work. */
   protected interface Body {
     void run() throws Exception;
+  }
+
+  /**
+   * Lets a concurrent load run: {@code minimum} at the least (the load itself is the scenario), then on
+   * until {@code happened} holds, so that what the test asserts afterwards had its chance to happen,
+   * and no longer than a minute more; it returns at once when a worker has failed. The caller then
+   * stops the load and asserts: a wait that ran out is reported by those assertions.
+   */
+  protected static void keepLoadRunning(Duration minimum, AtomicReference<Throwable> failure,
+      BooleanSupplier happened) {
+    long start = System.nanoTime();
+    try {
+      await().atMost(minimum.plusMinutes(1)).pollInterval(Duration.ofMillis(20)).until(() -> failure.get() != null
+          || System.nanoTime() - start >= minimum.toNanos() && happened.getAsBoolean());
+    } catch (ConditionTimeoutException e) {
+      // the assertions after the load say what did not happen
+    }
   }
 
   /**

@@ -3,10 +3,12 @@ package dev.spillway.core.memory;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.spillway.testing.TestBytes;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -24,16 +26,6 @@ import org.junit.jupiter.api.io.TempDir;
 class IdleSweepAndBudgetTest extends AllocatorTestBase {
   @TempDir Path tmp;
 
-  private static byte[] bytes(long seed, int size) {
-    return SpillRestoreTest.pattern(seed, size, false);
-  }
-
-  private static void assertBytes(BlockAllocator a, long h, byte[] expected) {
-    byte[] got = new byte[expected.length];
-    a.read(h, 0, got, 0, got.length);
-    assertThat(got).isEqualTo(expected);
-  }
-
   @Test
   void untouchedBlocksBecomeIdleAndSpillThroughTheirReferences() {
     BlockAllocator a = tiered(tmp, "");
@@ -41,7 +33,7 @@ class IdleSweepAndBudgetTest extends AllocatorTestBase {
     long[] h = new long[n];
     byte[][] data = new byte[n][];
     for (int i = 0; i < n; i++) {
-      data[i] = bytes(i, 3000); // class 3 KiB... with slack: the caller's handle carries it
+      data[i] = TestBytes.random(i, 3000); // class 3 KiB... with slack: the caller's handle carries it
       h[i] = a.allocate(3000);
       a.write(h[i], 0, data[i], 0, 3000);
     }
@@ -261,7 +253,7 @@ class IdleSweepAndBudgetTest extends AllocatorTestBase {
       }
     })));
     threads.forEach(Thread::start);
-    run(start, failure, () -> Thread.sleep(2_000));
+    run(start, failure, () -> keepLoadRunning(Duration.ofSeconds(2), failure, () -> a.stats().spill().spills() > 0));
     stop.set(true);
     for (Thread t : threads) {
       t.join(30_000);

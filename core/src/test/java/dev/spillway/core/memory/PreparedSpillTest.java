@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CyclicBarrier;
@@ -29,12 +30,6 @@ class PreparedSpillTest extends AllocatorTestBase {
       data.add(bytes);
     }
     return h;
-  }
-
-  private static void assertBytes(BlockAllocator a, long h, byte[] expected) {
-    byte[] got = new byte[expected.length];
-    a.read(h, 0, got, 0, got.length);
-    assertThat(got).isEqualTo(expected);
   }
 
   @Test
@@ -268,7 +263,8 @@ class PreparedSpillTest extends AllocatorTestBase {
       })));
     }
     threads.forEach(Thread::start);
-    Thread.sleep(2_000);
+    keepLoadRunning(Duration.ofSeconds(2), failure,
+        () -> a.stats().spill().spills() > 0 && a.stats().spill().busySpills() > 0);
     stop.set(true);
     for (Thread t : threads) {
       t.join(30_000);

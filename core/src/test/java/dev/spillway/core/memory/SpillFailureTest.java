@@ -3,17 +3,15 @@ package dev.spillway.core.memory;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.spillway.testing.FileBytes;
+import dev.spillway.testing.TmpfsMount;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -24,35 +22,14 @@ import org.junit.jupiter.api.io.TempDir;
 class SpillFailureTest extends AllocatorTestBase {
   @TempDir Path tmp;
 
-  /** Runs a command, returning its exit code (-1 when it cannot run). */
-  private static int run(String... cmd) {
-    try {
-      Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-      p.getInputStream().readAllBytes();
-      return p.waitFor();
-    } catch (IOException e) {
-      return -1;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return -1;
-    }
-  }
-
   /**
-   * A real full device: a 4 MiB tmpfs (needs root and mount(8); skipped with the reason printed where
-   * the mount fails; the segment log's own fault-injection tests cover the same paths without root).
+   * A real full device: a 4 MiB tmpfs (tests run as root; the segment log's own fault-injection tests
+   * cover the same paths without a device).
    */
   @Test
   void aFullDeviceKeepsEveryBlockResidentAndSpillingResumesWhenSpaceReturns() throws IOException {
-    Path mount = Files.createDirectory(tmp.resolve("mnt"));
-    int rc = run("mount", "-t", "tmpfs", "-o", "size=4m,mode=0700", "tmpfs", mount.toString());
-    if (rc != 0) {
-      String reason = "SpillFailureTest disk-full case skipped: cannot mount a 4 MiB tmpfs at " + mount
-          + " (mount exit " + rc + "; needs root and mount(8))";
-      System.out.println(reason);
-      Assumptions.abort(reason);
-    }
-    try {
+    try (TmpfsMount device = TmpfsMount.mount(tmp.resolve("mnt"), "4m", "0700")) {
+      Path mount = device.path();
       Path filler = mount.resolve("filler");
       Files.write(filler, new byte[2 << 20]);
       BlockAllocator a = tiered(mount.resolve("tier"), "tier.segment-size = 1 MiB\nspill.codec = raw");
@@ -98,8 +75,6 @@ class SpillFailureTest extends AllocatorTestBase {
       assertThat(a.stats().spill().spilledBlocks()).isZero();
       checkLeaks = false; // checked above: the tier's files must be closed before the unmount
       a.close();
-    } finally {
-      assertThat(run("umount", mount.toString())).as("umount %s", mount).isZero();
     }
   }
 
@@ -134,14 +109,10 @@ class SpillFailureTest extends AllocatorTestBase {
       }
       a.spill(handles, 0, n);
       Path segment = onlySegment(dir);
-      try (FileChannel ch = FileChannel.open(segment, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-        for (int flips = 0; flips < 3; flips++) {
-          long at = 32 + r.nextLong(ch.size() - 32); // past the file header: records only
-          ByteBuffer b = ByteBuffer.allocate(1);
-          ch.read(b, at);
-          b.put(0, (byte) (b.get(0) ^ (1 << r.nextInt(8))));
-          ch.write(b.flip(), at);
-        }
+      long size = Files.size(segment);
+      for (int flips = 0; flips < 3; flips++) {
+        long at = 32 + r.nextLong(size - 32); // past the file header: records only
+        FileBytes.flip(segment, at, 1 << r.nextInt(8));
       }
       for (int i = 0; i < n; i++) {
         try {
@@ -174,9 +145,7 @@ class SpillFailureTest extends AllocatorTestBase {
     }
     a.spill(handles, 0, n);
     Path segment = onlySegment(tmp.resolve("t"));
-    try (FileChannel ch = FileChannel.open(segment, StandardOpenOption.WRITE)) {
-      ch.truncate(ch.size() - 3 * 4096);
-    }
+    FileBytes.truncate(segment, Files.size(segment) - 3 * 4096);
     int failed = 0;
     for (int i = 0; i < n; i++) {
       try {

@@ -3,6 +3,7 @@ package dev.spillway.core.memory;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.spillway.testing.TestBytes;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -22,14 +23,13 @@ class SpillRestoreTest extends AllocatorTestBase {
   @TempDir Path dir;
 
   static byte[] pattern(long seed, int length, boolean compressible) {
+    if (!compressible) {
+      return TestBytes.random(seed, length);
+    }
     byte[] b = new byte[length];
     SplittableRandom r = new SplittableRandom(seed);
-    if (compressible) {
-      for (int i = 0; i < length; i++) {
-        b[i] = (byte) ((i / 64) % 7 == 0 ? r.nextInt(256) : 'a' + (i % 13));
-      }
-    } else {
-      r.nextBytes(b);
+    for (int i = 0; i < length; i++) {
+      b[i] = (byte) ((i / 64) % 7 == 0 ? r.nextInt(256) : 'a' + (i % 13));
     }
     return b;
   }

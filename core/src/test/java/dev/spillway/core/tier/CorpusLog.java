@@ -23,8 +23,8 @@ import java.util.stream.Stream;
 
 /**
  * The healthy logs the corpus of damaged directories starts from, all written through
- * {@link SegmentLog} with 1 MiB segments and deterministic payloads, and the tools that damage them
- * and describe their bytes.
+ * {@link SegmentLog} with 1 MiB segments and deterministic payloads, and the tools that describe their
+ * bytes (damage is done with {@link dev.spillway.testing.FileBytes}).
  *
  * <p>The standard log: keys 0-399 (raw payloads of 3,000 to 11,999 bytes), then tombstones for keys
  * 0-9, new values for keys 10-19, then keys 400-459: 480 records in 4 segments, 450 live keys, 10
@@ -145,32 +145,6 @@ final class CorpusLog {
   static List<Long> segmentIds(Path dir) throws IOException {
     try (Stream<Path> files = Files.list(dir)) {
       return files.map(f -> parseFileName(f.getFileName().toString())).filter(id -> id >= 0).sorted().toList();
-    }
-  }
-
-  /** XORs the byte at {@code offset} with {@code mask}. */
-  static void flip(Path file, long offset, int mask) throws IOException {
-    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-      ByteBuffer b = ByteBuffer.allocate(1);
-      ch.read(b, offset);
-      b.put(0, (byte) (b.get(0) ^ mask)).rewind();
-      ch.write(b, offset);
-    }
-  }
-
-  static void truncate(Path file, long size) throws IOException {
-    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
-      ch.truncate(size);
-    }
-  }
-
-  /** Overwrites {@code [from, to)} with zeros. */
-  static void zero(Path file, long from, long to) throws IOException {
-    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
-      ByteBuffer zeros = ByteBuffer.allocate((int) (to - from));
-      while (zeros.hasRemaining()) {
-        ch.write(zeros, from + zeros.position());
-      }
     }
   }
 

@@ -5,13 +5,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.spillway.config.TierSettings.Durability;
+import dev.spillway.testing.ChildJvm;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -78,12 +78,9 @@ class CrashConsistencyTest {
   }
 
   private Process start(long firstKey) throws IOException {
-    String java = ProcessHandle.current().info().command().orElseThrow();
-    List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED",
-        "--sun-misc-unsafe-memory-access=allow", "-Xmx256m", "-cp", System.getProperty("java.class.path"),
-        CrashWriterMain.class.getName(), dir.toString(), Long.toString(firstKey)));
     // stderr to a file: an unread pipe could fill and stall the child
-    return new ProcessBuilder(cmd).redirectError(dir.resolve("child.err").toFile()).start();
+    return ChildJvm.builder(List.of("-Xmx256m"), CrashWriterMain.class, dir.toString(), Long.toString(firstKey))
+        .redirectError(dir.resolve("child.err").toFile()).start();
   }
 
   private String stderr(Process p) {

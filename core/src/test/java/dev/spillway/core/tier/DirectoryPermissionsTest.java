@@ -4,6 +4,7 @@ import static dev.spillway.core.tier.TierTestSupport.*;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.spillway.testing.TmpfsMount;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -53,21 +54,13 @@ class DirectoryPermissionsTest {
 
   @Test
   void readOnlyMountFailsAtOpenNamingTheDirectory() throws IOException {
-    Path mount = Files.createDirectory(tmp.resolve("ro"));
-    int rc = DiskFullTest.run("mount", "-t", "tmpfs", "-o", "size=1m,ro", "tmpfs", mount.toString());
-    if (rc != 0) {
-      String reason = "read-only mount test skipped: mount exit " + rc + " (needs root and mount(8))";
-      System.out.println(reason);
-      Assumptions.abort(reason);
-    }
-    try {
+    try (TmpfsMount device = TmpfsMount.mountReadOnly(tmp.resolve("ro"), "1m")) {
+      Path mount = device.path();
       assertThatThrownBy(() -> SegmentLog.open(settings(mount), CODECS))
           .isInstanceOf(IOException.class)
           .hasMessageContaining(mount.toString())
           .hasMessageContaining("is not writable")
           .hasMessageContaining("read-only");
-    } finally {
-      assertThat(DiskFullTest.run("umount", mount.toString())).isZero();
     }
   }
 }

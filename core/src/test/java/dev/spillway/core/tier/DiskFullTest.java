@@ -5,59 +5,38 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.spillway.config.TierSettings.Durability;
+import dev.spillway.testing.TmpfsMount;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A real full device: a 2 MiB tmpfs (needs root and mount(8); skipped with the reason printed where
- * the mount fails). The failing append throws a clear {@link SegmentWriteException}, nothing
- * acknowledged is lost, the log stays readable, and appends work again once space returns.
+ * A real full device: a 2 MiB tmpfs (tests run as root; the mount fails the test where it cannot be
+ * made). The failing append throws a clear {@link SegmentWriteException}, nothing acknowledged is lost,
+ * the log stays readable, and appends work again once space returns.
  * Run: {@code mvn -B -pl core -am test -Dsurefire.failIfNoSpecifiedTests=false -Dtest='DiskFullTest'}
  */
 class DiskFullTest {
   @TempDir Path tmp;
+  private TmpfsMount device;
   private Path mount;
-  private boolean mounted;
-
-  /** Runs a command, returning its exit code (-1 when it cannot run). */
-  static int run(String... cmd) {
-    try {
-      Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-      p.getInputStream().readAllBytes();
-      return p.waitFor();
-    } catch (IOException e) {
-      return -1;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return -1;
-    }
-  }
 
   @BeforeEach
-  void mountSmallFileSystem() throws IOException {
-    mount = Files.createDirectory(tmp.resolve("mnt"));
-    int rc = run("mount", "-t", "tmpfs", "-o", "size=2m,mode=0700", "tmpfs", mount.toString());
-    if (rc != 0) {
-      String reason = "DiskFullTest skipped: cannot mount a 2 MiB tmpfs at " + mount + " (mount exit " + rc
-          + "; needs root and mount(8))";
-      System.out.println(reason);
-      Assumptions.abort(reason);
-    }
-    mounted = true;
+  void mountSmallFileSystem() {
+    device = TmpfsMount.mount(tmp.resolve("mnt"), "2m", "0700");
+    mount = device.path();
   }
 
   @AfterEach
   void unmount() {
-    if (mounted) {
-      assertThat(run("umount", mount.toString())).as("umount %s", mount).isZero();
+    if (device != null) {
+      device.close();
     }
   }
 

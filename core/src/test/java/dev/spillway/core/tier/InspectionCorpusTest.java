@@ -1,6 +1,7 @@
 package dev.spillway.core.tier;
 
 import static dev.spillway.core.tier.CorpusLog.*;
+import static dev.spillway.testing.FileBytes.*;
 import static dev.spillway.core.tier.Finding.Kind.*;
 import static dev.spillway.core.tier.SegmentDescriptor.*;
 import static dev.spillway.core.tier.TierTestSupport.CODECS;

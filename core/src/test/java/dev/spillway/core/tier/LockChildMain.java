@@ -1,6 +1,10 @@
 package dev.spillway.core.tier;
 
+import dev.spillway.testing.ChildJvm;
+import dev.spillway.testing.Processes;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -35,19 +39,14 @@ public final class LockChildMain {
 
   /** A started child JVM running this class with {@code mode} and {@code dir}. */
   static Process start(String mode, Path dir) throws java.io.IOException {
-    String java = ProcessHandle.current().info().command().orElseThrow();
-    return new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), LockChildMain.class.getName(), mode,
-        dir.toString()).redirectErrorStream(true).start();
+    return ChildJvm.builder(List.of(), LockChildMain.class, mode, dir.toString()).redirectErrorStream(true).start();
   }
 
   /** Runs {@code probe} on {@code dir} in a child JVM: "free" or "held". */
   static String probe(Path dir) throws Exception {
     Process p = start("probe", dir);
     String out = new String(p.getInputStream().readAllBytes()).trim();
-    if (!p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)) {
-      p.destroyForcibly();
-      throw new AssertionError("lock probe did not finish");
-    }
+    Processes.awaitExit(p, Duration.ofSeconds(60), "the lock probe of " + dir);
     return out;
   }
 

@@ -1,6 +1,7 @@
 package dev.spillway.core.tier;
 
 import static dev.spillway.core.tier.CorpusLog.*;
+import static dev.spillway.testing.FileBytes.*;
 import static dev.spillway.core.tier.SegmentDescriptor.*;
 import static dev.spillway.core.tier.TierTestSupport.CODECS;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -8,6 +9,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.spillway.config.TierSettings;
 import dev.spillway.config.TierSettings.Durability;
+import dev.spillway.testing.TmpfsMount;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -181,14 +183,12 @@ class LogInspectorTest {
 
   @Test
   void inspectWorksOnAReadOnlyMountAndRepairThereFailsClearly() throws Exception {
-    Path mount = Files.createDirectory(tmp.resolve("ro"));
-    assertThat(DiskFullTest.run("mount", "-t", "tmpfs", "-o", "size=16m,mode=0700", "tmpfs", mount.toString()))
-        .as("mount a tmpfs (tests run as root)").isZero();
-    try {
+    try (TmpfsMount device = TmpfsMount.mount(tmp.resolve("ro"), "16m", "0700")) { // tests run as root
+      Path mount = device.path();
       Path dir = mount.resolve("log");
       writeStandard(dir);
       java.nio.file.Files.writeString(mount.resolve("marker"), "x"); // the mount was writable until now
-      assertThat(DiskFullTest.run("mount", "-o", "remount,ro", mount.toString())).as("remount read-only").isZero();
+      device.remountReadOnly();
       assertThatThrownBy(() -> Files.writeString(mount.resolve("marker2"), "x")).isInstanceOf(IOException.class);
       InspectionReport report = LogInspector.inspect(List.of(dir), CODECS);
       assertThat(report.healthy()).as("%s", report.findings()).isTrue();
@@ -196,8 +196,6 @@ class LogInspectorTest {
       assertThat(report.records()).isPositive();
       assertThatThrownBy(() -> LogInspector.repair(List.of(dir), CODECS)).isInstanceOf(IOException.class)
           .hasMessageContaining(dir.toString());
-    } finally {
-      assertThat(DiskFullTest.run("umount", mount.toString())).isZero();
     }
   }
 }

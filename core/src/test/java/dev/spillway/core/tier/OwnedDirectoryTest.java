@@ -1,15 +1,16 @@
 package dev.spillway.core.tier;
 
+import static dev.spillway.testing.FileTrees.entries;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.spillway.testing.TmpfsMount;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.UserPrincipal;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -53,7 +54,7 @@ class OwnedDirectoryTest {
     OwnedDirectory.prepare(dir, KEY);
     assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir))).isEqualTo("rwx------");
     assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(tmp.resolve("a")))).isEqualTo("rwx------");
-    assertThat(list(dir)).as("no probe left").isEmpty();
+    assertThat(entries(dir)).as("no probe left").isEmpty();
   }
 
   @Test
@@ -62,7 +63,7 @@ class OwnedDirectoryTest {
     assertThatThrownBy(() -> OwnedDirectory.prepare(dir, KEY)).isInstanceOf(IOException.class)
         .hasMessageContaining(dir.toString()).hasMessageContaining("not to this process's user")
         .hasMessageContaining(KEY);
-    assertThat(list(dir).filter(p -> p.getFileName().toString().startsWith(".spillway-probe"))).isEmpty();
+    assertThat(entries(dir)).filteredOn(p -> p.getFileName().toString().startsWith(".spillway-probe")).isEmpty();
   }
 
   @Test
@@ -85,10 +86,8 @@ class OwnedDirectoryTest {
 
   @Test
   void theProbeIsNeverLeftBehindAlsoWhenTheDeviceIsFull() throws Exception {
-    Path mount = Files.createDirectory(tmp.resolve("full"));
-    assertThat(DiskFullTest.run("mount", "-t", "tmpfs", "-o", "size=64k,mode=0700", "tmpfs", mount.toString()))
-        .as("mount a 64 KiB tmpfs (tests run as root)").isZero();
-    try {
+    try (TmpfsMount device = TmpfsMount.mount(tmp.resolve("full"), "64k", "0700")) { // tests run as root
+      Path mount = device.path();
       try (var out = Files.newOutputStream(mount.resolve("filler"))) {
         byte[] block = new byte[4096];
         for (int i = 0; i < 64; i++) {
@@ -100,9 +99,7 @@ class OwnedDirectoryTest {
       assertThatThrownBy(() -> OwnedDirectory.prepare(mount, KEY)).isInstanceOf(IOException.class)
           .hasMessageContaining("is not writable").hasMessageContaining("No space left on device")
           .hasMessageContaining("df -h " + mount);
-      assertThat(list(mount)).containsExactly(mount.resolve("filler"));
-    } finally {
-      assertThat(DiskFullTest.run("umount", mount.toString())).isZero();
+      assertThat(entries(mount)).containsExactly(mount.resolve("filler"));
     }
   }
 
@@ -119,12 +116,6 @@ class OwnedDirectoryTest {
     });
     assertThat(mode[0]).isEqualTo("rw-------");
     assertThat(uid).isEqualTo((Integer) Files.getAttribute(dir, "unix:uid"));
-    assertThat(list(dir)).isEmpty();
-  }
-
-  private static Stream<Path> list(Path dir) throws IOException {
-    try (Stream<Path> s = Files.list(dir)) {
-      return s.toList().stream();
-    }
+    assertThat(entries(dir)).isEmpty();
   }
 }

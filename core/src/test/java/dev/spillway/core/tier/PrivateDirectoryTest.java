@@ -1,5 +1,6 @@
 package dev.spillway.core.tier;
 
+import static dev.spillway.testing.FileTrees.names;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -12,7 +13,6 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -136,11 +136,5 @@ class PrivateDirectoryTest {
     Files.write(dir.resolve("spill/seg-0000000000000000.spw"), new byte[4096]);
     Files.write(dir.resolve("spill/seg-0000000000000001.spw"), new byte[4096]);
     return dir;
-  }
-
-  static Set<String> names(Path dir) throws IOException {
-    try (var s = Files.list(dir)) {
-      return s.map(p -> p.getFileName().toString()).collect(Collectors.toSet());
-    }
   }
 }

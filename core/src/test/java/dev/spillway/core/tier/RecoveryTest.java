@@ -1,6 +1,7 @@
 package dev.spillway.core.tier;
 
 import static dev.spillway.core.tier.CorpusLog.*;
+import static dev.spillway.testing.FileBytes.*;
 import static dev.spillway.core.tier.TierTestSupport.CODECS;
 import static dev.spillway.core.tier.TierTestSupport.payload;
 import static org.assertj.core.api.Assertions.assertThat;

@@ -19,9 +19,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
-import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.zip.CRC32C;
 import org.junit.jupiter.api.Test;
@@ -34,14 +31,6 @@ class BulkStreamsTest extends StreamsTestBase {
 
   /** A registered Kryo type for the object flows. */
   public record Reading(long sensor, double value, String unit) {}
-
-  private static <T> T await(CompletionStage<T> stage) throws Exception {
-    try {
-      return stage.toCompletableFuture().get(60, TimeUnit.SECONDS);
-    } catch (ExecutionException e) {
-      throw (Exception) e.getCause();
-    }
-  }
 
   private static List<ByteString> chunks(int count, int maxSize, long seed) {
     SplittableRandom r = new SplittableRandom(seed);

@@ -10,20 +10,21 @@ import dev.spillway.core.memory.PreparedSpill;
 import dev.spillway.core.memory.SpillFailedException;
 import dev.spillway.core.memory.SpillOutcome;
 import dev.spillway.streams.StreamsTestBase;
+import dev.spillway.testing.TmpfsMount;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.Assumptions;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -54,7 +55,7 @@ class SpillPipelineTest extends StreamsTestBase {
       }
       if (sleepMillis > 0) {
         try {
-          Thread.sleep(sleepMillis);
+          Thread.sleep(sleepMillis); // the scenario: a slow device, each write takes this long
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
         }
@@ -98,23 +99,9 @@ class SpillPipelineTest extends StreamsTestBase {
     }
   }
 
-  private static <T> T await(CompletionStage<T> stage) throws Exception {
-    try {
-      return stage.toCompletableFuture().get(30, TimeUnit.SECONDS);
-    } catch (ExecutionException e) {
-      throw (Exception) e.getCause();
-    }
-  }
-
-  private static Throwable failureOf(CompletionStage<?> stage) {
-    try {
-      stage.toCompletableFuture().get(30, TimeUnit.SECONDS);
-      throw new AssertionError("expected the stage to fail");
-    } catch (ExecutionException e) {
-      return e.getCause();
-    } catch (Exception e) {
-      throw new AssertionError(e);
-    }
+  @Override
+  protected Duration answerTimeout() {
+    return Duration.ofSeconds(30);
   }
 
   @Test
@@ -337,49 +324,42 @@ class SpillPipelineTest extends StreamsTestBase {
     verifyAndFree(a, h, data);
   }
 
-  /** A real full device under the pipeline: a 4 MiB tmpfs (root only; skipped, with the reason, elsewhere). */
+  /** A real full device under the pipeline: a 4 MiB tmpfs (tests run as root). */
   @Test
   void aFullDeviceFailsTheBatchesThatDoNotFitAndTheirBlocksStayReadable() throws Exception {
-    Path mount = Files.createDirectory(tmp.resolve("mnt"));
-    Process p = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=4m,mode=0700", "tmpfs", mount.toString())
-        .redirectErrorStream(true).start();
-    p.getInputStream().readAllBytes();
-    if (p.waitFor() != 0) {
-      String reason = "disk-full pipeline case skipped: cannot mount a 4 MiB tmpfs at " + mount + " (needs root)";
-      System.out.println(reason);
-      Assumptions.abort(reason);
-    }
-    try {
-      SpillwaySettings s = settings(mount.resolve("tier"), "tier.segment-size = 1 MiB\nspill.codec = raw\n"
-          + "spill.pipeline { batch-bytes = 256 KiB, batch-delay = 1 ms, restart { min-backoff = 1 ms,"
-          + " max-backoff = 2 ms } }");
-      BlockAllocator a = allocator(s);
-      SpillPipeline pipeline = closeAfter(SpillPipeline.start(a, s.spill(), system()));
-      List<byte[]> data = new ArrayList<>();
-      long[] h = blocks(a, 200, 32 << 10, data); // 6.4 MiB: more than the device holds
-      List<CompletableFuture<SpillOutcome>> answers = new ArrayList<>();
-      for (long x : h) {
-        answers.add(pipeline.spill(x).toCompletableFuture());
-      }
-      int spilled = 0;
-      int failedFull = 0;
-      for (CompletableFuture<SpillOutcome> f : answers) {
-        try {
-          assertThat(await(f)).isEqualTo(SpillOutcome.SPILLED);
-          spilled++;
-        } catch (SpillFailedException e) {
-          assertThat(e).hasMessageContaining("stays resident");
-          failedFull++;
+    try (TmpfsMount device = TmpfsMount.mount(tmp.resolve("mnt"), "4m", "0700")) {
+      try {
+        SpillwaySettings s = settings(device.path().resolve("tier"), "tier.segment-size = 1 MiB\n"
+            + "spill.codec = raw\n"
+            + "spill.pipeline { batch-bytes = 256 KiB, batch-delay = 1 ms, restart { min-backoff = 1 ms,"
+            + " max-backoff = 2 ms } }");
+        BlockAllocator a = allocator(s);
+        SpillPipeline pipeline = closeAfter(SpillPipeline.start(a, s.spill(), system()));
+        List<byte[]> data = new ArrayList<>();
+        long[] h = blocks(a, 200, 32 << 10, data); // 6.4 MiB: more than the device holds
+        List<CompletableFuture<SpillOutcome>> answers = new ArrayList<>();
+        for (long x : h) {
+          answers.add(pipeline.spill(x).toCompletableFuture());
         }
+        int spilled = 0;
+        int failedFull = 0;
+        for (CompletableFuture<SpillOutcome> f : answers) {
+          try {
+            assertThat(await(f)).isEqualTo(SpillOutcome.SPILLED);
+            spilled++;
+          } catch (SpillFailedException e) {
+            assertThat(e).hasMessageContaining("stays resident");
+            failedFull++;
+          }
+        }
+        assertThat(spilled).as("what fits the device spills").isPositive();
+        assertThat(failedFull).as("the rest fails, batch by batch").isPositive();
+        assertThat(spilled + failedFull).isEqualTo(200);
+        assertThat(a.stats().spill().spilledBlocks()).isEqualTo(spilled);
+        verifyAndFree(a, h, data); // every block reads back: restored or never left
+      } finally {
+        closeEverything(); // the pipeline and the tier's files close before the unmount
       }
-      assertThat(spilled).as("what fits the device spills").isPositive();
-      assertThat(failedFull).as("the rest fails, batch by batch").isPositive();
-      assertThat(spilled + failedFull).isEqualTo(200);
-      assertThat(a.stats().spill().spilledBlocks()).isEqualTo(spilled);
-      verifyAndFree(a, h, data); // every block reads back: restored or never left
-    } finally {
-      closeEverything();
-      new ProcessBuilder("umount", mount.toString()).start().waitFor();
     }
   }
 
@@ -440,18 +420,36 @@ class SpillPipelineTest extends StreamsTestBase {
         .isInstanceOf(NullPointerException.class).hasMessageContaining("allocator");
   }
 
+  /** {@code a} as the pipeline sees it, counting the requests it has prepared (frozen) in {@code prepared}. */
+  private static BlockAllocator countingPrepares(BlockAllocator a, AtomicInteger prepared) {
+    return (BlockAllocator) Proxy.newProxyInstance(BlockAllocator.class.getClassLoader(),
+        new Class<?>[] {BlockAllocator.class}, (proxy, method, args) -> {
+          try {
+            Object result = method.invoke(a, args);
+            if (method.getName().equals("prepareSpill")) {
+              prepared.addAndGet((Integer) args[2]);
+            }
+            return result;
+          } catch (InvocationTargetException e) {
+            throw e.getCause();
+          }
+        });
+  }
+
   @Test
   void accessesDuringThePipelineKeepBlocksResidentWithTheirNewBytes() throws Exception {
     SpillwaySettings s = spillSettings("spill.pipeline.batch-delay = 200 ms");
     BlockAllocator a = allocator(s);
-    SpillPipeline pipeline = start(a, s, BatchWriter.ALLOCATOR);
+    AtomicInteger prepared = new AtomicInteger();
+    SpillPipeline pipeline = start(countingPrepares(a, prepared), s, BatchWriter.ALLOCATOR);
     List<byte[]> data = new ArrayList<>();
     long[] h = blocks(a, 20, 256, data);
     List<CompletableFuture<SpillOutcome>> answers = new ArrayList<>();
     for (long x : h) {
       answers.add(pipeline.offer(x).toCompletableFuture());
     }
-    Thread.sleep(50); // prepared and waiting for the 200 ms batch delay: frozen
+    // Every block prepared (frozen) and waiting for the 200 ms batch delay:
+    Awaitility.await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(1)).until(() -> prepared.get() == 20);
     for (int i = 0; i < 20; i += 2) {
       a.putLong(h[i], 0, -i);
       java.nio.ByteBuffer.wrap(data.get(i)).order(java.nio.ByteOrder.nativeOrder()).putLong(0, -i);
