@@ -113,7 +113,9 @@ class SpillwayFacadeTest {
       spillway.spill(h).toCompletableFuture().get(10, TimeUnit.SECONDS);
       assertThat(spillway.memory().getLong(h, 0)).isEqualTo(1); // a restore: the latency histogram
       spillway.memory().free(h);
-      String body = awaitScrape(address).until(() -> scrape(address), b -> b.contains("spillway_tier_restores_total"));
+      // Every series appears at the first tick after its first value: wait for all three.
+      String body = awaitScrape(address).until(() -> scrape(address), b -> b.contains("spillway_tier_restores_total")
+          && b.contains("spillway_pool_blocks_in_use") && b.contains("spillway_tier_restore_latency_seconds"));
       assertThat(body).contains("spillway_tier_restores_total").contains("spillway_pool_blocks_in_use")
           .contains("spillway_tier_restore_latency_seconds");
     }
