@@ -1,5 +1,5 @@
 /** Spillway's command line. */
 module dev.spillway.cli {
-  requires dev.spillway.actors;
+  requires dev.spillway;
   requires java.management;
 }

@@ -1,10 +1,18 @@
-/** The data plane. */
+/**
+ * Spillway's data plane: off-heap blocks named by handles, spilled to segment files and restored on
+ * access. Applications hold {@link dev.spillway.memory.BlockAllocator} ({@code dev.spillway.memory});
+ * the control plane drives it through {@link dev.spillway.memory.spi.AllocatorControl}
+ * ({@code dev.spillway.memory.spi}); {@code dev.spillway.codec} holds the codecs of stored records
+ * (raw, LZ4, Kryo for objects). The implementation ({@code dev.spillway.core.*}) is not exported, but
+ * for the segment log the command line's {@code inspect} reads.
+ */
 module dev.spillway.core {
   requires transitive dev.spillway.config;
   requires org.lz4.java;
   requires com.esotericsoftware.kryo;
 
-  exports dev.spillway.core.memory;
-  exports dev.spillway.core.tier;
-  exports dev.spillway.core.codec;
+  exports dev.spillway.memory;
+  exports dev.spillway.memory.spi;
+  exports dev.spillway.codec;
+  exports dev.spillway.core.tier to dev.spillway.cli;
 }

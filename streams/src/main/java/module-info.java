@@ -1,4 +1,7 @@
-/** The control plane's streams. */
+/**
+ * Spillway's Akka Streams: the batched spill pipeline ({@code dev.spillway.streams.spill}) and bulk
+ * ingestion, export and prefetch ({@code dev.spillway.streams.bulk}).
+ */
 module dev.spillway.streams {
   requires transitive dev.spillway.core;
   requires transitive akka.stream;
@@ -6,7 +9,6 @@ module dev.spillway.streams {
   requires transitive akka.actor.typed;
   requires scala.library;
 
-  exports dev.spillway.streams;
-  exports dev.spillway.streams.spill;
   exports dev.spillway.streams.bulk;
+  exports dev.spillway.streams.spill;
 }

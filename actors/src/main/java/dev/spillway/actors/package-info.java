@@ -6,3 +6,5 @@
  * how.
  */
 package dev.spillway.actors;
+
+import dev.spillway.Spillway;

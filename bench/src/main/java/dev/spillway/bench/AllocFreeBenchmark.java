@@ -1,6 +1,6 @@
 package dev.spillway.bench;
 
-import dev.spillway.core.memory.BlockAllocator;
+import dev.spillway.memory.BlockAllocator;
 import io.netty.buffer.AdaptiveByteBufAllocator;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;

@@ -1,9 +1,9 @@
 package dev.spillway.bench;
 
 import com.typesafe.config.ConfigFactory;
-import dev.spillway.actors.Spillway;
+import dev.spillway.Spillway;
 import dev.spillway.config.SpillwaySettings;
-import dev.spillway.core.memory.BlockAllocator;
+import dev.spillway.memory.BlockAllocator;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;

@@ -8,10 +8,10 @@ import dev.spillway.config.Sizes;
 import dev.spillway.config.SpillSettings.SpillCodec;
 import dev.spillway.config.SpillwaySettings;
 import dev.spillway.config.TierSettings;
-import dev.spillway.core.memory.BlockAllocator;
-import dev.spillway.core.memory.SpillOutcome;
-import dev.spillway.core.memory.SpillReport;
-import dev.spillway.core.memory.SpillStats;
+import dev.spillway.memory.BlockAllocator;
+import dev.spillway.memory.SpillOutcome;
+import dev.spillway.memory.spi.SpillReport;
+import dev.spillway.memory.SpillStats;
 import dev.spillway.streams.bulk.Ingest;
 import dev.spillway.streams.bulk.IngestSummary;
 import dev.spillway.streams.spill.SpillPipeline;
@@ -342,7 +342,7 @@ public final class SpillRestoreBenchmark {
   private static void spillAll(BlockAllocator allocator, long[] handles, int perBatch) {
     for (int i = 0; i < handles.length; i += perBatch) {
       int n = Math.min(perBatch, handles.length - i);
-      SpillReport report = allocator.spill(handles, i, n);
+      SpillReport report = allocator.control().spill(handles, i, n);
       if (report.spilled() != n) {
         throw new IllegalStateException("batch of " + n + " blocks from " + i + " spilled partly: " + report);
       }
@@ -450,7 +450,7 @@ public final class SpillRestoreBenchmark {
                 if (o.verify) {
                   byte[] got = new byte[chunk];
                   for (int i = 0; i < chunks; i++) {
-                    allocator.copyOut(summary.handles()[i], MemorySegment.ofArray(got));
+                    allocator.control().copyOut(summary.handles()[i], MemorySegment.ofArray(got));
                     if (!Arrays.equals(got, input.get(i).toArrayUnsafe())) {
                       throw new IllegalStateException("chunk " + i + " reads back wrong");
                     }

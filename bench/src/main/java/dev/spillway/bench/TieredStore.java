@@ -2,9 +2,9 @@ package dev.spillway.bench;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
-import dev.spillway.actors.Spillway;
-import dev.spillway.core.memory.BlockAllocator;
-import dev.spillway.core.memory.SpillStats;
+import dev.spillway.Spillway;
+import dev.spillway.memory.BlockAllocator;
+import dev.spillway.memory.SpillStats;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -56,7 +56,7 @@ interface TieredStore extends AutoCloseable {
    * Spillway through its facade: keys index a {@code long[]} of handles; values are blocks of the
    * 4 KiB class. Allocations at the budget wait for the control plane to spill cold blocks; reads of
    * spilled blocks restore them on the reading thread. With {@code maintainMillis > 0} (a diagnostic,
-   * off by default) a thread of its own calls {@link Spillway#shrinkNow()}, which runs the
+   * off by default) a thread of its own calls {@link Spillway#maintainPoolsAsync()}, which runs the
    * allocator's {@code maintain()} pass (tombstones, tier compaction), at that interval.
    */
   final class SpillwayStore implements TieredStore {
@@ -90,7 +90,7 @@ interface TieredStore extends AutoCloseable {
       try {
         while (!Thread.currentThread().isInterrupted()) {
           Thread.sleep(millis);
-          spillway.shrinkNow().toCompletableFuture().join();
+          spillway.maintainPoolsAsync().toCompletableFuture().join();
           maintainPasses.increment();
         }
       } catch (InterruptedException e) {
@@ -124,7 +124,7 @@ interface TieredStore extends AutoCloseable {
     }
 
     private long spillwayPipelineSpilled() {
-      return spillway.stats().toCompletableFuture().join().pipeline().spilled();
+      return spillway.statsAsync().toCompletableFuture().join().pipeline().spilled();
     }
 
     @Override
@@ -143,7 +143,7 @@ interface TieredStore extends AutoCloseable {
       f.put("forwardedAtEnd", Long.toString(now.forwardedBlocks()));
       f.put("storedToRaw", String.format(java.util.Locale.ROOT, "%.3f",
           now.rawBytesWritten() == 0 ? 0.0 : (double) now.storedBytesWritten() / now.rawBytesWritten()));
-      f.put("mappedMiBAtEnd", Long.toString(memory.mappedBytes() >> 20));
+      f.put("mappedMiBAtEnd", Long.toString(memory.control().mappedBytes() >> 20));
       f.put("liveMiBAtEnd", Long.toString(memory.stats().requestedBytes() >> 20));
       if (now.tier() != null) {
         f.put("tierSegments", Integer.toString(now.tier().segments()));

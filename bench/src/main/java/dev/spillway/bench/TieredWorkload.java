@@ -57,7 +57,7 @@ import java.util.stream.Stream;
  * {@code --heap-ehcache=2g}, {@code --heap-chm=3g} (the children's {@code -Xmx}; at 512m Ehcache ran
  * out of heap loading 1 GiB), {@code --spillway-conf=HOCON} (over the Spillway side's settings, e.g.
  * {@code 'spillway.control.idle.sweep-interval = 100 ms'}), {@code --spillway-maintain-ms=0} (a
- * diagnostic: above 0, the Spillway side calls {@code shrinkNow()}, a {@code maintain()} pass, at
+ * diagnostic: above 0, the Spillway side calls {@code maintainPoolsAsync()}, a {@code maintain()} pass, at
  * that interval). Values default to {@code half-zero} (~2:1 for LZ4, so Spillway's tier stores about
  * 0.63 of the raw bytes while Ehcache's disk tier stores them as they are).
  * {@code --child=SIDE} is the child JVM's.
@@ -196,7 +196,7 @@ public final class TieredWorkload {
       System.out.println("  spillway settings over the workload's: " + o.spillwayConf);
     }
     if (o.maintainMillis > 0) {
-      System.out.println("  diagnostic: Spillway's shrinkNow() (a maintain() pass) every " + o.maintainMillis + " ms");
+      System.out.println("  diagnostic: Spillway's maintainPoolsAsync() (a maintain() pass) every " + o.maintainMillis + " ms");
     }
     Map<String, List<Map<String, String>>> results = new LinkedHashMap<>();
     o.sides.forEach(s -> results.put(s, new ArrayList<>()));

@@ -2,11 +2,11 @@ package dev.spillway.cli;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
-import dev.spillway.actors.Spillway;
-import dev.spillway.actors.SpillwayStats;
+import dev.spillway.Spillway;
+import dev.spillway.SpillwayStats;
 import dev.spillway.config.Sizes;
-import dev.spillway.core.memory.BlockAllocator;
-import dev.spillway.core.memory.SpillStats;
+import dev.spillway.memory.BlockAllocator;
+import dev.spillway.memory.SpillStats;
 import java.io.PrintStream;
 import java.lang.management.GarbageCollectorMXBean;
 import java.lang.management.ManagementFactory;
@@ -90,7 +90,7 @@ final class DemoJob {
         }
         progress.step("check", i + 1, values);
       }
-      SpillwayStats stats = spillway.stats().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      SpillwayStats stats = spillway.statsAsync().toCompletableFuture().get(30, TimeUnit.SECONDS);
       for (long h : handles) {
         memory.free(h);
       }

@@ -11,9 +11,9 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigOrigin;
 import com.typesafe.config.ConfigValueFactory;
-import dev.spillway.actors.Spillway;
+import dev.spillway.Spillway;
 import dev.spillway.config.Sizes;
-import dev.spillway.core.memory.SpillStats;
+import dev.spillway.memory.SpillStats;
 import dev.spillway.streams.bulk.IngestSummary;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -89,7 +89,7 @@ final class IngestCommand {
 
     long start = System.nanoTime();
     try (Spillway spillway = Spillway.create(overrides)) {
-      report.printf("ingest: budget %s (%s), tier %s%n", Sizes.format(spillway.memory().budgetBytes()),
+      report.printf("ingest: budget %s (%s), tier %s%n", Sizes.format(spillway.memory().control().budgetBytes()),
           budgetSource(o, effective), tierDescription(spillway, o));
       Digest in = Digest.of(algorithm);
       IngestSummary summary = input

@@ -2,7 +2,7 @@ package dev.spillway.cli;
 
 import dev.spillway.config.Sizes;
 import dev.spillway.config.SpillwaySettings;
-import dev.spillway.core.codec.Codecs;
+import dev.spillway.codec.Codecs;
 import dev.spillway.core.tier.Cut;
 import dev.spillway.core.tier.Finding;
 import dev.spillway.core.tier.InspectionReport;

@@ -1,8 +1,8 @@
 package dev.spillway.cli;
 
 import dev.spillway.config.Sizes;
-import dev.spillway.core.memory.AllocatorStats;
-import dev.spillway.core.memory.PoolStats;
+import dev.spillway.memory.AllocatorStats;
+import dev.spillway.memory.PoolStats;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;

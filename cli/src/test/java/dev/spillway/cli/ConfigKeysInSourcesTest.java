@@ -98,7 +98,7 @@ class ConfigKeysInSourcesTest {
         .containsExactly("spillway.memory.pools.classes");
     assertThat(keysIn("mvn exec:exec -Dspillway.args=\"x\" -Dspillway.control.budgte=1G"))
         .containsExactly("spillway.args", "spillway.control.budgte");
-    assertThat(keysIn("import dev.spillway.config.KnownKeys; spillway.stats().join(); SpillwaySettings.ROOT"))
+    assertThat(keysIn("import dev.spillway.config.KnownKeys; spillway.statsAsync().join(); SpillwaySettings.ROOT"))
         .isEmpty();
     assertThat(keysIn("/var/tmp/spillway-1234 spillway_pool_resident_bytes my.spillway.x")).isEmpty();
     assertThat(KnownKeys.reference().defines("spillway.memory.budget")).isFalse();

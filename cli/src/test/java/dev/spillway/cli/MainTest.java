@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.spillway.config.SpillwaySettings;
 import dev.spillway.config.TierSettings;
-import dev.spillway.core.codec.Codecs;
+import dev.spillway.codec.Codecs;
 import dev.spillway.core.tier.SegmentLog;
 import dev.spillway.core.tier.Write;
 import dev.spillway.testing.FileBytes;

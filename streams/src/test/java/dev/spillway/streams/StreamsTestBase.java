@@ -6,7 +6,7 @@ import akka.actor.testkit.typed.javadsl.ActorTestKit;
 import akka.actor.typed.ActorSystem;
 import com.typesafe.config.ConfigFactory;
 import dev.spillway.config.SpillwaySettings;
-import dev.spillway.core.memory.BlockAllocator;
+import dev.spillway.memory.BlockAllocator;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;

@@ -4,7 +4,8 @@ import akka.actor.typed.ActorRef;
 import akka.actor.typed.Behavior;
 import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
-import dev.spillway.actors.pressure.PressureLevel;
+import dev.spillway.PressureLevel;
+import dev.spillway.memory.spi.BlockRefs;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -46,19 +47,17 @@ public final class IdleDetector {
   /** What the detector works on: the allocator and the spill pipeline, behind a narrow interface. */
   public interface Target {
     /** {@code BlockAllocator.sweepIdle}. */
-    int sweepIdle(int idleSweeps, long[] out);
+    int sweepIdle(int idleSweeps, BlockRefs out);
 
     /** {@code BlockAllocator.coldest}: the longest idle first, aging nothing. */
-    int coldest(long[] out);
+    int coldest(BlockRefs out);
 
     /** {@code BlockAllocator.sparsest}: every block of the emptiest slabs mapping at least {@code bytes}. */
-    int sparsest(long[] out, long bytes);
+    int sparsest(BlockRefs out, long bytes);
 
     /** Bytes mapped: live blocks, free slots of their slabs, huge blocks. */
     long mappedBytes();
 
-    /** The bytes a reference's block takes in RAM. */
-    long sizeOf(long ref);
 
     /** Spills the blocks of {@code refs[0, count)}; completes when every request is answered. */
     CompletionStage<?> spill(long[] refs, int count);
@@ -134,7 +133,9 @@ public final class IdleDetector {
     private final Target target;
     private final Timing timing;
     private final Map<String, ActorRef<PoolActor.Command>> pools;
-    private final long[] buffer = new long[MAX_PER_ROUND];
+    private final BlockRefs buffer = new BlockRefs(MAX_PER_ROUND);
+    /** A buffer of no room: a sweep that only ages the clock. */
+    private final BlockRefs none = new BlockRefs(0);
     private PressureLevel level = PressureLevel.NORMAL;
     private boolean spilling;
     private final List<ActorRef<RoomMade>> waiting = new ArrayList<>();
@@ -192,13 +193,13 @@ public final class IdleDetector {
             while (cause instanceof java.util.concurrent.CompletionException && cause.getCause() != null) {
               cause = cause.getCause();
             }
-            if (cause instanceof dev.spillway.core.memory.InvalidHandleException) {
+            if (cause instanceof dev.spillway.memory.InvalidHandleException) {
               // Routine: a block the sweep named was freed by the application before its spill.
               ctx.getLog().debug("spill round of {} blocks: a block was freed before its spill: {}", d.blocks(),
                   cause.toString());
             } else if (cause != null) {
               // A device error says enough in its message; anything else is a bug: keep its stack.
-              if (cause instanceof java.io.IOException || cause instanceof dev.spillway.core.memory.SpillFailedException) {
+              if (cause instanceof java.io.IOException || cause instanceof dev.spillway.memory.SpillFailedException) {
                 ctx.getLog().warn("spill round of {} blocks failed in part: {}", d.blocks(), cause.toString());
               } else {
                 ctx.getLog().warn("spill round of " + d.blocks() + " blocks failed in part", cause);
@@ -224,14 +225,14 @@ public final class IdleDetector {
     private void sweep() {
       watchPools();
       if (spilling || level == PressureLevel.NORMAL) {
-        target.sweepIdle(timing.idleSweeps(), new long[0]); // ages the clock, spills nothing
+        target.sweepIdle(timing.idleSweeps(), none); // ages the clock, spills nothing
         return;
       }
       if (level == PressureLevel.ELEVATED) {
         startRound(target.sweepIdle(timing.idleSweeps(), buffer), false);
         return;
       }
-      target.sweepIdle(timing.idleSweeps(), new long[0]); // age the clock, then take the coldest
+      target.sweepIdle(timing.idleSweeps(), none); // age the clock, then take the coldest
       int n = target.coldest(buffer);
       startRound(pick(n, target.liveBytes() - lowWaterBytes()), true);
     }
@@ -241,11 +242,7 @@ public final class IdleDetector {
       long sum = 0;
       int k = 0;
       while (k < n && sum < bytes) {
-        try {
-          sum += target.sizeOf(buffer[k]);
-        } catch (RuntimeException gone) {
-          // freed since the sweep: the pipeline will refuse it too
-        }
+        sum += buffer.bytes(k);
         k++;
       }
       return k;
@@ -259,7 +256,8 @@ public final class IdleDetector {
       }
       spilling = true;
       shrinkAfterRound |= shrinkAfter;
-      long[] refs = java.util.Arrays.copyOf(buffer, count);
+      buffer.truncate(count);
+      long[] refs = buffer.toArray();
       // Completed with a value, never null: Akka's dead-letter logging fails on a null message if the
       // round ends after this actor stopped.
       ctx.pipeToSelf(target.spill(refs, count).thenApply(ok -> Boolean.TRUE),

@@ -1,5 +1,6 @@
 package dev.spillway.actors.control;
 
+import dev.spillway.TierStatus;
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.Behavior;
 import akka.actor.typed.PostStop;
@@ -7,8 +8,8 @@ import akka.actor.typed.SupervisorStrategy;
 import akka.actor.typed.javadsl.Behaviors;
 import dev.spillway.actors.pressure.PressureClassifier;
 import dev.spillway.actors.pressure.PressureSample;
-import dev.spillway.actors.pressure.PressureState;
-import dev.spillway.core.memory.MaintenanceReport;
+import dev.spillway.PressureState;
+import dev.spillway.memory.spi.MaintenanceReport;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
@@ -45,7 +46,7 @@ public final class MemoryGuardian {
   public record GetStats(ActorRef<Snapshot> replyTo) implements Command {}
 
   /** What the guardian knows beyond the allocator's own figures. */
-  public record Snapshot(PressureState pressure, List<TierActor.Status> tiers) {}
+  public record Snapshot(PressureState pressure, List<TierStatus> tiers) {}
 
   /** Spill every idle block now. */
   public record SpillNow(ActorRef<IdleDetector.Spilled> replyTo) implements Command {}
@@ -64,7 +65,7 @@ public final class MemoryGuardian {
 
   record PressureChanged(PressureMonitor.Changed changed) implements Command {}
 
-  record TierReported(TierActor.Status status) implements Command {}
+  record TierReported(TierStatus status) implements Command {}
 
   /** What the guardian needs: the parts of the data plane it drives, and how often. */
   public record Setup(IdleDetector.Target target, List<String> pools, java.util.function.ToLongFunction<String> maintainPool,
@@ -92,14 +93,14 @@ public final class MemoryGuardian {
           PressureChanged::new);
       ctx.spawn(PressureMonitor.create(setup.pressure(), setup.classifier(), setup.pressureInterval(), pressureAdapter),
           "pressure-monitor");
-      ActorRef<TierActor.Status> tierAdapter = ctx.messageAdapter(TierActor.Status.class, TierReported::new);
+      ActorRef<TierStatus> tierAdapter = ctx.messageAdapter(TierStatus.class, TierReported::new);
       int i = 0;
       for (Path dir : setup.tierDirectories()) {
         ctx.spawn(Behaviors.supervise(TierActor.create(dir, setup.tierInterval(), tierAdapter))
             .onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofMillis(100), Duration.ofSeconds(10), 0.2)),
             "tier-" + i++);
       }
-      Map<Path, TierActor.Status> tiers = new HashMap<>();
+      Map<Path, TierStatus> tiers = new HashMap<>();
       PressureState[] pressure = {PressureState.INITIAL};
       return Behaviors.receive(Command.class)
           .onMessage(Housekeeping.class, h -> {
@@ -116,7 +117,7 @@ public final class MemoryGuardian {
           })
           .onMessage(HousekeepingDone.class, d -> {
             housekeeping[0] = false;
-            if (d.failure() != null && !(rootCause(d.failure()) instanceof dev.spillway.core.memory.AllocatorClosedException)) {
+            if (d.failure() != null && !(rootCause(d.failure()) instanceof dev.spillway.memory.AllocatorClosedException)) {
               ctx.getLog().warn("housekeeping failed: {}", d.failure().toString());
             }
             return Behaviors.same();

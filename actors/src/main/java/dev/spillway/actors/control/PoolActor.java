@@ -29,7 +29,7 @@ public final class PoolActor {
           long changed;
           try {
             changed = maintain.applyAsLong(pool);
-          } catch (dev.spillway.core.memory.AllocatorClosedException closed) {
+          } catch (dev.spillway.memory.AllocatorClosedException closed) {
             changed = 0; // Spillway is closing: nothing left to maintain
           } catch (RuntimeException e) {
             ctx.getLog().warn("pool {}: maintenance failed: {}", pool, e.toString());

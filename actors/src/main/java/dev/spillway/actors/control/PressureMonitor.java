@@ -5,7 +5,7 @@ import akka.actor.typed.Behavior;
 import akka.actor.typed.javadsl.Behaviors;
 import dev.spillway.actors.pressure.PressureClassifier;
 import dev.spillway.actors.pressure.PressureSample;
-import dev.spillway.actors.pressure.PressureState;
+import dev.spillway.PressureState;
 import java.time.Duration;
 import java.util.function.Supplier;
 
@@ -38,7 +38,7 @@ public final class PressureMonitor {
             PressureSample sample;
             try {
               sample = source.get();
-            } catch (dev.spillway.core.memory.AllocatorClosedException closed) {
+            } catch (dev.spillway.memory.AllocatorClosedException closed) {
               return Behaviors.same(); // Spillway is closing
             } catch (RuntimeException e) {
               ctx.getLog().warn("pressure sample failed, skipped: {}", e.toString());

@@ -3,6 +3,7 @@ package dev.spillway.actors.control;
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.Behavior;
 import akka.actor.typed.javadsl.Behaviors;
+import dev.spillway.TierStatus;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -11,7 +12,7 @@ import java.util.stream.Stream;
 
 /**
  * One tier directory: checks it every {@code interval} (free space, segment files, whether it is
- * still a writable directory) and reports a {@link Status} to {@code listener}. A check that fails in
+ * still a writable directory) and reports a {@link TierStatus} to {@code listener}. A check that fails in
  * an unexpected way throws, and the guardian's supervision restarts the actor with backoff; an I/O
  * problem it can name goes into the status instead.
  */
@@ -24,25 +25,7 @@ public final class TierActor {
   /** Check now (the timer sends it). */
   public enum Check implements Command { INSTANCE }
 
-  /**
-   * A directory's state.
-   *
-   * @param directory the tier directory (segments live in its {@code spill} subdirectory)
-   * @param usableBytes bytes the file system still offers
-   * @param totalBytes the file system's size
-   * @param segments segment files
-   * @param segmentBytes their bytes
-   * @param problem what is wrong, or empty
-   */
-  public record Status(Path directory, long usableBytes, long totalBytes, int segments, long segmentBytes,
-      String problem) {
-    /** Whether the directory is usable. */
-    public boolean healthy() {
-      return problem.isEmpty();
-    }
-  }
-
-  public static Behavior<Command> create(Path directory, Duration interval, ActorRef<Status> listener) {
+  public static Behavior<Command> create(Path directory, Duration interval, ActorRef<TierStatus> listener) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
       timers.startTimerWithFixedDelay(Check.INSTANCE, Duration.ZERO, interval);
       return Behaviors.receive(Command.class)
@@ -54,7 +37,7 @@ public final class TierActor {
     }));
   }
 
-  static Status check(Path directory) {
+  static TierStatus check(Path directory) {
     Path spill = directory.resolve("spill");
     try {
       var store = Files.getFileStore(directory);
@@ -72,9 +55,9 @@ public final class TierActor {
       }
       String problem = !Files.isDirectory(directory) ? "not a directory"
           : !Files.isWritable(directory) ? "not writable" : "";
-      return new Status(directory, store.getUsableSpace(), store.getTotalSpace(), segments, bytes, problem);
+      return new TierStatus(directory, store.getUsableSpace(), store.getTotalSpace(), segments, bytes, problem);
     } catch (IOException e) {
-      return new Status(directory, 0, 0, 0, 0, e.toString());
+      return new TierStatus(directory, 0, 0, 0, 0, e.toString());
     }
   }
 }

@@ -1,6 +1,6 @@
 package dev.spillway.actors.metrics;
 
-import dev.spillway.core.memory.PoolStats;
+import dev.spillway.memory.PoolStats;
 import kamon.metric.Gauge;
 import kamon.tag.TagSet;
 

@@ -1,8 +1,8 @@
 package dev.spillway.actors.metrics;
 
 import dev.spillway.config.MetricsSettings;
-import dev.spillway.core.memory.AllocatorStats;
-import dev.spillway.core.memory.PoolStats;
+import dev.spillway.memory.AllocatorStats;
+import dev.spillway.memory.PoolStats;
 import dev.spillway.streams.spill.PipelineStats;
 import java.net.InetSocketAddress;
 import java.util.HashSet;

@@ -1,8 +1,8 @@
 package dev.spillway.actors.metrics;
 
-import dev.spillway.core.memory.AllocatorStats;
-import dev.spillway.core.memory.SpillStats;
-import dev.spillway.core.tier.TierStats;
+import dev.spillway.memory.AllocatorStats;
+import dev.spillway.memory.SpillStats;
+import dev.spillway.memory.TierStats;
 import dev.spillway.streams.spill.PipelineStats;
 import kamon.metric.Gauge;
 import kamon.tag.TagSet;

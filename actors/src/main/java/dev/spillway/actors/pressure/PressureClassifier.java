@@ -1,9 +1,11 @@
 package dev.spillway.actors.pressure;
 
-import static dev.spillway.actors.pressure.PressureLevel.CRITICAL;
-import static dev.spillway.actors.pressure.PressureLevel.ELEVATED;
-import static dev.spillway.actors.pressure.PressureLevel.HIGH;
-import static dev.spillway.actors.pressure.PressureLevel.NORMAL;
+import dev.spillway.PressureLevel;
+import dev.spillway.PressureState;
+import static dev.spillway.PressureLevel.CRITICAL;
+import static dev.spillway.PressureLevel.ELEVATED;
+import static dev.spillway.PressureLevel.HIGH;
+import static dev.spillway.PressureLevel.NORMAL;
 
 import java.util.Objects;
 import java.util.OptionalDouble;

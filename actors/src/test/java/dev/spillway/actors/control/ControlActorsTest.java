@@ -1,14 +1,16 @@
 package dev.spillway.actors.control;
 
+import dev.spillway.TierStatus;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import akka.actor.testkit.typed.javadsl.ActorTestKit;
 import akka.actor.testkit.typed.javadsl.TestProbe;
 import akka.actor.typed.ActorRef;
+import dev.spillway.memory.spi.BlockRefs;
 import dev.spillway.actors.pressure.MemoryReadings;
 import dev.spillway.actors.pressure.PressureClassifier;
-import dev.spillway.actors.pressure.PressureLevel;
+import dev.spillway.PressureLevel;
 import dev.spillway.actors.pressure.PressureSample;
 import dev.spillway.actors.pressure.PressureWatermarks;
 import java.nio.file.Path;
@@ -95,26 +97,26 @@ class ControlActorsTest {
     volatile CompletableFuture<Void> spillDone = CompletableFuture.completedFuture(null);
 
     @Override
-    public int sweepIdle(int idleSweeps, long[] out) {
-      if (out.length == 0) {
+    public int sweepIdle(int idleSweeps, BlockRefs out) {
+      out.clear();
+      if (out.capacity() == 0) {
         return 0;
       }
       sweeps.add(idleSweeps);
-      int n = Math.min(candidates, out.length);
-      for (int i = 0; i < n; i++) {
-        out[i] = i + 1;
+      for (int i = 0; i < candidates && out.add(i + 1, 100); i++) {
+        // 100 bytes each
       }
-      return n;
+      return out.size();
     }
 
     @Override
-    public int coldest(long[] out) {
+    public int coldest(BlockRefs out) {
       sweeps.add(0); // 0: a coldest pick, which ages nothing
-      int n = Math.min(candidates, out.length);
-      for (int i = 0; i < n; i++) {
-        out[i] = i + 1;
+      out.clear();
+      for (int i = 0; i < candidates && out.add(i + 1, 100); i++) {
+        // 100 bytes each
       }
-      return n;
+      return out.size();
     }
 
     /** The blocks of the emptiest slabs: 101, 102, ... (a sweep entry -1 records the call). */
@@ -122,24 +124,19 @@ class ControlActorsTest {
     volatile long sparsestAskedFor = -1;
 
     @Override
-    public int sparsest(long[] out, long bytes) {
+    public int sparsest(BlockRefs out, long bytes) {
       sweeps.add(-1);
       sparsestAskedFor = bytes;
-      int n = Math.min(sparse, out.length);
-      for (int i = 0; i < n; i++) {
-        out[i] = 101 + i;
+      out.clear();
+      for (int i = 0; i < sparse && out.add(101 + i, 100); i++) {
+        // 100 bytes each
       }
-      return n;
+      return out.size();
     }
 
     @Override
     public long mappedBytes() {
       return 1000;
-    }
-
-    @Override
-    public long sizeOf(long ref) {
-      return 100;
     }
 
     @Override
@@ -322,9 +319,9 @@ class ControlActorsTest {
   void aTierActorReportsItsDirectory(@TempDir Path dir) throws Exception {
     java.nio.file.Files.createDirectories(dir.resolve("spill"));
     java.nio.file.Files.write(dir.resolve("spill").resolve("seg-0000000000000001.spw"), new byte[100]);
-    TestProbe<TierActor.Status> probe = testKit.createTestProbe();
+    TestProbe<TierStatus> probe = testKit.createTestProbe();
     testKit.spawn(TierActor.create(dir, NEVER, probe.getRef())); // checks once at start
-    TierActor.Status status = probe.receiveMessage();
+    TierStatus status = probe.receiveMessage();
     assertThat(status.healthy()).isTrue();
     assertThat(status.segments()).isEqualTo(1);
     assertThat(status.segmentBytes()).isEqualTo(100);

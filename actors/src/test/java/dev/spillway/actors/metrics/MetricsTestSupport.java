@@ -4,10 +4,10 @@ import static org.awaitility.Awaitility.await;
 
 import dev.spillway.config.MetricsSettings;
 import dev.spillway.config.SpillwaySettings;
-import dev.spillway.core.memory.AllocatorStats;
-import dev.spillway.core.memory.PoolStats;
-import dev.spillway.core.memory.SpillStats;
-import dev.spillway.core.tier.TierStats;
+import dev.spillway.memory.AllocatorStats;
+import dev.spillway.memory.PoolStats;
+import dev.spillway.memory.SpillStats;
+import dev.spillway.memory.TierStats;
 import dev.spillway.streams.spill.PipelineStats;
 import java.io.IOException;
 import java.net.InetSocketAddress;

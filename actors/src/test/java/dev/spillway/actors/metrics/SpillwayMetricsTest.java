@@ -17,9 +17,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.spillway.config.SpillwaySettings;
-import dev.spillway.core.memory.AllocatorStats;
-import dev.spillway.core.memory.BlockAllocator;
-import dev.spillway.core.memory.SpillOutcome;
+import dev.spillway.memory.AllocatorStats;
+import dev.spillway.memory.BlockAllocator;
+import dev.spillway.memory.SpillOutcome;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;

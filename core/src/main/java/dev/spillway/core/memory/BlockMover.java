@@ -1,6 +1,15 @@
 package dev.spillway.core.memory;
 
-import dev.spillway.core.codec.Codec;
+import dev.spillway.memory.AllocatorClosedException;
+import dev.spillway.memory.BudgetExceededException;
+import dev.spillway.memory.RestoreFailedException;
+import dev.spillway.memory.SizeClasses;
+import dev.spillway.memory.SpillFailedException;
+import dev.spillway.memory.SpillOutcome;
+import dev.spillway.memory.SpillStats;
+import dev.spillway.memory.spi.RoomWaiter;
+import dev.spillway.memory.spi.SpillReport;
+import dev.spillway.codec.Codec;
 import dev.spillway.core.tier.EncodedRecord;
 import dev.spillway.core.tier.RecordLocation;
 import dev.spillway.core.tier.SegmentLog;
@@ -114,7 +123,7 @@ final class BlockMover {
   SpillReport spill(long[] handles, int from, int count, HandleChecker checker) {
     moveLock.lock();
     try {
-      PreparedSpill prepared = prepare(handles, from, count, checker, /* copy= */ false, /* strict= */ true);
+      SpillGroup prepared = prepare(handles, from, count, checker, /* copy= */ false, /* strict= */ true);
       write(List.of(prepared));
       return prepared.report();
     } finally {
@@ -128,8 +137,8 @@ final class BlockMover {
    * several groups prepare at once while another is written. With {@code strict} an invalid handle
    * throws (after unfreezing the group); otherwise it fails only its own request.
    */
-  PreparedSpill prepare(long[] handles, int from, int count, HandleChecker checker, boolean copy, boolean strict) {
-    PreparedSpill p = new PreparedSpill(handles, from, count);
+  SpillGroup prepare(long[] handles, int from, int count, HandleChecker checker, boolean copy, boolean strict) {
+    SpillGroup p = new SpillGroup(handles, from, count);
     p.mover = this;
     List<MovedBlock> frozen = new ArrayList<>(1);
     int busyNow = 0;
@@ -143,11 +152,11 @@ final class BlockMover {
           abandon(p);
           throw e;
         }
-        p.fail(i, PreparedSpill.INVALID, e);
+        p.fail(i, SpillGroup.INVALID, e);
         continue;
       }
       if (o == SpillOutcome.SPILLED) {
-        p.outcomes[i] = PreparedSpill.PENDING;
+        p.outcomes[i] = SpillGroup.PENDING;
         p.frozen[p.frozenCount] = frozen.getFirst();
         p.frozenRequest[p.frozenCount++] = i;
       } else {
@@ -217,13 +226,13 @@ final class BlockMover {
    * @throws SpillFailedException when the append fails: every block of every group stays resident,
    *     and each of their requests carries the exception as its failure
    */
-  void write(List<PreparedSpill> batch) {
+  void write(List<SpillGroup> batch) {
     moveLock.lock();
     try {
       List<EncodedRecord> records = new ArrayList<>();
       int blocks = 0;
-      for (PreparedSpill p : batch) {
-        if (p.state != PreparedSpill.State.PREPARED) {
+      for (SpillGroup p : batch) {
+        if (p.state != SpillGroup.State.PREPARED) {
           throw new IllegalStateException("a prepared spill can be written once, and not after abandon(): it is "
               + p.state);
         }
@@ -244,14 +253,14 @@ final class BlockMover {
         directory.budget.tierFailure(e); // names the cause when the budget then has no room
         failedSpills.add(blocks);
         SpillFailedException failure = new SpillFailedException(blocks, e);
-        for (PreparedSpill p : batch) {
-          p.state = PreparedSpill.State.FAILED;
+        for (SpillGroup p : batch) {
+          p.state = SpillGroup.State.FAILED;
           for (int k = 0; k < p.frozenCount; k++) {
             abort(p.frozen[k]);
             if (p.records[k] != null) {
               dropRecord(p.frozen[k].recordKey); // written before the failure, perhaps: a tombstone
             }
-            p.fail(p.frozenRequest[k], PreparedSpill.FAILED, failure);
+            p.fail(p.frozenRequest[k], SpillGroup.FAILED, failure);
           }
           p.releaseRecords();
         }
@@ -262,8 +271,8 @@ final class BlockMover {
       long spilled = 0;
       long raw = 0;
       long stored = 0;
-      for (PreparedSpill p : batch) {
-        p.state = PreparedSpill.State.WRITTEN;
+      for (SpillGroup p : batch) {
+        p.state = SpillGroup.State.WRITTEN;
         for (int k = 0; k < p.frozenCount; k++) {
           MovedBlock b = p.frozen[k];
           int request = p.frozenRequest[k];
@@ -299,8 +308,8 @@ final class BlockMover {
   }
 
   /** Unfreezes every block of a group that will not be written, and releases its records. */
-  void abandon(PreparedSpill p) {
-    p.state = PreparedSpill.State.ABANDONED;
+  void abandon(SpillGroup p) {
+    p.state = SpillGroup.State.ABANDONED;
     for (int k = 0; k < p.frozenCount; k++) {
       abort(p.frozen[k]);
       p.outcome(p.frozenRequest[k], SpillOutcome.BUSY);

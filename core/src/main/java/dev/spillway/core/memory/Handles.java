@@ -29,7 +29,7 @@ package dev.spillway.core.memory;
  *   <li><b>slot index</b>: block within the slab; up to 32,768 blocks per slab.
  * </ul>
  */
-final class Handles {
+public final class Handles {
   static final int SLOT_BITS = 15;
   static final int SLAB_BITS = 20;
   static final int SLACK_BITS = 13;
@@ -74,7 +74,7 @@ final class Handles {
   }
 
   /** A handle in the form error messages use. */
-  static String format(long handle) {
+  public static String format(long handle) {
     return String.format("0x%016x (slab %d, slot %d, generation %d)",
         handle, slab(handle), slot(handle), generation(handle));
   }

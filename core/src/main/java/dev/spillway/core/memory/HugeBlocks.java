@@ -1,5 +1,8 @@
 package dev.spillway.core.memory;
 
+import dev.spillway.memory.AllocatorClosedException;
+import dev.spillway.memory.PoolStats;
+import dev.spillway.memory.SizeClasses;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;

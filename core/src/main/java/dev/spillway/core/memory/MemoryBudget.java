@@ -1,5 +1,6 @@
 package dev.spillway.core.memory;
 
+import dev.spillway.memory.BudgetExceededException;
 import dev.spillway.config.Sizes;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -79,29 +80,6 @@ final class MemoryBudget {
     String state = "no room for " + Sizes.format(bytes) + " (" + what + "): " + Sizes.format(mapped()) + " of the "
         + Sizes.format(limit) + " memory budget" + (slack > 0 ? " (+ " + Sizes.format(slack) + " slack for restores)" : "")
         + " are mapped";
-    String message;
-    if (BudgetExceededException.isDeviceFull(failure)) {
-      message = state + ", and spilling cannot make room because the tier is full (" + rootMessage(failure)
-          + "). Fix: free space on the tier's device or add a directory on another device to"
-          + " spillway.tier.directories; or raise spillway.control.budget (spillway.control.budget-slack for restores)";
-    } else if (failure != null) {
-      message = state + ", and spilling cannot make room because the tier refuses writes (" + rootMessage(failure)
-          + "). Fix: check the device of spillway.tier.directories; or raise spillway.control.budget"
-          + " (spillway.control.budget-slack for restores)";
-    } else {
-      message = state + "; cold blocks are spilled to make room, so this lasts only while none can be (pinned or"
-          + " in constant use). Fix: free or unpin blocks, or raise spillway.control.budget"
-          + " (spillway.control.budget-slack for restores)";
-    }
-    return new BudgetExceededException(message, failure);
-  }
-
-  /** The innermost message of {@code t}: what the device said, without the layers around it. */
-  static String rootMessage(Throwable t) {
-    Throwable root = t;
-    while (root.getCause() != null && root.getCause() != root) {
-      root = root.getCause();
-    }
-    return String.valueOf(root.getMessage());
+    return new BudgetExceededException(state, failure);
   }
 }

@@ -1,5 +1,7 @@
 package dev.spillway.core.memory;
 
+import dev.spillway.memory.OffHeapMemoryException;
+import dev.spillway.memory.SizeClasses;
 import dev.spillway.config.Sizes;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;

@@ -1,5 +1,10 @@
 package dev.spillway.core.memory;
 
+import dev.spillway.memory.AllocatorClosedException;
+import dev.spillway.memory.BudgetExceededException;
+import dev.spillway.memory.PoolExhaustedException;
+import dev.spillway.memory.PoolStats;
+import dev.spillway.memory.SizeClasses;
 import dev.spillway.config.PoolSettings;
 import dev.spillway.config.Sizes;
 import java.util.ArrayList;

@@ -1,10 +1,25 @@
 package dev.spillway.core.memory;
 
+import dev.spillway.memory.AllocatorClosedException;
+import dev.spillway.memory.AllocatorStats;
+import dev.spillway.memory.BlockAllocator;
+import dev.spillway.memory.BlockBoundsException;
+import dev.spillway.memory.InvalidHandleException;
+import dev.spillway.memory.PoolStats;
+import dev.spillway.memory.SizeClasses;
+import dev.spillway.memory.SpillOutcome;
+import dev.spillway.memory.SpillStats;
+import dev.spillway.memory.spi.MaintenanceReport;
+import dev.spillway.memory.spi.RoomWaiter;
+import dev.spillway.memory.spi.AllocatorControl;
+import dev.spillway.memory.spi.BlockRefs;
+import dev.spillway.memory.spi.PreparedSpill;
+import dev.spillway.memory.spi.SpillReport;
 import dev.spillway.config.MemorySettings;
 import dev.spillway.config.PoolSettings;
 import dev.spillway.config.SettingsException;
 import dev.spillway.config.Sizes;
-import dev.spillway.core.codec.Codec;
+import dev.spillway.codec.Codec;
 import dev.spillway.core.tier.SegmentLog;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -17,7 +32,7 @@ import java.util.List;
  * The slab allocator behind {@link BlockAllocator}: size-class pools of mmap-backed slabs, per-thread
  * magazines for the small classes, dedicated mappings for huge blocks, and the handle checks.
  */
-final class SlabAllocator implements BlockAllocator {
+final class SlabAllocator implements BlockAllocator, AllocatorControl {
   private static final ValueLayout.OfShort SHORT =
       ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
   private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -586,13 +601,15 @@ final class SlabAllocator implements BlockAllocator {
     java.util.Objects.requireNonNull(batch, "batch");
     ensureOpen();
     requireTier();
+    List<SpillGroup> groups = new ArrayList<>(batch.size());
     for (PreparedSpill p : batch) {
-      if (p == null || p.mover != mover) {
+      if (!(p instanceof SpillGroup g) || g.mover != mover) {
         throw new IllegalArgumentException("batch holds " + (p == null ? "null" : "a spill prepared by another"
             + " allocator") + ": only spills of this allocator's prepareSpill can be written here");
       }
+      groups.add(g);
     }
-    mover.write(batch);
+    mover.write(groups);
   }
 
   @Override
@@ -650,13 +667,13 @@ final class SlabAllocator implements BlockAllocator {
   }
 
   @Override
-  public int sweepIdle(int idleSweeps, long[] out) {
+  public int sweepIdle(int idleSweeps, BlockRefs out) {
     if (idleSweeps < 1 || idleSweeps > Slab.MAX_AGE) {
       throw new IllegalArgumentException("idleSweeps = " + idleSweeps + ": allowed 1 to " + Slab.MAX_AGE);
     }
     java.util.Objects.requireNonNull(out, "out");
     ensureOpen();
-    int found = 0;
+    out.clear();
     for (int i = 0, limit = directory.indexLimit(); i < limit; i++) {
       Slab slab = directory.get(i);
       byte[] ages = slab == null ? null : slab.ages;
@@ -679,56 +696,57 @@ final class SlabAllocator implements BlockAllocator {
           }
           age++;
         }
-        if (age >= idleSweeps && found < out.length && (gen & 1) == 1) { // even: being moved now
+        if (age >= idleSweeps && !out.full() && (gen & 1) == 1) { // even: being moved now
           VarHandle.loadLoadFence();
           if (slab.generationAcquire(slot) == gen) {
-            out[found++] = Handles.make(gen, 0, slab.id, slot);
+            out.add(Handles.make(gen, 0, slab.id, slot), slab.blockSize);
           }
         }
       }
     }
-    return found;
+    return out.size();
   }
 
   @Override
-  public int coldest(long[] out) {
+  public int coldest(BlockRefs out) {
     java.util.Objects.requireNonNull(out, "out");
     ensureOpen();
-    if (out.length == 0) {
+    out.clear();
+    if (out.capacity() == 0) {
       return 0;
     }
     long[] byAge = new long[Slab.MAX_AGE + 1];
     forEachAgedSlot((slab, slot, age) -> byAge[age]++);
     int threshold = Slab.MAX_AGE;
-    for (long sum = byAge[threshold]; threshold > 0 && sum < out.length; sum += byAge[threshold]) {
+    for (long sum = byAge[threshold]; threshold > 0 && sum < out.capacity(); sum += byAge[threshold]) {
       threshold--;
     }
-    int[] found = {0};
     int t = threshold;
     // The oldest first: everything above the threshold, then the threshold's own age until full.
-    for (int pass = 0; pass < 2 && found[0] < out.length; pass++) {
+    for (int pass = 0; pass < 2 && !out.full(); pass++) {
       boolean above = pass == 0;
       forEachAgedSlot((slab, slot, age) -> {
-        if ((above ? age > t : age == t) && found[0] < out.length) {
+        if ((above ? age > t : age == t) && !out.full()) {
           // As in sweepIdle: generation, clock, generation again, so a free slot is never named.
           int gen = slab.generationAcquire(slot);
           VarHandle.loadLoadFence();
           if ((gen & 1) == 1 && slab.ages[slot] >= 0) {
             VarHandle.loadLoadFence();
             if (slab.generationAcquire(slot) == gen) {
-              out[found[0]++] = Handles.make(gen, 0, slab.id, slot);
+              out.add(Handles.make(gen, 0, slab.id, slot), slab.blockSize);
             }
           }
         }
       });
     }
-    return found[0];
+    return out.size();
   }
 
   @Override
-  public int sparsest(long[] out, long bytes) {
+  public int sparsest(BlockRefs out, long bytes) {
     java.util.Objects.requireNonNull(out, "out");
     ensureOpen();
+    out.clear();
     List<Slab> candidates = new ArrayList<>();
     for (int i = 0, limit = directory.indexLimit(); i < limit; i++) {
       Slab slab = directory.get(i);
@@ -739,13 +757,12 @@ final class SlabAllocator implements BlockAllocator {
     }
     // Fewest live bytes per mapped byte first: the least to write for the most memory given back.
     candidates.sort(java.util.Comparator.comparingDouble(s -> (double) s.used() / s.slots));
-    int found = 0;
     long freed = 0;
     for (Slab slab : candidates) {
       if (freed >= bytes && freed > 0) {
         break;
       }
-      int start = found;
+      int start = out.size();
       boolean whole = true;
       for (int slot = 0; slot < slab.slots; slot++) {
         // As in coldest: generation, clock, generation again, so a free slot is never named.
@@ -753,28 +770,25 @@ final class SlabAllocator implements BlockAllocator {
         VarHandle.loadLoadFence();
         if ((gen & 1) == 1 && slab.ages[slot] >= 0) {
           VarHandle.loadLoadFence();
-          if (slab.generationAcquire(slot) == gen) {
-            if (found == out.length) {
-              whole = false;
-              break;
-            }
-            out[found++] = Handles.make(gen, 0, slab.id, slot);
+          if (slab.generationAcquire(slot) == gen && !out.add(Handles.make(gen, 0, slab.id, slot), slab.blockSize)) {
+            whole = false;
+            break;
           }
         }
       }
       if (!whole) {
-        found = start; // not all of it fits: naming part of a slab frees nothing
+        out.truncate(start); // not all of it fits: naming part of a slab frees nothing
         break;
       }
-      if (found - start != slab.used()) {
+      if (out.size() - start != slab.used()) {
         // Some of its taken slots are not live blocks this can name (parked in a thread's cache, or a
         // block mid-move): spilling the rest would not empty it.
-        found = start;
+        out.truncate(start);
         continue;
       }
       freed += slab.bytes();
     }
-    return found;
+    return out.size();
   }
 
   private interface AgedSlot {
@@ -1303,6 +1317,11 @@ final class SlabAllocator implements BlockAllocator {
         }
       }
     }
+  }
+
+  @Override
+  public AllocatorControl control() {
+    return this;
   }
 
   @Override

@@ -1,5 +1,8 @@
 package dev.spillway.core.memory;
 
+import dev.spillway.memory.BudgetExceededException;
+import dev.spillway.memory.OffHeapMemoryException;
+import dev.spillway.memory.SizeClasses;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayDeque;

@@ -1,5 +1,7 @@
 package dev.spillway.core.memory;
 
+import dev.spillway.memory.AllocatorClosedException;
+import dev.spillway.memory.SizeClasses;
 import dev.spillway.config.ThreadCacheSettings;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;

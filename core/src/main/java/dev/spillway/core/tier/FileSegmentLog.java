@@ -1,11 +1,12 @@
 package dev.spillway.core.tier;
 
+import dev.spillway.memory.TierStats;
 import static dev.spillway.core.tier.SegmentDescriptor.*;
 
 import dev.spillway.config.TierSettings;
 import dev.spillway.config.TierSettings.Durability;
-import dev.spillway.core.codec.Codec;
-import dev.spillway.core.codec.Codecs;
+import dev.spillway.codec.Codec;
+import dev.spillway.codec.Codecs;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -423,7 +424,7 @@ final class FileSegmentLog implements SegmentLog {
     int raw = readSmall(segment, offset, length, capacity, buf);
     try {
       codecs.byId(RecordFormat.codecAt(buf, 0)).decode(buf, dst, at, raw);
-    } catch (dev.spillway.core.codec.CodecException | IndexOutOfBoundsException e) {
+    } catch (dev.spillway.codec.CodecException | IndexOutOfBoundsException e) {
       throw new CorruptRecordException(segment.path, offset, "payload does not decode: " + e.getMessage(), e);
     }
     return raw;

@@ -1,6 +1,6 @@
 package dev.spillway.core.tier;
 
-import dev.spillway.core.codec.Codecs;
+import dev.spillway.codec.Codecs;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

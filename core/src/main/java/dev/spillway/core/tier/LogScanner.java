@@ -2,7 +2,7 @@ package dev.spillway.core.tier;
 
 import static dev.spillway.core.tier.SegmentDescriptor.*;
 
-import dev.spillway.core.codec.Codecs;
+import dev.spillway.codec.Codecs;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;

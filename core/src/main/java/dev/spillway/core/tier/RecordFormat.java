@@ -2,8 +2,8 @@ package dev.spillway.core.tier;
 
 import static dev.spillway.core.tier.SegmentDescriptor.*;
 
-import dev.spillway.core.codec.Codec;
-import dev.spillway.core.codec.Codecs;
+import dev.spillway.codec.Codec;
+import dev.spillway.codec.Codecs;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Path;

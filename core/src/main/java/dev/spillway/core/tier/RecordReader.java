@@ -2,9 +2,9 @@ package dev.spillway.core.tier;
 
 import static dev.spillway.core.tier.SegmentDescriptor.*;
 
-import dev.spillway.core.codec.Codec;
-import dev.spillway.core.codec.CodecException;
-import dev.spillway.core.codec.Codecs;
+import dev.spillway.codec.Codec;
+import dev.spillway.codec.CodecException;
+import dev.spillway.codec.Codecs;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;

@@ -1,8 +1,9 @@
 package dev.spillway.core.tier;
 
+import dev.spillway.memory.TierStats;
 import dev.spillway.config.TierSettings;
-import dev.spillway.core.codec.Codec;
-import dev.spillway.core.codec.Codecs;
+import dev.spillway.codec.Codec;
+import dev.spillway.codec.Codecs;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;

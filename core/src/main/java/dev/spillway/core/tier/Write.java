@@ -1,6 +1,6 @@
 package dev.spillway.core.tier;
 
-import dev.spillway.core.codec.Codec;
+import dev.spillway.codec.Codec;
 import java.lang.foreign.MemorySegment;
 import java.util.Objects;
 

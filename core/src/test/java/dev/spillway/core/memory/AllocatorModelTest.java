@@ -1,5 +1,9 @@
 package dev.spillway.core.memory;
 
+import dev.spillway.memory.AllocatorStats;
+import dev.spillway.memory.BlockAllocator;
+import dev.spillway.memory.SizeClasses;
+import dev.spillway.memory.spi.SpillReport;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Path;
@@ -116,7 +120,7 @@ class AllocatorModelTest extends AllocatorTestBase {
         long[] batch = random.ints(1 + random.nextInt(8), 0, handles.size()).distinct()
             .mapToLong(handles::get).toArray();
         int n = batch.length;
-        SpillReport report = a.spill(batch, 0, n);
+        SpillReport report = a.control().spill(batch, 0, n);
         assertThat(report.spilled() + report.alreadySpilled()).as(where).isEqualTo(n);
         for (long h : batch) {
           assertThat(a.isResident(h)).as(where).isFalse();
@@ -125,9 +129,9 @@ class AllocatorModelTest extends AllocatorTestBase {
         long h = handles.get(random.nextInt(handles.size()));
         verify(a, h, model.get(h), where);
       } else if (op < 99) {
-        a.maintain();
+        a.control().maintain();
       } else {
-        a.trimCurrentThreadCache();
+        a.control().trimCurrentThreadCache();
       }
     }
     for (long h : handles) {

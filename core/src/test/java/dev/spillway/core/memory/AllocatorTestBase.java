@@ -1,5 +1,7 @@
 package dev.spillway.core.memory;
 
+import dev.spillway.memory.AllocatorStats;
+import dev.spillway.memory.BlockAllocator;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 

@@ -1,5 +1,9 @@
 package dev.spillway.core.memory;
 
+import dev.spillway.memory.BlockAllocator;
+import dev.spillway.memory.BlockSegmentAllocator;
+import dev.spillway.memory.spi.SpillReport;
+import dev.spillway.memory.spi.BlockRefs;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -84,10 +88,10 @@ class BlockSegmentAllocatorTest extends AllocatorTestBase {
         s.set(JAVA_INT, 0, i);
         segments.add(s);
       }
-      long[] refs = new long[64];
-      int n = memory.coldest(refs);
+      BlockRefs refs = new BlockRefs(64);
+      int n = memory.control().coldest(refs);
       assertThat(n).isEqualTo(8);
-      SpillReport report = memory.spill(refs, 0, n);
+      SpillReport report = memory.control().spill(refs.toArray(), 0, n);
       assertThat(report.spilled()).isZero();
       assertThat(report.pinned()).isEqualTo(8);
       for (int i = 0; i < 8; i++) {

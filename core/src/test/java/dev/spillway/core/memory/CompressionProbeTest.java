@@ -1,5 +1,8 @@
 package dev.spillway.core.memory;
 
+import dev.spillway.memory.BlockAllocator;
+import dev.spillway.memory.SpillOutcome;
+import dev.spillway.memory.spi.SpillReport;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Path;
@@ -51,7 +54,7 @@ class CompressionProbeTest extends AllocatorTestBase {
     for (int i = 0; i < 64; i++) {
       long h = a.allocate(4096);
       a.write(h, 0, SpillRestoreTest.pattern(1000 + i, 4096, true), 0, 4096);
-      SpillReport r = a.spill(new long[] {h}, 0, 1);
+      SpillReport r = a.control().spill(new long[] {h}, 0, 1);
       handles.add(h);
       boolean compressed = r.storedBytes() < 4096 * 3 / 4;
       if (compressedSeen) {

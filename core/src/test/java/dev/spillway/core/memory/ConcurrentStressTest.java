@@ -1,5 +1,8 @@
 package dev.spillway.core.memory;
 
+import dev.spillway.memory.AllocatorStats;
+import dev.spillway.memory.BlockAllocator;
+import dev.spillway.memory.PoolStats;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.ArrayList;
@@ -50,7 +53,7 @@ class ConcurrentStressTest extends AllocatorTestBase {
       try {
         start.await();
         while (!done.get()) {
-          a.maintain();
+          a.control().maintain();
           AllocatorStats s = a.stats();
           if (s.blocksInUse() < 0 || s.residentBytes() < 0) {
             throw new AssertionError("impossible statistics: " + s);
@@ -75,7 +78,7 @@ class ConcurrentStressTest extends AllocatorTestBase {
       verifyAndFree(a, item, claims);
     }
     assertThat(claims).isEmpty();
-    a.maintain(); // the worker threads are dead: their caches go back
+    a.control().maintain(); // the worker threads are dead: their caches go back
     AllocatorStats stats = a.stats();
     assertThat(stats.blocksInUse()).isZero();
     assertThat(stats.requestedBytes()).isZero();

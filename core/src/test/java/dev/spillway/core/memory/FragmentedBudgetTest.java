@@ -1,5 +1,9 @@
 package dev.spillway.core.memory;
 
+import dev.spillway.memory.BlockAllocator;
+import dev.spillway.memory.BudgetExceededException;
+import dev.spillway.memory.spi.AllocatorControl;
+import dev.spillway.memory.spi.BlockRefs;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -16,7 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A budget held by free slots of partly used slabs rather than by live bytes: {@link
- * BlockAllocator#sparsest} names every block of the emptiest slabs (whole slabs only), spilling them
+ * AllocatorControl#sparsest} names every block of the emptiest slabs (whole slabs only), spilling them
  * empties those slabs, and maintenance at the budget gives empty slabs back even where the pool's
  * shrink rule would keep them, so another size class gets room; every block reads back.
  * Run: {@code mvn -B -pl core -am test -Dsurefire.failIfNoSpecifiedTests=false -Dtest='FragmentedBudgetTest'}
@@ -41,7 +45,7 @@ class FragmentedBudgetTest extends AllocatorTestBase {
    */
   private void fragment() {
     a = tiered(tmp, "memory { large-slab-size = 1 MiB, thread-cache.enabled = false }, spill.codec = raw");
-    a.budget(4L << 20, 0);
+    a.control().budget(4L << 20, 0);
     Map<Long, List<Long>> bySlab = new HashMap<>();
     for (int i = 0; i < 48; i++) {
       long h = a.allocate(64 << 10);
@@ -65,7 +69,7 @@ class FragmentedBudgetTest extends AllocatorTestBase {
     other = a.allocate(40 << 10);
     a.putLong(other, 0, -1);
     values.put(other, -1L);
-    assertThat(a.mappedBytes()).isEqualTo((3L << 20) + SLAB_40K);
+    assertThat(a.control().mappedBytes()).isEqualTo((3L << 20) + SLAB_40K);
     assertThatThrownBy(() -> a.allocate(48 << 10)).isInstanceOf(BudgetExceededException.class);
   }
 
@@ -76,7 +80,7 @@ class FragmentedBudgetTest extends AllocatorTestBase {
 
   /** Every block reads back what was written (the spilled ones under a budget with room), then all are freed. */
   private void verifyAndFreeAll() {
-    a.budget(64L << 20, 0);
+    a.control().budget(64L << 20, 0);
     for (Map.Entry<Long, Long> e : values.entrySet()) {
       assertThat(a.getLong(e.getKey(), 0)).isEqualTo(e.getValue());
     }
@@ -88,18 +92,18 @@ class FragmentedBudgetTest extends AllocatorTestBase {
   @Test
   void sparsestNamesWholeSlabsFewestLiveBlocksPerSlotFirstUntilTheBytesAreCovered() {
     fragment();
-    long[] out = new long[64];
-    assertThat(keys(out, a.sparsest(out, 1))).as("1 of 25 slots: the 40 KiB slab first")
+    BlockRefs out = new BlockRefs(64);
+    assertThat(keys(out, a.control().sparsest(out, 1))).as("1 of 25 slots: the 40 KiB slab first")
         .containsExactly(MovedBlock.keyOf(other));
-    int n = a.sparsest(out, SLAB_40K + 1);
+    int n = a.control().sparsest(out, SLAB_40K + 1);
     assertThat(keys(out, n)).as("then A (2 of 16)").containsExactlyInAnyOrderElementsOf(
         keys(List.of(other, slabA.get(0), slabA.get(1))));
-    assertThat(a.sparsest(out, SLAB_40K + (1L << 20) + 1)).as("then B (10 of 16)").isEqualTo(13);
-    assertThat(a.sparsest(new long[2], 1L << 30)).as("A does not fit after the first: a slab is named whole or not")
+    assertThat(a.control().sparsest(out, SLAB_40K + (1L << 20) + 1)).as("then B (10 of 16)").isEqualTo(13);
+    assertThat(a.control().sparsest(new BlockRefs(2), 1L << 30)).as("A does not fit after the first: a slab is named whole or not")
         .isEqualTo(1);
-    assertThat(a.spill(out, 0, 3).spilled()).isEqualTo(3);
-    a.maintain();
-    assertThat(a.mappedBytes()).as("the two emptied slabs went back").isLessThanOrEqualTo(3L << 20);
+    assertThat(a.control().spill(out.toArray(), 0, 3).spilled()).isEqualTo(3);
+    a.control().maintain();
+    assertThat(a.control().mappedBytes()).as("the two emptied slabs went back").isLessThanOrEqualTo(3L << 20);
     long h48 = a.allocate(48 << 10);
     a.putLong(h48, 0, -2);
     values.put(h48, -2L);
@@ -110,10 +114,10 @@ class FragmentedBudgetTest extends AllocatorTestBase {
   void atTheBudgetMaintenanceGivesAnEmptySlabBackWhereTheShrinkRuleWouldKeepIt() {
     fragment();
     long[] refs = slabA.stream().mapToLong(Long::longValue).toArray();
-    assertThat(a.spill(refs, 0, 2).spilled()).isEqualTo(2);
+    assertThat(a.control().spill(refs, 0, 2).spilled()).isEqualTo(2);
     // 64 KiB pool: 48 slots, 24 taken: 50% free, not more, so its shrink rule alone keeps A.
-    a.maintain();
-    assertThat(a.mappedBytes()).isEqualTo((2L << 20) + SLAB_40K);
+    a.control().maintain();
+    assertThat(a.control().mappedBytes()).isEqualTo((2L << 20) + SLAB_40K);
     long h48 = a.allocate(48 << 10);
     a.putLong(h48, 0, -2);
     values.put(h48, -2L);
@@ -123,11 +127,11 @@ class FragmentedBudgetTest extends AllocatorTestBase {
   @Test
   void underTheBudgetTheShrinkRuleDecidesAsBefore() {
     fragment();
-    a.budget(64L << 20, 0); // room for many slabs: nothing is starved
+    a.control().budget(64L << 20, 0); // room for many slabs: nothing is starved
     long[] refs = slabA.stream().mapToLong(Long::longValue).toArray();
-    assertThat(a.spill(refs, 0, 2).spilled()).isEqualTo(2);
-    a.maintain();
-    assertThat(a.mappedBytes()).as("A stays: 50% free is not more than shrink-when-free")
+    assertThat(a.control().spill(refs, 0, 2).spilled()).isEqualTo(2);
+    a.control().maintain();
+    assertThat(a.control().mappedBytes()).as("A stays: 50% free is not more than shrink-when-free")
         .isEqualTo((3L << 20) + SLAB_40K);
     verifyAndFreeAll();
   }
@@ -144,16 +148,16 @@ class FragmentedBudgetTest extends AllocatorTestBase {
     for (int i = 2; i < 16; i++) {
       a.free(blocks.get(i)); // some of these slots stay parked in this thread's cache
     }
-    long[] out = new long[64];
-    assertThat(a.sparsest(out, 1)).as("two live blocks, but cached slots keep the slab from emptying").isZero();
-    a.trimCurrentThreadCache();
-    assertThat(a.sparsest(out, 1)).as("with the cache trimmed, spilling the two empties the slab").isEqualTo(2);
+    BlockRefs out = new BlockRefs(64);
+    assertThat(a.control().sparsest(out, 1)).as("two live blocks, but cached slots keep the slab from emptying").isZero();
+    a.control().trimCurrentThreadCache();
+    assertThat(a.control().sparsest(out, 1)).as("with the cache trimmed, spilling the two empties the slab").isEqualTo(2);
     a.free(blocks.get(0));
     a.free(blocks.get(1));
   }
 
-  private static List<Long> keys(long[] refs, int n) {
-    return keys(Arrays.stream(refs, 0, n).boxed().toList());
+  private static List<Long> keys(BlockRefs refs, int n) {
+    return keys(Arrays.stream(refs.toArray(), 0, n).boxed().toList());
   }
 
   private static List<Long> keys(List<Long> handles) {

@@ -1,5 +1,9 @@
 package dev.spillway.core.memory;
 
+import dev.spillway.memory.AllocatorStats;
+import dev.spillway.memory.BlockAllocator;
+import dev.spillway.memory.PoolStats;
+import dev.spillway.memory.SizeClasses;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.lang.management.ManagementFactory;

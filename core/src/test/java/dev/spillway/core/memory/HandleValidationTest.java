@@ -1,9 +1,14 @@
 package dev.spillway.core.memory;
 
+import dev.spillway.memory.AllocatorClosedException;
+import dev.spillway.memory.Block;
+import dev.spillway.memory.BlockAllocator;
+import dev.spillway.memory.BlockBoundsException;
+import dev.spillway.memory.InvalidHandleException;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.spillway.core.memory.InvalidHandleException.Problem;
+import dev.spillway.memory.InvalidHandleException.Problem;
 import java.util.SplittableRandom;
 import java.util.function.LongConsumer;
 import org.junit.jupiter.params.ParameterizedTest;

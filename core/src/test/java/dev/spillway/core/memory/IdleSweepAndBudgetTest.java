@@ -1,5 +1,11 @@
 package dev.spillway.core.memory;
 
+import dev.spillway.memory.BlockAllocator;
+import dev.spillway.memory.BlockBoundsException;
+import dev.spillway.memory.BudgetExceededException;
+import dev.spillway.memory.PoolExhaustedException;
+import dev.spillway.memory.spi.BlockRefs;
+import dev.spillway.memory.spi.SpillReport;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -37,14 +43,17 @@ class IdleSweepAndBudgetTest extends AllocatorTestBase {
       h[i] = a.allocate(3000);
       a.write(h[i], 0, data[i], 0, 3000);
     }
-    long[] out = new long[64];
-    assertThat(a.sweepIdle(2, out)).as("one sweep: nothing idle for 2 yet").isZero();
+    BlockRefs out = new BlockRefs(64);
+    assertThat(a.control().sweepIdle(2, out)).as("one sweep: nothing idle for 2 yet").isZero();
     for (int i = 0; i < n; i += 2) {
       a.getLong(h[i], 0); // the even blocks are in use
     }
-    int idle = a.sweepIdle(2, out);
+    int idle = a.control().sweepIdle(2, out);
     assertThat(idle).isEqualTo(n / 2);
-    long[] refs = Arrays.copyOf(out, idle);
+    long[] refs = out.toArray();
+    for (int k = 0; k < idle; k++) {
+      assertThat(out.bytes(k)).as("a reference carries the RAM its block holds: its class").isEqualTo(3072);
+    }
     for (long ref : refs) {
       boolean odd = false;
       for (int i = 1; i < n; i += 2) {
@@ -52,14 +61,14 @@ class IdleSweepAndBudgetTest extends AllocatorTestBase {
       }
       assertThat(odd).as("only untouched blocks are idle").isTrue();
     }
-    assertThat(a.spill(refs, 0, refs.length).spilled()).isEqualTo(n / 2);
+    assertThat(a.control().spill(refs, 0, refs.length).spilled()).isEqualTo(n / 2);
     for (int i = 1; i < n; i += 2) {
       assertThat(a.isResident(h[i])).isFalse();
       assertThat(a.size(h[i])).as("the caller's handle keeps its size").isEqualTo(3000);
     }
     try (Arena arena = Arena.ofConfined()) {
       MemorySegment dst = arena.allocate(3000);
-      assertThat(a.copyOut(h[1], dst)).isEqualTo(3000);
+      assertThat(a.control().copyOut(h[1], dst)).isEqualTo(3000);
       assertThat(dst.toArray(ValueLayout.JAVA_BYTE)).isEqualTo(data[1]);
     }
     assertThatThrownBy(() -> a.getLong(h[3], 2996)).as("bounds follow the caller's size")
@@ -90,7 +99,7 @@ class IdleSweepAndBudgetTest extends AllocatorTestBase {
       moved[i] = a.allocate(4096);
       a.putLong(moved[i], 0, i);
     }
-    a.spill(moved, 0, moved.length);
+    a.control().spill(moved, 0, moved.length);
     List<Long> squatters = new ArrayList<>();
     for (int i = 0; i < 64; i++) {
       long s = a.allocate(4096);
@@ -102,18 +111,18 @@ class IdleSweepAndBudgetTest extends AllocatorTestBase {
     }
     long forwarded = a.stats().spill().forwardedBlocks();
     assertThat(forwarded).as("the squatters took the home slots").isPositive();
-    long[] out = new long[128];
+    BlockRefs out = new BlockRefs(128);
     for (int i = 0; i < 3; i++) {
-      a.sweepIdle(1, out);
+      a.control().sweepIdle(1, out);
     }
-    int idle = a.sweepIdle(1, out);
+    int idle = a.control().sweepIdle(1, out);
     assertThat(idle).as("the squatters and every restored block (forwarded ones named by their slot); not the"
         + " 512 B block or the freed one").isEqualTo(64 + moved.length);
     for (int k = 0; k < idle; k++) {
-      assertThat(MovedBlock.keyOf(out[k])).isNotEqualTo(MovedBlock.keyOf(freed)).isNotEqualTo(MovedBlock.keyOf(tiny));
+      assertThat(MovedBlock.keyOf(out.ref(k))).isNotEqualTo(MovedBlock.keyOf(freed)).isNotEqualTo(MovedBlock.keyOf(tiny));
     }
     // Spilling through the references spills the forwarded blocks too; their own handles still work.
-    SpillReport report = a.spill(out, 0, idle);
+    SpillReport report = a.control().spill(out.toArray(), 0, idle);
     assertThat(report.spilled()).isEqualTo(idle);
     assertThat(a.stats().spill().forwardedBlocks()).isZero();
     for (int i = 0; i < moved.length; i++) {
@@ -123,8 +132,8 @@ class IdleSweepAndBudgetTest extends AllocatorTestBase {
     for (int i = 0; i < squatters.size(); i++) {
       assertThat(a.getLong(squatters.get(i), 0)).isEqualTo(-i);
     }
-    assertThat(a.sweepIdle(1, new long[0])).isZero();
-    assertThatThrownBy(() -> a.sweepIdle(0, out)).isInstanceOf(IllegalArgumentException.class)
+    assertThat(a.control().sweepIdle(1, new BlockRefs(0))).isZero();
+    assertThatThrownBy(() -> a.control().sweepIdle(0, out)).isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("allowed 1 to 120");
     a.free(tiny);
     for (long m : moved) {
@@ -141,24 +150,24 @@ class IdleSweepAndBudgetTest extends AllocatorTestBase {
       h[i] = a.allocate(2048);
       a.putLong(h[i], 0, i);
     }
-    long[] none = new long[0];
-    a.sweepIdle(1, none);
-    a.sweepIdle(1, none);
+    BlockRefs none = new BlockRefs(0);
+    a.control().sweepIdle(1, none);
+    a.control().sweepIdle(1, none);
     a.getLong(h[2], 0); // h[2] and h[4] younger: touched after two sweeps
     a.getLong(h[4], 0);
-    a.sweepIdle(1, none);
-    long[] out = new long[4];
-    assertThat(a.coldest(out)).isEqualTo(4);
+    a.control().sweepIdle(1, none);
+    BlockRefs out = new BlockRefs(4);
+    assertThat(a.control().coldest(out)).isEqualTo(4);
     List<Long> keys = new ArrayList<>();
-    for (long ref : out) {
+    for (long ref : out.toArray()) {
       keys.add(MovedBlock.keyOf(ref));
     }
     assertThat(keys).containsExactlyInAnyOrder(MovedBlock.keyOf(h[0]), MovedBlock.keyOf(h[1]),
         MovedBlock.keyOf(h[3]), MovedBlock.keyOf(h[5]));
-    long[] again = new long[4];
-    a.coldest(again);
-    assertThat(again).as("asking twice ages nothing: the same answer").isEqualTo(out);
-    assertThat(a.coldest(new long[0])).isZero();
+    BlockRefs again = new BlockRefs(4);
+    a.control().coldest(again);
+    assertThat(again.toArray()).as("asking twice ages nothing: the same answer").isEqualTo(out.toArray());
+    assertThat(a.control().coldest(new BlockRefs(0))).isZero();
     for (long x : h) {
       a.free(x);
     }
@@ -167,7 +176,7 @@ class IdleSweepAndBudgetTest extends AllocatorTestBase {
   @Test
   void theBudgetCapsGrowthAndRestoresMayUseTheSlack() {
     BlockAllocator a = tiered(tmp, "memory.large-slab-size = 1 MiB");
-    a.budget(2L << 20, 1L << 20); // two 1 MiB slabs of 64 KiB blocks, one more for restores
+    a.control().budget(2L << 20, 1L << 20); // two 1 MiB slabs of 64 KiB blocks, one more for restores
     List<Long> handles = new ArrayList<>();
     BudgetExceededException full = null;
     try {
@@ -182,27 +191,27 @@ class IdleSweepAndBudgetTest extends AllocatorTestBase {
     assertThat(full).isNotNull().hasMessageContaining("memory budget").hasMessageContaining("spill")
         .hasMessageContaining("raise spillway.control.budget");
     assertThat(full).isInstanceOf(PoolExhaustedException.class);
-    assertThat(a.mappedBytes()).isLessThanOrEqualTo(2L << 20);
-    assertThat(a.budgetBytes()).isEqualTo(2L << 20);
+    assertThat(a.control().mappedBytes()).isLessThanOrEqualTo(2L << 20);
+    assertThat(a.control().budgetBytes()).isEqualTo(2L << 20);
     int fit = handles.size();
     assertThat(fit).isEqualTo(32);
     long[] all = handles.stream().mapToLong(Long::longValue).toArray();
-    assertThat(a.spill(all, 0, 16).spilled()).isEqualTo(16);
+    assertThat(a.control().spill(all, 0, 16).spilled()).isEqualTo(16);
     for (int i = 0; i < 16; i++) { // the spilled blocks' slots take new blocks, within the budget
       long h = a.allocate(64 << 10);
       a.putLong(h, 0, 1000 + i);
       handles.add(h);
     }
-    assertThat(a.mappedBytes()).isLessThanOrEqualTo(2L << 20);
+    assertThat(a.control().mappedBytes()).isLessThanOrEqualTo(2L << 20);
     // The budget is full, yet the spilled blocks come back: into the slack.
     for (int i = 0; i < 16; i++) {
       assertThat(a.getLong(all[i], 0)).isEqualTo(i);
     }
-    assertThat(a.mappedBytes()).isGreaterThan(2L << 20).isLessThanOrEqualTo(3L << 20);
+    assertThat(a.control().mappedBytes()).isGreaterThan(2L << 20).isLessThanOrEqualTo(3L << 20);
     for (long h : handles) {
       a.free(h);
     }
-    assertThatThrownBy(() -> a.budget(0, 0)).isInstanceOf(IllegalArgumentException.class)
+    assertThatThrownBy(() -> a.control().budget(0, 0)).isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("allowed a budget of at least 1 B");
   }
 
@@ -245,11 +254,11 @@ class IdleSweepAndBudgetTest extends AllocatorTestBase {
       })));
     }
     threads.add(new Thread(() -> run(start, failure, () -> {
-      long[] out = new long[64];
+      BlockRefs out = new BlockRefs(64);
       while (!stop.get()) {
-        int idle = a.sweepIdle(1, out);
+        int idle = a.control().sweepIdle(1, out);
         // References can go stale under the sweeper (a block freed since): those requests fail alone.
-        a.writeSpills(List.of(a.prepareSpill(out, 0, idle)));
+        a.control().writeSpills(List.of(a.control().prepareSpill(out.toArray(), 0, idle)));
       }
     })));
     threads.forEach(Thread::start);
@@ -268,6 +277,6 @@ class IdleSweepAndBudgetTest extends AllocatorTestBase {
       a.free(h[i]);
     }
     assertThat(a.stats().requestedBytes()).isZero();
-    a.maintain();
+    a.control().maintain();
   }
 }

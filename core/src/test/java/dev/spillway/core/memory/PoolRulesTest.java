@@ -1,5 +1,9 @@
 package dev.spillway.core.memory;
 
+import dev.spillway.memory.BlockAllocator;
+import dev.spillway.memory.PoolExhaustedException;
+import dev.spillway.memory.PoolStats;
+import dev.spillway.memory.spi.MaintenanceReport;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -26,10 +30,10 @@ class PoolRulesTest extends AllocatorTestBase {
   void growsByTenPercentOfMaxWhenEightyPercentAreInUse() {
     BlockAllocator a = allocator(POOL);
     List<Long> live = allocate(a, 25); // 25 / 32 = 78%: no growth
-    assertThat(a.maintain().blocksGrown()).isZero();
+    assertThat(a.control().maintain().blocksGrown()).isZero();
     assertThat(a.stats().pool("4KiB").capacityBlocks()).isEqualTo(32);
     live.addAll(allocate(a, 1)); // 26 / 32 = 81%
-    MaintenanceReport report = a.maintain();
+    MaintenanceReport report = a.control().maintain();
     assertThat(report.blocksGrown()).isEqualTo(16);
     assertThat(a.stats().pool("4KiB").capacityBlocks()).isEqualTo(48);
     freeAll(a, live);
@@ -40,7 +44,7 @@ class PoolRulesTest extends AllocatorTestBase {
     BlockAllocator a = allocator(POOL);
     List<Long> live = allocate(a, 160); // synchronous growth, slab by slab, up to the maximum
     assertThat(a.stats().pool("4KiB").capacityBlocks()).isEqualTo(160);
-    assertThat(a.maintain().blocksGrown()).isZero();
+    assertThat(a.control().maintain().blocksGrown()).isZero();
     assertThatThrownBy(() -> a.allocate(4000))
         .isInstanceOf(PoolExhaustedException.class)
         .hasMessageContaining("4 KiB").hasMessageContaining("160 blocks")
@@ -57,16 +61,16 @@ class PoolRulesTest extends AllocatorTestBase {
     List<Long> live = allocate(a, 96); // 6 slabs
     assertThat(a.stats().pool("4KiB").capacityBlocks()).isEqualTo(96);
     freeAll(a, live.subList(16, 96)); // 16 of 96 in use: 83% free
-    assertThat(a.maintain().blocksShrunk()).isEqualTo(16);
+    assertThat(a.control().maintain().blocksShrunk()).isEqualTo(16);
     assertThat(a.stats().pool("4KiB").capacityBlocks()).isEqualTo(80);
     for (int i = 0; i < 10; i++) {
-      a.maintain();
+      a.control().maintain();
     }
     PoolStats p = a.stats().pool("4KiB");
     assertThat(p.capacityBlocks()).as("never below the initial 32").isEqualTo(32);
     assertThat(p.blocksInUse()).isEqualTo(16);
     freeAll(a, live.subList(0, 16));
-    a.maintain();
+    a.control().maintain();
     assertThat(a.stats().pool("4KiB").capacityBlocks()).isEqualTo(32);
   }
 
@@ -80,7 +84,7 @@ class PoolRulesTest extends AllocatorTestBase {
       (i % 16 == 0 ? keep : drop).add(live.get(i)); // one survivor in every slab
     }
     freeAll(a, drop);
-    assertThat(a.maintain().blocksShrunk()).as("every slab still holds a block").isZero();
+    assertThat(a.control().maintain().blocksShrunk()).as("every slab still holds a block").isZero();
     for (long h : keep) {
       assertThat(a.isLive(h)).isTrue();
     }

@@ -1,5 +1,6 @@
 package dev.spillway.core.memory;
 
+import dev.spillway.memory.BlockAllocator;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.spillway.config.SettingsException;

@@ -1,5 +1,11 @@
 package dev.spillway.core.memory;
 
+import dev.spillway.memory.BlockAllocator;
+import dev.spillway.memory.InvalidHandleException;
+import dev.spillway.memory.SpillOutcome;
+import dev.spillway.memory.SpillStats;
+import dev.spillway.memory.spi.PreparedSpill;
+import dev.spillway.memory.spi.SpillReport;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -37,13 +43,13 @@ class PreparedSpillTest extends AllocatorTestBase {
     BlockAllocator a = tiered(tmp, "");
     List<byte[]> data = new ArrayList<>();
     long[] h = fill(a, 12, 4096, data, true);
-    PreparedSpill first = a.prepareSpill(h, 0, 6);
-    PreparedSpill second = a.prepareSpill(h, 6, 6);
+    PreparedSpill first = a.control().prepareSpill(h, 0, 6);
+    PreparedSpill second = a.control().prepareSpill(h, 6, 6);
     assertThat(first.pendingBlocks()).isEqualTo(6);
     assertThat(first.outcome(0)).as("not final before the write").isNull();
     assertThat(first.storedBytes()).isPositive().isLessThan(first.rawBytes()); // compressible: LZ4 kept
     long storedBefore = a.stats().spill().tier().liveBytes();
-    a.writeSpills(List.of(first, second));
+    a.control().writeSpills(List.of(first, second));
     assertThat(a.stats().spill().tier().liveBytes() - storedBefore)
         .isEqualTo(first.storedBytes() + second.storedBytes());
     for (int i = 0; i < 6; i++) {
@@ -67,11 +73,11 @@ class PreparedSpillTest extends AllocatorTestBase {
     BlockAllocator a = tiered(tmp, "");
     List<byte[]> data = new ArrayList<>();
     long[] h = fill(a, 4, 8192, data, false);
-    PreparedSpill p = a.prepareSpill(h, 0, 4);
+    PreparedSpill p = a.control().prepareSpill(h, 0, 4);
     a.putLong(h[1], 8, 0x5eed_5eedL); // touches a frozen block: it stays resident
     byte[] seen = new byte[8];
     a.read(h[2], 0, seen, 0, 8); // a read aborts the spill too
-    a.writeSpills(List.of(p));
+    a.control().writeSpills(List.of(p));
     assertThat(p.outcome(0)).isEqualTo(SpillOutcome.SPILLED);
     assertThat(p.outcome(1)).isEqualTo(SpillOutcome.BUSY);
     assertThat(p.outcome(2)).isEqualTo(SpillOutcome.BUSY);
@@ -83,7 +89,7 @@ class PreparedSpillTest extends AllocatorTestBase {
       assertBytes(a, h[i], data.get(i));
     }
     assertThat(a.stats().spill().spilledBlocks()).isZero(); // all read back by the checks above
-    a.maintain(); // tombstones for the discarded records and the restored ones
+    a.control().maintain(); // tombstones for the discarded records and the restored ones
     for (long x : h) {
       a.free(x);
     }
@@ -94,7 +100,7 @@ class PreparedSpillTest extends AllocatorTestBase {
     BlockAllocator a = tiered(tmp, "");
     List<byte[]> data = new ArrayList<>();
     long[] h = fill(a, 5, 1000, data, false);
-    PreparedSpill p = a.prepareSpill(h, 0, 5);
+    PreparedSpill p = a.control().prepareSpill(h, 0, 5);
     p.abandon();
     p.abandon(); // idempotent
     for (int i = 0; i < 5; i++) {
@@ -103,12 +109,12 @@ class PreparedSpillTest extends AllocatorTestBase {
       assertBytes(a, h[i], data.get(i));
     }
     assertThat(a.stats().spill().tier().liveRecords()).as("nothing was appended").isZero();
-    assertThatThrownBy(() -> a.writeSpills(List.of(p))).isInstanceOf(IllegalStateException.class)
+    assertThatThrownBy(() -> a.control().writeSpills(List.of(p))).isInstanceOf(IllegalStateException.class)
         .hasMessageContaining("ABANDONED");
-    PreparedSpill again = a.prepareSpill(h, 0, 5); // the blocks can be spilled again
-    a.writeSpills(List.of(again));
+    PreparedSpill again = a.control().prepareSpill(h, 0, 5); // the blocks can be spilled again
+    a.control().writeSpills(List.of(again));
     assertThat(again.report().spilled()).isEqualTo(5);
-    assertThatThrownBy(() -> a.writeSpills(List.of(again))).isInstanceOf(IllegalStateException.class)
+    assertThatThrownBy(() -> a.control().writeSpills(List.of(again))).isInstanceOf(IllegalStateException.class)
         .hasMessageContaining("written once");
     for (int i = 0; i < 5; i++) {
       assertBytes(a, h[i], data.get(i));
@@ -125,8 +131,8 @@ class PreparedSpillTest extends AllocatorTestBase {
     a.free(freed);
     a.spill(h[2]);
     long[] group = {h[0], freed, h[1], h[2], 0L};
-    PreparedSpill p = a.prepareSpill(group, 0, group.length);
-    a.writeSpills(List.of(p));
+    PreparedSpill p = a.control().prepareSpill(group, 0, group.length);
+    a.control().writeSpills(List.of(p));
     assertThat(p.outcome(0)).isEqualTo(SpillOutcome.SPILLED);
     assertThat(p.outcome(1)).isNull();
     assertThat(p.failure(1)).isInstanceOf(InvalidHandleException.class);
@@ -145,15 +151,15 @@ class PreparedSpillTest extends AllocatorTestBase {
     BlockAllocator a = tiered(tmp, "");
     BlockAllocator other = tiered(tmp.resolve("other"), "");
     long h = other.allocate(64);
-    PreparedSpill foreign = other.prepareSpill(new long[] {h}, 0, 1);
-    assertThatThrownBy(() -> a.writeSpills(List.of(foreign))).isInstanceOf(IllegalArgumentException.class)
+    PreparedSpill foreign = other.control().prepareSpill(new long[] {h}, 0, 1);
+    assertThatThrownBy(() -> a.control().writeSpills(List.of(foreign))).isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("prepared by another allocator");
     foreign.abandon();
-    assertThatThrownBy(() -> a.writeSpills(java.util.Arrays.asList((PreparedSpill) null)))
+    assertThatThrownBy(() -> a.control().writeSpills(java.util.Arrays.asList((PreparedSpill) null)))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("null");
-    assertThatThrownBy(() -> a.prepareSpill(new long[2], 1, 2)).isInstanceOf(IndexOutOfBoundsException.class);
+    assertThatThrownBy(() -> a.control().prepareSpill(new long[2], 1, 2)).isInstanceOf(IndexOutOfBoundsException.class);
     BlockAllocator plain = allocator();
-    assertThatThrownBy(() -> plain.prepareSpill(new long[1], 0, 1)).isInstanceOf(IllegalStateException.class)
+    assertThatThrownBy(() -> plain.control().prepareSpill(new long[1], 0, 1)).isInstanceOf(IllegalStateException.class)
         .hasMessageContaining("no tier");
     other.free(h);
   }
@@ -163,17 +169,17 @@ class PreparedSpillTest extends AllocatorTestBase {
     BlockAllocator a = tiered(tmp, "");
     List<byte[]> data = new ArrayList<>();
     long[] h = fill(a, 2, 5000, data, true);
-    assertThat(a.restore(h[0])).as("resident: nothing to read").isFalse();
-    a.spill(h, 0, 2);
-    assertThat(a.restore(h[0])).isTrue();
-    assertThat(a.restore(h[0])).isFalse();
+    assertThat(a.control().restore(h[0])).as("resident: nothing to read").isFalse();
+    a.control().spill(h, 0, 2);
+    assertThat(a.control().restore(h[0])).isTrue();
+    assertThat(a.control().restore(h[0])).isFalse();
     assertThat(a.isResident(h[0])).isTrue();
     assertThat(a.isResident(h[1])).isFalse();
     assertThat(a.stats().spill().restores()).isEqualTo(1);
     assertBytes(a, h[0], data.get(0));
     assertBytes(a, h[1], data.get(1));
     a.free(h[0]);
-    assertThatThrownBy(() -> a.restore(h[0])).isInstanceOf(InvalidHandleException.class);
+    assertThatThrownBy(() -> a.control().restore(h[0])).isInstanceOf(InvalidHandleException.class);
     a.free(h[1]);
   }
 
@@ -182,23 +188,23 @@ class PreparedSpillTest extends AllocatorTestBase {
     BlockAllocator a = tiered(tmp, "");
     List<byte[]> data = new ArrayList<>();
     long[] h = fill(a, 3, 3000, data, true);
-    a.spill(h, 0, 2);
+    a.control().spill(h, 0, 2);
     try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
       java.lang.foreign.MemorySegment dst = arena.allocate(4000);
       for (int i = 0; i < 3; i++) {
         dst.fill((byte) 0);
-        assertThat(a.copyOut(h[i], dst)).isEqualTo(3000);
+        assertThat(a.control().copyOut(h[i], dst)).isEqualTo(3000);
         assertThat(dst.asSlice(0, 3000).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE)).isEqualTo(data.get(i));
       }
       assertThat(a.isResident(h[0])).as("still spilled").isFalse();
       assertThat(a.stats().spill().restores()).isZero();
       java.lang.foreign.MemorySegment small = arena.allocate(2999);
-      assertThatThrownBy(() -> a.copyOut(h[0], small)).isInstanceOf(IllegalArgumentException.class)
+      assertThatThrownBy(() -> a.control().copyOut(h[0], small)).isInstanceOf(IllegalArgumentException.class)
           .hasMessageContaining("at least the block's size");
-      assertThatThrownBy(() -> a.copyOut(h[2], small)).isInstanceOf(IllegalArgumentException.class)
+      assertThatThrownBy(() -> a.control().copyOut(h[2], small)).isInstanceOf(IllegalArgumentException.class)
           .hasMessageContaining("at least the block's size");
       a.free(h[0]);
-      assertThatThrownBy(() -> a.copyOut(h[0], dst)).isInstanceOf(InvalidHandleException.class);
+      assertThatThrownBy(() -> a.control().copyOut(h[0], dst)).isInstanceOf(InvalidHandleException.class);
     }
     a.free(h[1]);
     a.free(h[2]);
@@ -229,7 +235,7 @@ class PreparedSpillTest extends AllocatorTestBase {
         var random = new java.util.SplittableRandom(seed);
         while (!stop.get()) {
           int from = random.nextInt(n - 16);
-          PreparedSpill p = a.prepareSpill(h, from, 16);
+          PreparedSpill p = a.control().prepareSpill(h, from, 16);
           if (!queue.offer(p, 1, TimeUnit.SECONDS)) {
             p.abandon();
           }
@@ -243,7 +249,7 @@ class PreparedSpillTest extends AllocatorTestBase {
         if (p != null) {
           batch.add(p);
           queue.drainTo(batch);
-          a.writeSpills(batch);
+          a.control().writeSpills(batch);
           batch.clear();
         }
       }
@@ -280,6 +286,6 @@ class PreparedSpillTest extends AllocatorTestBase {
       assertThat(a.getLong(h[i], 0)).isEqualTo(expected[i]);
       a.free(h[i]);
     }
-    a.maintain();
+    a.control().maintain();
   }
 }

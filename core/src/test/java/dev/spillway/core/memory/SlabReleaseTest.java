@@ -1,5 +1,7 @@
 package dev.spillway.core.memory;
 
+import dev.spillway.memory.AllocatorStats;
+import dev.spillway.memory.BlockAllocator;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -30,7 +32,7 @@ class SlabReleaseTest extends AllocatorTestBase {
     for (long h : blocks) {
       a.free(h);
     }
-    while (a.maintain().blocksShrunk() > 0) {
+    while (a.control().maintain().blocksShrunk() > 0) {
       // each pass releases up to 10% of the maximum
     }
     AllocatorStats after = a.stats();

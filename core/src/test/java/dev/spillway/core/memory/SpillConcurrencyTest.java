@@ -1,5 +1,9 @@
 package dev.spillway.core.memory;
 
+import dev.spillway.memory.BlockAllocator;
+import dev.spillway.memory.InvalidHandleException;
+import dev.spillway.memory.SpillOutcome;
+import dev.spillway.memory.SpillStats;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.lang.foreign.MemorySegment;
@@ -127,7 +131,7 @@ class SpillConcurrencyTest extends AllocatorTestBase {
         for (int k = 0; k < batch.length; k++) {
           batch[k] = handles[r.nextInt(2)][r.nextInt(perWriter)];
         }
-        a.spill(batch, 0, batch.length);
+        a.control().spill(batch, 0, batch.length);
       }
     });
     race(workers);
@@ -202,10 +206,10 @@ class SpillConcurrencyTest extends AllocatorTestBase {
       a.mover().entryAddedHook = null;
       assertThat(a.mover().resolve(h)).as("the access finds the entry and aborts it").isEqualTo(h);
     };
-    assertThat(a.spill(new long[] {h}, 0, 1).busy()).isEqualTo(1);
+    assertThat(a.control().spill(new long[] {h}, 0, 1).busy()).isEqualTo(1);
     assertThat(a.isResident(h)).isTrue();
     assertThat(a.getLong(h, 0)).isEqualTo(99);
-    assertThat(a.spill(new long[] {h}, 0, 1).spilled()).as("and it spills normally after").isEqualTo(1);
+    assertThat(a.control().spill(new long[] {h}, 0, 1).spilled()).as("and it spills normally after").isEqualTo(1);
     assertThat(a.getLong(h, 0)).isEqualTo(99);
     a.free(h);
   }
@@ -229,7 +233,7 @@ class SpillConcurrencyTest extends AllocatorTestBase {
     assertThat(ram).isNotEqualTo(h);
     a.ramSlotHook = () -> {
       a.ramSlotHook = null;
-      assertThat(a.spill(new long[] {ram}, 0, 1).spilled()).as("the sweep spills the slot by reference").isEqualTo(1);
+      assertThat(a.control().spill(new long[] {ram}, 0, 1).spilled()).as("the sweep spills the slot by reference").isEqualTo(1);
     };
     a.free(h);
     assertThat(a.isLive(h)).isFalse();
@@ -254,7 +258,7 @@ class SpillConcurrencyTest extends AllocatorTestBase {
     workers.add(() -> {
       long[] one = {h};
       while (System.nanoTime() < deadline) {
-        a.spill(one, 0, 1);
+        a.control().spill(one, 0, 1);
       }
     });
     for (int t = 0; t < 2; t++) {
@@ -323,7 +327,7 @@ class SpillConcurrencyTest extends AllocatorTestBase {
         for (int k = 0; k < batch.length; k++) {
           batch[k] = handles[r.nextInt(n)];
         }
-        a.spill(batch, 0, batch.length);
+        a.control().spill(batch, 0, batch.length);
       }
     });
     race(workers);
@@ -399,7 +403,7 @@ class SpillConcurrencyTest extends AllocatorTestBase {
             }
             for (int i = 0; i < n; i += 8) {
               try {
-                a.spill(handles, i, 8);
+                a.control().spill(handles, i, 8);
               } catch (InvalidHandleException freedMeanwhile) {
                 // a batch naming a block the other thread already freed fails as a whole
               }
@@ -419,7 +423,7 @@ class SpillConcurrencyTest extends AllocatorTestBase {
         assertThat(a.isLive(h)).isFalse();
       }
     }
-    a.maintain();
+    a.control().maintain();
     assertThat(a.stats().spill().tier().liveRecords()).isZero();
   }
 }

@@ -1,5 +1,9 @@
 package dev.spillway.core.memory;
 
+import dev.spillway.memory.BlockAllocator;
+import dev.spillway.memory.RestoreFailedException;
+import dev.spillway.memory.SpillFailedException;
+import dev.spillway.memory.spi.SpillReport;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -47,7 +51,7 @@ class SpillFailureTest extends AllocatorTestBase {
       for (int i = 0; i < handles.size() && failure == null; i += 4) {
         long[] batch = handles.subList(i, i + 4).stream().mapToLong(Long::longValue).toArray();
         try {
-          spilled += a.spill(batch, 0, 4).spilled();
+          spilled += a.control().spill(batch, 0, 4).spilled();
         } catch (SpillFailedException e) {
           failure = e;
         }
@@ -62,8 +66,8 @@ class SpillFailureTest extends AllocatorTestBase {
       }
       Files.delete(filler); // space returns
       long[] all = handles.stream().mapToLong(Long::longValue).toArray();
-      a.maintain(); // tombstones of the restored blocks, then compaction returns their space
-      SpillReport again = a.spill(all, 0, 40);
+      a.control().maintain(); // tombstones of the restored blocks, then compaction returns their space
+      SpillReport again = a.control().spill(all, 0, 40);
       assertThat(again.spilled()).isEqualTo(40);
       for (int i = 0; i < 40; i++) {
         assertThat(SpillRestoreTest.contents(a, all[i])).isEqualTo(data.get(i));
@@ -107,7 +111,7 @@ class SpillFailureTest extends AllocatorTestBase {
         data[i] = SpillRestoreTest.pattern(r.nextLong(), size, r.nextBoolean());
         a.write(handles[i], 0, data[i], 0, size);
       }
-      a.spill(handles, 0, n);
+      a.control().spill(handles, 0, n);
       Path segment = onlySegment(dir);
       long size = Files.size(segment);
       for (int flips = 0; flips < 3; flips++) {
@@ -143,7 +147,7 @@ class SpillFailureTest extends AllocatorTestBase {
       data[i] = SpillRestoreTest.pattern(i, 4096, false);
       a.write(handles[i], 0, data[i], 0, 4096);
     }
-    a.spill(handles, 0, n);
+    a.control().spill(handles, 0, n);
     Path segment = onlySegment(tmp.resolve("t"));
     FileBytes.truncate(segment, Files.size(segment) - 3 * 4096);
     int failed = 0;

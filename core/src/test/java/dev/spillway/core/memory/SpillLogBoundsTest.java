@@ -1,8 +1,9 @@
 package dev.spillway.core.memory;
 
+import dev.spillway.memory.BlockAllocator;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.spillway.core.tier.TierStats;
+import dev.spillway.memory.TierStats;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -26,11 +27,11 @@ class SpillLogBoundsTest extends AllocatorTestBase {
     }
     long maxDisk = 0;
     for (int round = 0; round < 60; round++) { // 60 x 2 MiB spilled: 120 MiB through a 1 MiB-segment log
-      assertThat(a.spill(h, 0, n).spilled()).isEqualTo(n);
+      assertThat(a.control().spill(h, 0, n).spilled()).isEqualTo(n);
       for (int i = 0; i < n; i++) {
         assertThat(a.getLong(h[i], 0)).isEqualTo(i);
       }
-      a.maintain();
+      a.control().maintain();
       maxDisk = Math.max(maxDisk, a.stats().spill().tier().bytesOnDisk());
     }
     TierStats tier = a.stats().spill().tier();

@@ -1,5 +1,13 @@
 package dev.spillway.core.memory;
 
+import dev.spillway.memory.AllocatorClosedException;
+import dev.spillway.memory.AllocatorStats;
+import dev.spillway.memory.BlockAllocator;
+import dev.spillway.memory.InvalidHandleException;
+import dev.spillway.memory.SizeClasses;
+import dev.spillway.memory.SpillOutcome;
+import dev.spillway.memory.SpillStats;
+import dev.spillway.memory.spi.SpillReport;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -66,7 +74,7 @@ class SpillRestoreTest extends AllocatorTestBase {
       }
     }
     long[] handles = blocks.stream().mapToLong(b -> b[0]).toArray();
-    SpillReport report = a.spill(handles, 0, handles.length);
+    SpillReport report = a.control().spill(handles, 0, handles.length);
     assertThat(report.spilled()).isEqualTo(handles.length);
     long raw = data.stream().mapToLong(b -> b.length).sum();
     assertThat(report.rawBytes()).isEqualTo(raw);
@@ -221,13 +229,13 @@ class SpillRestoreTest extends AllocatorTestBase {
       byte[] bytes = pattern(i, 4096, false);
       a.write(handles[i], 0, bytes, 0, bytes.length);
     }
-    a.spill(handles, 0, handles.length);
+    a.control().spill(handles, 0, handles.length);
     assertThat(a.stats().spill().tier().liveRecords()).isEqualTo(600);
     long bytesBefore = a.stats().spill().tier().bytesOnDisk();
     for (long h : handles) {
       a.free(h);
     }
-    a.maintain(); // writes the queued tombstones, then compacts
+    a.control().maintain(); // writes the queued tombstones, then compacts
     var tier = a.stats().spill().tier();
     assertThat(tier.liveRecords()).isZero();
     assertThat(a.stats().spill().tier().bytesOnDisk()).isLessThan(bytesBefore / 2);
@@ -240,12 +248,12 @@ class SpillRestoreTest extends AllocatorTestBase {
     long freed = a.allocate(64);
     a.free(freed);
     long[] batch = {good, freed};
-    assertThatThrownBy(() -> a.spill(batch, 0, 2)).isInstanceOf(InvalidHandleException.class);
+    assertThatThrownBy(() -> a.control().spill(batch, 0, 2)).isInstanceOf(InvalidHandleException.class);
     assertThat(a.isResident(good)).isTrue();
     assertThat(a.stats().spill().tier().liveRecords()).isZero();
-    assertThatThrownBy(() -> a.spill(batch, 1, 5)).isInstanceOf(IndexOutOfBoundsException.class);
+    assertThatThrownBy(() -> a.control().spill(batch, 1, 5)).isInstanceOf(IndexOutOfBoundsException.class);
     assertThatThrownBy(() -> a.spill(0L)).isInstanceOf(InvalidHandleException.class);
-    assertThat(a.spill(batch, 0, 0)).isEqualTo(SpillReport.EMPTY);
+    assertThat(a.control().spill(batch, 0, 0)).isEqualTo(SpillReport.EMPTY);
     a.free(good);
   }
 
@@ -292,8 +300,8 @@ class SpillRestoreTest extends AllocatorTestBase {
       handles.add(h);
     }
     long[] all = handles.stream().mapToLong(Long::longValue).toArray();
-    a.spill(all, 0, all.length);
-    a.maintain(); // the slab is empty: it goes back to the OS
+    a.control().spill(all, 0, all.length);
+    a.control().maintain(); // the slab is empty: it goes back to the OS
     assertThat(a.stats().pool("16KiB").slabs()).isZero();
     for (int i = 0; i < 16; i++) {
       long fresh = a.allocate(16 << 10);

@@ -1,5 +1,9 @@
 package dev.spillway.core.memory;
 
+import dev.spillway.memory.AllocatorStats;
+import dev.spillway.memory.BlockAllocator;
+import dev.spillway.memory.PoolStats;
+import dev.spillway.memory.spi.MaintenanceReport;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.concurrent.CountDownLatch;
@@ -17,7 +21,7 @@ class ThreadCacheTest extends AllocatorTestBase {
     AllocatorStats before = a.stats();
     assertThat(before.pool("64B").cachedBlocks()).isPositive();
     assertThat(before.threadCaches()).isEqualTo(1);
-    MaintenanceReport report = a.maintain();
+    MaintenanceReport report = a.control().maintain();
     assertThat(report.deadThreadCaches()).isEqualTo(1);
     AllocatorStats after = a.stats();
     assertThat(after.threadCaches()).isZero();
@@ -48,8 +52,8 @@ class ThreadCacheTest extends AllocatorTestBase {
     });
     filled.await();
     assertThat(a.stats().pool("64B").cachedBlocks()).isPositive();
-    assertThat(a.maintain().idleThreadCaches()).as("first pass only records the counters").isZero();
-    assertThat(a.maintain().idleThreadCaches()).isEqualTo(1);
+    assertThat(a.control().maintain().idleThreadCaches()).as("first pass only records the counters").isZero();
+    assertThat(a.control().maintain().idleThreadCaches()).isEqualTo(1);
     idleFlagged.countDown();
     trimmed.await();
     t.join();
@@ -75,7 +79,7 @@ class ThreadCacheTest extends AllocatorTestBase {
       a.free(handles[i]);
     }
     assertThat(a.stats().pool("16KiB").cachedBlocks()).as("64 KiB / 16 KiB").isBetween(1L, 4L);
-    a.trimCurrentThreadCache();
+    a.control().trimCurrentThreadCache();
     assertThat(a.stats().pool("64B").cachedBlocks()).isZero();
   }
 
@@ -107,7 +111,7 @@ class ThreadCacheTest extends AllocatorTestBase {
       }
     });
     t.join();
-    a.maintain();
+    a.control().maintain();
     assertThat(a.stats().pool("256B").blocksInUse()).isZero();
   }
 

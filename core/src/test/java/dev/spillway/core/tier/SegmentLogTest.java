@@ -1,5 +1,6 @@
 package dev.spillway.core.tier;
 
+import dev.spillway.memory.TierStats;
 import static dev.spillway.core.tier.TierTestSupport.*;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -163,7 +164,7 @@ class SegmentLogTest {
       long before = log.stats().liveRecords();
       assertThatThrownBy(() -> log.encode(99, 0, CODECS.raw(), shared, shared.capacity() - 1, 2))
           .isInstanceOf(IndexOutOfBoundsException.class);
-      assertThatThrownBy(() -> log.encode(99, 0, dev.spillway.core.codec.Codecs.from(new dev.spillway.config.CodecSettings(0.10, List.of())).raw(), shared, 0, 2))
+      assertThatThrownBy(() -> log.encode(99, 0, dev.spillway.codec.Codecs.from(new dev.spillway.config.CodecSettings(0.10, List.of())).raw(), shared, 0, 2))
           .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("does not belong");
       assertThat(log.stats().liveRecords()).isEqualTo(before);
     }

@@ -3,7 +3,7 @@ package dev.spillway.core.tier;
 import dev.spillway.config.CodecSettings;
 import dev.spillway.config.TierSettings;
 import dev.spillway.config.TierSettings.Durability;
-import dev.spillway.core.codec.Codecs;
+import dev.spillway.codec.Codecs;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Random;

@@ -5,9 +5,9 @@ import akka.actor.typed.ActorSystem;
 import akka.stream.javadsl.Source;
 import akka.util.ByteString;
 import dev.spillway.config.StreamSettings;
-import dev.spillway.core.codec.KryoCodec;
-import dev.spillway.core.memory.BlockAllocator;
-import dev.spillway.streams.IoDispatcher;
+import dev.spillway.codec.KryoCodec;
+import dev.spillway.memory.BlockAllocator;
+import dev.spillway.streams.spill.IoDispatcher;
 import java.lang.foreign.MemorySegment;
 import java.util.Objects;
 import java.util.concurrent.Executor;
@@ -17,8 +17,8 @@ import java.util.concurrent.Executor;
  * straight from its record ({@link BlockAllocator#copyOut}) and stays spilled, so exporting more than
  * RAM holds does not pull it all back in. Up to {@code spillway.streams.restore-parallelism} blocks
  * are read at once on the {@link IoDispatcher}; order is kept. A handle of no live block fails the
- * stream with {@link dev.spillway.core.memory.InvalidHandleException}, a record that cannot be read
- * with {@link dev.spillway.core.memory.RestoreFailedException}: never wrong bytes.
+ * stream with {@link dev.spillway.memory.InvalidHandleException}, a record that cannot be read
+ * with {@link dev.spillway.memory.RestoreFailedException}: never wrong bytes.
  */
 public final class Export {
   private Export() {}
@@ -71,7 +71,7 @@ public final class Export {
 
   private static ByteString bytesOf(BlockAllocator allocator, long handle) {
     byte[] bytes = new byte[Math.toIntExact(allocator.size(handle))];
-    allocator.copyOut(handle, MemorySegment.ofArray(bytes));
+    allocator.control().copyOut(handle, MemorySegment.ofArray(bytes));
     return ByteString.fromArrayUnsafe(bytes);
   }
 }

@@ -1,9 +1,9 @@
 package dev.spillway.streams.bulk;
 
 import akka.util.ByteString;
-import dev.spillway.core.memory.BlockAllocator;
-import dev.spillway.core.memory.PoolExhaustedException;
-import dev.spillway.core.memory.SpillOutcome;
+import dev.spillway.memory.BlockAllocator;
+import dev.spillway.memory.PoolExhaustedException;
+import dev.spillway.memory.SpillOutcome;
 import dev.spillway.streams.spill.SpillPipeline;
 import dev.spillway.streams.spill.SpillQueueFullException;
 import java.lang.foreign.MemorySegment;

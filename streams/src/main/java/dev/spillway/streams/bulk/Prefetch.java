@@ -4,8 +4,8 @@ import akka.NotUsed;
 import akka.actor.typed.ActorSystem;
 import akka.stream.javadsl.Flow;
 import dev.spillway.config.StreamSettings;
-import dev.spillway.core.memory.BlockAllocator;
-import dev.spillway.streams.IoDispatcher;
+import dev.spillway.memory.BlockAllocator;
+import dev.spillway.streams.spill.IoDispatcher;
 import java.util.Objects;
 import java.util.concurrent.Executor;
 
@@ -23,7 +23,7 @@ public final class Prefetch {
     Objects.requireNonNull(settings, "settings");
     Executor io = IoDispatcher.of(system);
     return Flow.<Long>create().mapAsync(settings.restoreParallelism(), h -> IoDispatcher.supply(() -> {
-      allocator.restore(h);
+      allocator.control().restore(h);
       return h;
     }, io));
   }

@@ -1,16 +1,16 @@
 package dev.spillway.streams.spill;
 
-import dev.spillway.core.memory.BlockAllocator;
-import dev.spillway.core.memory.PreparedSpill;
+import dev.spillway.memory.BlockAllocator;
+import dev.spillway.memory.spi.PreparedSpill;
 import java.util.List;
 
 /**
- * The pipeline's write step: {@link BlockAllocator#writeSpills}. Tests put a slow or failing step
+ * The pipeline's write step: {@link dev.spillway.memory.spi.AllocatorControl#writeSpills}. Tests put a slow or failing step
  * around it to drive backpressure and restarts.
  */
 @FunctionalInterface
 interface BatchWriter {
-  BatchWriter ALLOCATOR = BlockAllocator::writeSpills;
+  BatchWriter ALLOCATOR = (allocator, batch) -> allocator.control().writeSpills(batch);
 
   void write(BlockAllocator allocator, List<PreparedSpill> batch);
 }

@@ -11,11 +11,11 @@ import akka.stream.javadsl.Keep;
 import akka.stream.javadsl.Sink;
 import akka.stream.javadsl.Source;
 import dev.spillway.config.SpillSettings;
-import dev.spillway.core.memory.BlockAllocator;
-import dev.spillway.core.memory.InvalidHandleException;
-import dev.spillway.core.memory.PreparedSpill;
-import dev.spillway.core.memory.SpillOutcome;
-import dev.spillway.streams.IoDispatcher;
+import dev.spillway.memory.BlockAllocator;
+import dev.spillway.memory.InvalidHandleException;
+import dev.spillway.memory.spi.PreparedSpill;
+import dev.spillway.memory.SpillOutcome;
+import dev.spillway.streams.spill.IoDispatcher;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -46,7 +46,7 @@ import java.util.concurrent.atomic.LongAdder;
  * queue, the encoders and one batch.
  *
  * <p><b>Failure.</b> A batch whose append fails fails only its own requests: their blocks stay
- * resident and unchanged ({@link dev.spillway.core.memory.SpillFailedException}). The writer then
+ * resident and unchanged ({@link dev.spillway.memory.SpillFailedException}). The writer then
  * pauses before the next batch, from {@code restart.min-backoff} doubling up to
  * {@code restart.max-backoff}, and the pause resets after a batch succeeds. The stream itself never
  * fails on an I/O error: restarting the stage instead (Akka's {@code RestartFlow}) loses elements in
@@ -136,9 +136,9 @@ public final class SpillPipeline implements AutoCloseable {
    * Queues a spill of {@code handle} if there is room. The stage completes with the block's
    * {@link SpillOutcome} once its batch is written (durable per {@code spillway.tier.durability}); it
    * fails at once with {@link SpillQueueFullException} when the pipeline is full, with
-   * {@link dev.spillway.core.memory.InvalidHandleException} for a handle of no live block, with
+   * {@link dev.spillway.memory.InvalidHandleException} for a handle of no live block, with
    * {@link PipelineClosedException} after {@link #close()}, and later with
-   * {@link dev.spillway.core.memory.SpillFailedException} when its batch cannot be written (the block
+   * {@link dev.spillway.memory.SpillFailedException} when its batch cannot be written (the block
    * stays resident).
    */
   public CompletionStage<SpillOutcome> offer(long handle) {
@@ -301,7 +301,7 @@ public final class SpillPipeline implements AutoCloseable {
   private Group prepare(Group g) {
     groups.increment();
     try {
-      PreparedSpill p = allocator.prepareSpill(g.handles(), 0, g.requests.size());
+      PreparedSpill p = allocator.control().prepareSpill(g.handles(), 0, g.requests.size());
       g.pendingBefore = new boolean[g.requests.size()];
       for (int i = 0; i < g.pendingBefore.length; i++) {
         g.pendingBefore[i] = p.outcome(i) == null && p.failure(i) == null;

@@ -9,10 +9,10 @@ import akka.stream.testkit.TestSubscriber;
 import akka.stream.testkit.javadsl.TestSink;
 import akka.util.ByteString;
 import dev.spillway.config.SpillwaySettings;
-import dev.spillway.core.codec.Codecs;
-import dev.spillway.core.codec.KryoCodec;
-import dev.spillway.core.memory.BlockAllocator;
-import dev.spillway.core.memory.InvalidHandleException;
+import dev.spillway.codec.Codecs;
+import dev.spillway.codec.KryoCodec;
+import dev.spillway.memory.BlockAllocator;
+import dev.spillway.memory.InvalidHandleException;
 import dev.spillway.streams.StreamsTestBase;
 import dev.spillway.streams.spill.SpillPipeline;
 import java.util.ArrayList;
@@ -221,7 +221,7 @@ class BulkStreamsTest extends StreamsTestBase {
       h[i] = a.allocate(3000);
       a.write(h[i], 0, pattern(i, 3000, true), 0, 3000);
     }
-    a.spill(h, 0, h.length);
+    a.control().spill(h, 0, h.length);
     List<Long> order = Arrays.stream(h).boxed().toList();
     List<Long> emitted = await(Source.from(order).via(Prefetch.flow(a, s.streams(), system()))
         .map(x -> {

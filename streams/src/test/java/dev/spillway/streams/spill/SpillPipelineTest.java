@@ -4,11 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.spillway.config.SpillwaySettings;
-import dev.spillway.core.memory.BlockAllocator;
-import dev.spillway.core.memory.InvalidHandleException;
-import dev.spillway.core.memory.PreparedSpill;
-import dev.spillway.core.memory.SpillFailedException;
-import dev.spillway.core.memory.SpillOutcome;
+import dev.spillway.memory.BlockAllocator;
+import dev.spillway.memory.InvalidHandleException;
+import dev.spillway.memory.spi.AllocatorControl;
+import dev.spillway.memory.spi.PreparedSpill;
+import dev.spillway.memory.SpillFailedException;
+import dev.spillway.memory.SpillOutcome;
 import dev.spillway.streams.StreamsTestBase;
 import dev.spillway.testing.TmpfsMount;
 import java.io.IOException;
@@ -63,7 +64,7 @@ class SpillPipelineTest extends StreamsTestBase {
       if (failNext.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
         throw new UncheckedIOException(new IOException("injected: device unavailable"));
       }
-      allocator.writeSpills(batch);
+      allocator.control().writeSpills(batch);
     }
   }
 
@@ -422,14 +423,25 @@ class SpillPipelineTest extends StreamsTestBase {
 
   /** {@code a} as the pipeline sees it, counting the requests it has prepared (frozen) in {@code prepared}. */
   private static BlockAllocator countingPrepares(BlockAllocator a, AtomicInteger prepared) {
-    return (BlockAllocator) Proxy.newProxyInstance(BlockAllocator.class.getClassLoader(),
-        new Class<?>[] {BlockAllocator.class}, (proxy, method, args) -> {
+    AllocatorControl control = (AllocatorControl) Proxy.newProxyInstance(AllocatorControl.class.getClassLoader(),
+        new Class<?>[] {AllocatorControl.class}, (proxy, method, args) -> {
           try {
-            Object result = method.invoke(a, args);
+            Object result = method.invoke(a.control(), args);
             if (method.getName().equals("prepareSpill")) {
               prepared.addAndGet((Integer) args[2]);
             }
             return result;
+          } catch (InvocationTargetException e) {
+            throw e.getCause();
+          }
+        });
+    return (BlockAllocator) Proxy.newProxyInstance(BlockAllocator.class.getClassLoader(),
+        new Class<?>[] {BlockAllocator.class}, (proxy, method, args) -> {
+          if (method.getName().equals("control")) {
+            return control;
+          }
+          try {
+            return method.invoke(a, args);
           } catch (InvocationTargetException e) {
             throw e.getCause();
           }
@@ -466,7 +478,7 @@ class SpillPipelineTest extends StreamsTestBase {
       }
     }
     verifyAndFree(a, h, data);
-    a.maintain();
+    a.control().maintain();
   }
 
   @Test

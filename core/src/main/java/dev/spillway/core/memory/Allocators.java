@@ -1,0 +1,66 @@
+package dev.spillway.core.memory;
+
+import dev.spillway.config.MemorySettings;
+import dev.spillway.config.SpillSettings;
+import dev.spillway.config.SpillwaySettings;
+import dev.spillway.config.TierSettings;
+import dev.spillway.codec.Codecs;
+import dev.spillway.core.tier.OwnedDirectory;
+import dev.spillway.core.tier.PrivateDirectory;
+import dev.spillway.core.tier.SegmentLog;
+import dev.spillway.memory.BlockAllocator;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * How {@link BlockAllocator#create} and {@link BlockAllocator#open} make an allocator: the slab
+ * allocator, and for {@code open} its tier (the spill log under each tier directory, or a private
+ * directory, {@link PrivateDirectory}, when none is configured).
+ */
+public final class Allocators {
+  /** The largest segment of a spill log. */
+  public static final long SPILL_SEGMENT_SIZE = 64L << 20;
+
+  private Allocators() {}
+
+  /** An allocator without a tier. */
+  public static BlockAllocator create(MemorySettings settings) {
+    return new SlabAllocator(settings);
+  }
+
+  /** An allocator spilling to the tier of {@code settings}; see {@link BlockAllocator#open}. */
+  public static BlockAllocator open(SpillwaySettings settings) throws IOException {
+    TierSettings tier = settings.tier();
+    PrivateDirectory own = tier.isPrivate()
+        ? PrivateDirectory.create(tier.defaultParent(), "spillway.tier.default-parent") : null;
+    try {
+      List<Path> roots = own != null ? List.of(own.path()) : tier.directories();
+      for (Path root : roots) {
+        OwnedDirectory.prepare(root, "spillway.tier.directories");
+      }
+      // Segments of at most 64 MiB: spilled records die fast (restored or freed), and a small segment
+      // empties, and is compacted, sooner and in shorter passes.
+      TierSettings spillTier = tier.withDirectories(roots.stream().map(d -> d.resolve("spill")).toList())
+          .withSegmentSize(Math.min(tier.segmentSize(), SPILL_SEGMENT_SIZE));
+      Codecs codecs = Codecs.from(settings.codec());
+      SegmentLog store = SegmentLog.openEmpty(spillTier, codecs);
+      try {
+        var codec = settings.spill().codec() == SpillSettings.SpillCodec.LZ4 ? codecs.lz4() : codecs.raw();
+        return new SlabAllocator(settings.memory(), store, codec, codecs.raw(), roots, own);
+      } catch (RuntimeException e) {
+        store.close();
+        throw e;
+      }
+    } catch (IOException | RuntimeException e) {
+      if (own != null) {
+        try {
+          own.close();
+        } catch (IOException suppressed) {
+          e.addSuppressed(suppressed);
+        }
+      }
+      throw e;
+    }
+  }
+}
