@@ -6,6 +6,7 @@
  * (raw, LZ4, Kryo for objects). The implementation ({@code dev.spillway.core.*}) is not exported, but
  * for the segment log the command line's {@code inspect} reads.
  */
+@SuppressWarnings("module") // the qualified export names a module compiled after this one
 module dev.spillway.core {
   requires transitive dev.spillway.config;
   requires org.lz4.java;

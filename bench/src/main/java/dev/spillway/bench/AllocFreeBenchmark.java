@@ -48,6 +48,7 @@ import org.openjdk.jmh.annotations.Warmup;
   "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow",
   "-Dio.netty.leakDetection.level=disabled", "-Xms1g", "-Xmx1g", "-XX:MaxDirectMemorySize=4g"
 })
+@SuppressWarnings("restricted") // malloc and free through FFM downcalls, the peer measured
 public class AllocFreeBenchmark {
   static final int LIVE = 8192;
   static final boolean NOTOUCH = Boolean.getBoolean("notouch");

@@ -27,6 +27,7 @@ import java.util.Arrays;
  * padding) over {@code spillway.memory.max-block-size}; any allocation after {@code close()} an
  * {@link IllegalStateException}.
  */
+@SuppressWarnings("restricted") // reinterpret ties each segment to this allocator's arena
 public final class BlockSegmentAllocator implements SegmentAllocator, AutoCloseable {
   /** Every block is at least this aligned (slabs are page-aligned; class sizes are multiples of 8). */
   static final long BLOCK_ALIGNMENT = 8;

@@ -29,6 +29,7 @@ class TestingHelpersTest {
     }
   }
 
+  @SuppressWarnings("try") // closes inside try-with-resources on purpose: a second close does nothing
   @Test
   void aTmpfsMountIsASmallDeviceOfItsOwnThatFillsUpAndCloseUnmountsIt() throws IOException {
     Path dir = tmp.resolve("a/mnt");

@@ -187,7 +187,7 @@ final class BlockMover {
           int generation = Handles.generation(b.handle);
           if (copy && slab.view != null) {
             // The slab's own view, addressed absolutely: no Write and no views per block.
-            p.records[k] = store.encode(b.recordKey, generation, with, slab.view, (int) offset, (int) b.requested);
+            p.records[k] = store.encode(b.recordKey, generation, with, slab.view, (int) offset, b.requested);
           } else {
             MemorySegment bytes = slab.memory.asSlice(offset, b.requested);
             p.records[k] = store.encode(new Write(b.recordKey, generation, with, bytes), copy);
@@ -666,14 +666,14 @@ final class BlockMover {
       Slab slab = directory.get(Handles.slab(target));
       int slot = Handles.slot(target);
       long n = slab.view != null
-          ? store.readInto(b.recordKey, slab.view, (int) slab.offsetOf(slot), (int) b.requested)
+          ? store.readInto(b.recordKey, slab.view, (int) slab.offsetOf(slot), b.requested)
           : store.readInto(b.recordKey, slab.memory.asSlice(slab.offsetOf(slot), b.requested));
       if (n != b.requested) {
         throw new IOException(n < 0 ? "the block's record is missing from the tier"
             : "the block's record holds " + n + " bytes, expected " + b.requested);
       }
       if (slab.requested != null) {
-        slab.requested[slot] = (int) b.requested;
+        slab.requested[slot] = b.requested;
       }
       // Out of the sweep's sight until the block's first access: before the in-place rewind the
       // slot carries a generation no block has, and a forwarded block is not published yet.
@@ -826,7 +826,6 @@ final class BlockMover {
     }
   }
 
-  /** The entry of {@code handle}, if its key has one and the slack bits agree. */
   /**
    * The entry of {@code handle}'s block. The slack bits do not take part: a block of a small class may
    * have been spilled through a reference without them ({@code sweepIdle}), and is still the caller's

@@ -22,6 +22,7 @@ import java.util.Locale;
  *
  * <p>Mapped memory is zero-filled and page-aligned, and costs RSS only once touched.
  */
+@SuppressWarnings("restricted") // mmap and munmap through FFM downcalls: the JVM runs with --enable-native-access
 final class PageMapper {
   private static final int PROT_READ_WRITE = 0x1 | 0x2;
   private static final int MAP_PRIVATE = 0x02;

@@ -298,7 +298,6 @@ final class SizePool {
     }
   }
 
-  /** Accounts the free of a spilled block (it holds no slot). */
   /**
    * A spilled block is freed: {@code requested} is what it was counted at when it spilled, and
    * {@code correction} what that exceeds the size it was counted at when allocated.

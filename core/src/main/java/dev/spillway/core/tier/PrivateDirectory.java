@@ -242,7 +242,7 @@ public final class PrivateDirectory implements AutoCloseable {
     if (lock.isEmpty()) {
       return Optional.empty(); // a live process holds it
     }
-    try (DirectoryLock held = lock.get()) {
+    try (DirectoryLock _ = lock.get()) {
       Trees.delete(dir);
     }
     return Optional.of(new Reclaimed(dir, usage.files(), usage.bytes()));

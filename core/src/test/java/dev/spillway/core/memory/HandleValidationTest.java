@@ -218,6 +218,7 @@ class HandleValidationTest extends AllocatorTestBase {
     }
   }
 
+  @SuppressWarnings("try") // closes inside try-with-resources on purpose: a second close does nothing
   @Test
   void blockObjectFreesOnceOnClose() {
     BlockAllocator a = allocator();

@@ -25,7 +25,7 @@ class DirectoryLockTest {
   @Test
   void aSecondOpenInTheSameJvmIsRefusedAndTheFirstLockStaysHeldForOtherProcesses() throws Exception {
     Path dir = Files.createDirectory(tmp.resolve("log"));
-    try (SegmentLog log = SegmentLog.open(settings(dir), CODECS)) {
+    try (SegmentLog _ = SegmentLog.open(settings(dir), CODECS)) {
       for (int i = 0; i < 3; i++) {
         assertThatThrownBy(() -> SegmentLog.open(settings(dir), CODECS)).isInstanceOf(IOException.class)
             .hasMessageContaining("already in use").hasMessageContaining("this process");

@@ -20,7 +20,7 @@ public final class LockChildMain {
     Path dir = Path.of(args[1]);
     switch (args[0]) {
       case "hold" -> {
-        try (DirectoryLock lock = DirectoryLock.acquire(dir)) {
+        try (DirectoryLock _ = DirectoryLock.acquire(dir)) {
           System.out.println("locked");
           System.out.flush();
           System.in.read(); // until the parent closes our stdin or kills us

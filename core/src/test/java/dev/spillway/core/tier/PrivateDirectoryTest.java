@@ -29,6 +29,7 @@ class PrivateDirectoryTest {
   static final String KEY = "spillway.tier.default-parent";
   @TempDir Path tmp;
 
+  @SuppressWarnings("try") // closes inside try-with-resources on purpose: a second close does nothing
   @Test
   void eachCreateMakesAFreshPrivateLockedDirectoryThatCloseDeletes() throws Exception {
     try (PrivateDirectory a = PrivateDirectory.create(tmp, KEY); PrivateDirectory b = PrivateDirectory.create(tmp, KEY)) {

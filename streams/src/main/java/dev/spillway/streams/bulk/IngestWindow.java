@@ -124,7 +124,7 @@ final class IngestWindow {
 
   /** Completes when every spill asked for so far is answered (failures included: they stay resident). */
   private CompletionStage<Void> awaitSpills() {
-    CompletableFuture<?>[] all = spilling.toArray(new CompletableFuture[0]);
+    CompletableFuture<?>[] all = spilling.toArray(new CompletableFuture<?>[0]);
     spilling.clear();
     return CompletableFuture.allOf(all).handle((v, e) -> null);
   }

@@ -1,6 +1,7 @@
 package dev.spillway.streams.spill;
 
 import java.util.ArrayDeque;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -62,12 +63,10 @@ final class Permits {
 
   /** Refuses new callers and fails every waiter with {@code cause}. */
   void close(RuntimeException cause) {
-    CompletableFuture<Void>[] pending;
+    List<CompletableFuture<Void>> pending;
     synchronized (this) {
       closed = true;
-      @SuppressWarnings("unchecked")
-      CompletableFuture<Void>[] a = waiters.toArray(new CompletableFuture[0]);
-      pending = a;
+      pending = List.copyOf(waiters);
       waiters.clear();
     }
     for (CompletableFuture<Void> f : pending) {

@@ -152,7 +152,7 @@ class SpillPipelineTest extends StreamsTestBase {
       answers.add(pipeline.offer(x).toCompletableFuture());
     }
     // Batches that fill up are written at once: 100 answers arrive long before the 30 s delay.
-    CompletableFuture.allOf(answers.subList(0, 100).toArray(new CompletableFuture[0])).get(20, TimeUnit.SECONDS);
+    CompletableFuture.allOf(answers.subList(0, 100).toArray(new CompletableFuture<?>[0])).get(20, TimeUnit.SECONDS);
     pipeline.close(); // the last, partial batch goes out with the end of the stream, not after 30 s
     assertThat(answers).allSatisfy(f -> assertThat(f.join()).isEqualTo(SpillOutcome.SPILLED));
     long groupMax = 4 * 4096; // a group is at most a quarter of batch-bytes (16 KiB): 4 blocks here
