@@ -31,6 +31,11 @@ public final class Allocators {
 
   /** An allocator spilling to the tier of {@code settings}; see {@link BlockAllocator#open}. */
   public static BlockAllocator open(SpillwaySettings settings) throws IOException {
+    return open(settings, MoveObserver.NONE);
+  }
+
+  /** {@link #open(SpillwaySettings)} with an observer of the move protocols' racy moments (tests). */
+  static BlockAllocator open(SpillwaySettings settings, MoveObserver observer) throws IOException {
     TierSettings tier = settings.tier();
     PrivateDirectory own = tier.isPrivate()
         ? PrivateDirectory.create(tier.defaultParent(), "spillway.tier.default-parent") : null;
@@ -47,7 +52,7 @@ public final class Allocators {
       SegmentLog store = SegmentLog.openEmpty(spillTier, codecs);
       try {
         var codec = settings.spill().codec() == SpillSettings.SpillCodec.LZ4 ? codecs.lz4() : codecs.raw();
-        return new SlabAllocator(settings.memory(), store, codec, codecs.raw(), roots, own);
+        return new SlabAllocator(settings.memory(), store, codec, codecs.raw(), roots, own, observer);
       } catch (RuntimeException e) {
         store.close();
         throw e;

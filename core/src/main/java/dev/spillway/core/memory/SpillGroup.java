@@ -132,7 +132,7 @@ final class SpillGroup implements PreparedSpill {
       return;
     }
     state = State.ABANDONED;
-    Objects.requireNonNull(mover, "mover").abandon(this);
+    Objects.requireNonNull(mover, "mover").spiller.abandon(this);
   }
 
   void outcome(int i, SpillOutcome o) {

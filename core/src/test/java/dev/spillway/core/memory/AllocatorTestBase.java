@@ -41,11 +41,16 @@ abstract class AllocatorTestBase {
    * {@code spillway} sections (e.g. {@code memory { ... } spill { codec = raw }}).
    */
   protected BlockAllocator tiered(java.nio.file.Path dir, String hocon) {
+    return tiered(dir, hocon, MoveObserver.NONE);
+  }
+
+  /** {@link #tiered(java.nio.file.Path, String)} whose move protocols tell {@code observer} their racy moments. */
+  protected BlockAllocator tiered(java.nio.file.Path dir, String hocon, MoveObserver observer) {
     SpillwaySettings s = SpillwaySettings.from(ConfigFactory.parseString("spillway { " + hocon + " }")
         .withFallback(ConfigFactory.parseString("spillway.tier { durability = batch, directories = [\""
             + dir.toAbsolutePath() + "\"] }")));
     try {
-      BlockAllocator a = BlockAllocator.open(s);
+      BlockAllocator a = Allocators.open(s, observer);
       open.add(a);
       return a;
     } catch (java.io.IOException e) {

@@ -199,14 +199,22 @@ class SpillConcurrencyTest extends AllocatorTestBase {
    */
   @Test
   void aSpillWhoseEntryIsAbortedBeforeItsFreezeLeavesTheBlockAlone() throws Exception {
-    SlabAllocator a = (SlabAllocator) tiered(dir, "");
+    java.util.concurrent.atomic.AtomicReference<SlabAllocator> allocator = new java.util.concurrent.atomic.AtomicReference<>();
+    java.util.concurrent.atomic.AtomicBoolean once = new java.util.concurrent.atomic.AtomicBoolean();
+    SlabAllocator a = (SlabAllocator) tiered(dir, "", new MoveObserver() {
+      @Override
+      public void entryAdded(long handle) {
+        if (once.compareAndSet(false, true)) {
+          assertThat(allocator.get().mover().restorer.resolve(handle)).as("the access finds the entry and aborts it")
+              .isEqualTo(handle);
+        }
+      }
+    });
+    allocator.set(a);
     long h = a.allocate(100);
     a.putLong(h, 0, 99);
-    a.mover().entryAddedHook = () -> {
-      a.mover().entryAddedHook = null;
-      assertThat(a.mover().resolve(h)).as("the access finds the entry and aborts it").isEqualTo(h);
-    };
     assertThat(a.control().spill(new long[] {h}, 0, 1).busy()).isEqualTo(1);
+    assertThat(once).as("the observer ran between the entry and the freeze").isTrue();
     assertThat(a.isResident(h)).isTrue();
     assertThat(a.getLong(h, 0)).isEqualTo(99);
     assertThat(a.control().spill(new long[] {h}, 0, 1).spilled()).as("and it spills normally after").isEqualTo(1);
@@ -222,20 +230,29 @@ class SpillConcurrencyTest extends AllocatorTestBase {
    */
   @Test
   void aFreeFollowsAForwardedBlocksSlotThatASweepSpillsMeanwhile() throws Exception {
-    SlabAllocator a = (SlabAllocator) tiered(dir, "memory.thread-cache.enabled = false");
+    java.util.concurrent.atomic.AtomicReference<Runnable> atRamSlot = new java.util.concurrent.atomic.AtomicReference<>();
+    SlabAllocator a = (SlabAllocator) tiered(dir, "memory.thread-cache.enabled = false", new MoveObserver() {
+      @Override
+      public void ramSlotFound(long handle, long ram) {
+        Runnable r = atRamSlot.getAndSet(null);
+        if (r != null) {
+          r.run();
+        }
+      }
+    });
     long h = a.allocate(2048);
     a.putLong(h, 0, 5);
     assertThat(a.spill(h)).isEqualTo(SpillOutcome.SPILLED);
     long taker = a.allocate(2048); // takes the home slot: the restore goes elsewhere
     assertThat(a.getLong(h, 0)).isEqualTo(5);
     assertThat(a.stats().spill().forwardedBlocks()).isEqualTo(1);
-    long ram = a.mover().resolve(h); // the slot a sweep names the block by
+    long ram = a.mover().restorer.resolve(h); // the slot a sweep names the block by
     assertThat(ram).isNotEqualTo(h);
-    a.ramSlotHook = () -> {
-      a.ramSlotHook = null;
+    atRamSlot.set(() -> {
       assertThat(a.control().spill(new long[] {ram}, 0, 1).spilled()).as("the sweep spills the slot by reference").isEqualTo(1);
-    };
+    });
     a.free(h);
+    assertThat(atRamSlot.get()).as("the sweep ran where the free had found the RAM slot").isNull();
     assertThat(a.isLive(h)).isFalse();
     assertThat(a.stats().spill().spilledBlocks()).as("the record went with the block").isZero();
     a.free(taker);
