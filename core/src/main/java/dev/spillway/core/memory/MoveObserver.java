@@ -22,4 +22,16 @@ interface MoveObserver {
    * now on: a sweep may freeze the slot by reference at this point.
    */
   default void ramSlotFound(long handle, long ram) {}
+
+  /**
+   * A restore of the block of {@code handle} began (its entry is RESTORING) and has not read its record
+   * yet: other accesses of the block wait for it, a free waits, a spill finds it already spilled.
+   */
+  default void restoring(long handle) {}
+
+  /**
+   * A spill batch is on the tier and its blocks are not committed yet (they are still SPILLING, the
+   * spill lock is held): an access now aborts its block's spill, and the record becomes dead.
+   */
+  default void appended() {}
 }

@@ -137,6 +137,7 @@ final class Restorer {
   }
 
   private long restore(MovedBlock b) {
+    mover.observer.restoring(b.handle);
     long started = System.nanoTime();
     long target = 0;
     boolean inPlace = false;

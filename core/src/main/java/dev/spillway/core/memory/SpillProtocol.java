@@ -213,6 +213,7 @@ final class SpillProtocol {
         mover.tombstones.flush();
         throw failure;
       }
+      mover.observer.appended();
       int next = 0;
       long spilled = 0;
       long raw = 0;
