@@ -46,6 +46,7 @@ final class FileSegmentLog implements SegmentLog {
 
   private final TierSettings settings;
   private final Codecs codecs;
+  private final RecordEncoder encoder;
   private final TierDirectories directories;
   private final List<DirectoryLock> lockFiles;
   private final NavigableMap<Long, SegmentFile> segments;
@@ -70,6 +71,7 @@ final class FileSegmentLog implements SegmentLog {
       List<DirectoryLock> lockFiles, Recovery.State state) {
     this.settings = settings;
     this.codecs = codecs;
+    this.encoder = new RecordEncoder(codecs);
     this.directories = directories;
     this.lockFiles = lockFiles;
     this.segments = state.segments();
@@ -164,80 +166,14 @@ final class FileSegmentLog implements SegmentLog {
     return out;
   }
 
-  /**
-   * Raw and Kryo payloads are stored as they are (copied only when asked); LZ4 compresses into a
-   * pooled direct buffer, falling back to the raw bytes when it does not pay.
-   */
   @Override
   public EncodedRecord encode(Write w, boolean copy) {
-    long rawLength = w.data().byteSize();
-    if (rawLength > MAX_RAW_LENGTH) {
-      throw new IllegalArgumentException("record of key " + w.key() + " has " + rawLength
-          + " bytes: allowed at most " + MAX_RAW_LENGTH + " (1 GiB)");
-    }
-    Codec codec = w.codec();
-    if (codecs.byId(codec.id()) != codec) {
-      throw new IllegalArgumentException("codec " + codec + " of key " + w.key()
-          + " does not belong to this log's Codecs: use the codecs the log was opened with");
-    }
-    ByteBuffer raw = w.data().asByteBuffer();
-    if (!storesRaw(codec, rawLength)) {
-      ByteBuffer out = DirectBuffers.SHARED.take((int) codec.maxStoredLength(rawLength));
-      boolean kept = false;
-      try {
-        int stored = codec.encode(raw, out);
-        if (stored != Codec.STORE_RAW) {
-          kept = true;
-          // The record's payload is the pooled buffer itself, framed [0, stored): no slice to allocate.
-          return new EncodedRecord(w.key(), w.generation(), codec.id(), (int) rawLength, out.limit(stored).position(0),
-              out);
-        }
-      } finally {
-        if (!kept) {
-          DirectBuffers.SHARED.give(out);
-        }
-      }
-      codec = codecs.raw();
-    }
-    if (!copy) {
-      return new EncodedRecord(w.key(), w.generation(), codec.id(), (int) rawLength, raw, null);
-    }
-    ByteBuffer out = DirectBuffers.SHARED.take((int) rawLength);
-    MemorySegment.copy(w.data(), 0, MemorySegment.ofBuffer(out), 0, rawLength);
-    return new EncodedRecord(w.key(), w.generation(), codec.id(), (int) rawLength, out, out);
+    return encoder.encode(w, copy);
   }
 
   @Override
   public EncodedRecord encode(long key, int generation, Codec codec, ByteBuffer source, int offset, int length) {
-    java.util.Objects.checkFromIndexSize(offset, length, source.limit());
-    if (codecs.byId(codec.id()) != codec) {
-      throw new IllegalArgumentException("codec " + codec + " of key " + key
-          + " does not belong to this log's Codecs: use the codecs the log was opened with");
-    }
-    if (!storesRaw(codec, length)) {
-      ByteBuffer out = DirectBuffers.SHARED.take((int) codec.maxStoredLength(length));
-      boolean kept = false;
-      try {
-        int stored = codec.encode(source, offset, length, out);
-        if (stored != Codec.STORE_RAW) {
-          kept = true;
-          return new EncodedRecord(key, generation, codec.id(), length, out.limit(stored).position(0), out);
-        }
-      } finally {
-        if (!kept) {
-          DirectBuffers.SHARED.give(out);
-        }
-      }
-      codec = codecs.raw();
-    }
-    ByteBuffer out = DirectBuffers.SHARED.take(length);
-    out.put(0, source, offset, length);
-    return new EncodedRecord(key, generation, codec.id(), length, out, out);
-  }
-
-  /** Whether {@code codec} stores a record of this raw length as the raw bytes themselves. */
-  private static boolean storesRaw(Codec codec, long rawLength) {
-    return codec.maxStoredLength(rawLength) == rawLength;
+    return encoder.encode(key, generation, codec, source, offset, length);
   }
 
   private static LogIndex.Entry entry(SegmentWriter.Pending r, long seq, RecordLocation loc) {
@@ -356,7 +292,7 @@ final class FileSegmentLog implements SegmentLog {
       RecordReader.Verified v = RecordReader.read(segment.channel, segment.path, location.offset(),
           segment.size(), codecs, h -> ByteBuffer.allocate(h.storedLength()));
       checkIsData(v.header(), segment, location);
-      if (storesRaw(codecs.byId(v.header().codec()), v.header().rawLength())) {
+      if (RecordEncoder.storesRaw(codecs.byId(v.header().codec()), v.header().rawLength())) {
         return v.stored().array(); // raw and Kryo payloads are stored as they are
       }
       byte[] raw = new byte[v.header().rawLength()];
@@ -380,12 +316,12 @@ final class FileSegmentLog implements SegmentLog {
         RecordReader.Verified v = RecordReader.read(segment.channel, segment.path, location.offset(),
             segment.size(), codecs, h -> {
               checkFits(h, location, dst);
-              return storesRaw(codecs.byId(h.codec()), h.rawLength())
+              return RecordEncoder.storesRaw(codecs.byId(h.codec()), h.rawLength())
                   ? dst.asSlice(0, h.storedLength()).asByteBuffer()
                   : arena.allocate(Math.max(1, h.storedLength())).asByteBuffer().limit(h.storedLength());
             });
         checkIsData(v.header(), segment, location);
-        if (!storesRaw(codecs.byId(v.header().codec()), v.header().rawLength())) {
+        if (!RecordEncoder.storesRaw(codecs.byId(v.header().codec()), v.header().rawLength())) {
           RecordReader.decode(v, codecs, dst.asSlice(0, v.header().rawLength()).asByteBuffer(), segment.path,
               location.offset());
         }
@@ -406,7 +342,7 @@ final class FileSegmentLog implements SegmentLog {
     ByteBuffer buf = scratch.buffer;
     int raw = readSmall(segment, location.offset(), location.length(), dst.byteSize(), buf);
     int codec = RecordFormat.codecAt(buf, 0);
-    if (storesRaw(codecs.byId(codec), raw)) {
+    if (RecordEncoder.storesRaw(codecs.byId(codec), raw)) {
       MemorySegment.copy(scratch.segment, RECORD_HEADER_LENGTH, dst, 0, raw);
     } else {
       RecordReader.decode(codec, buf, codecs, dst.asSlice(0, raw).asByteBuffer(), segment.path, location.offset());
