@@ -53,7 +53,7 @@ import org.HdrHistogram.Histogram;
  *       the first {@code getLong(handle, 0)} after the spill, which restores it transparently, timed
  *       one by one in random order; against a raw positional 4 KiB read into a direct buffer at a
  *       random 4 KiB-aligned offset of a file of the same size. Both files were just written, so both
- *       reads come from the page cache; the two sides alternate in chunks of {@value #CHUNK}.
+ *       reads come from the page cache; the two sides alternate in chunks of {@value RestoreLatency#CHUNK}.
  * </ul>
  *
  * Every round measures both sides of a row (their order alternates between rounds, so drifting
@@ -81,22 +81,17 @@ import org.HdrHistogram.Histogram;
  * --rounds=2 --verify}.
  */
 public final class SpillRestoreBenchmark {
-  private static final long BATCH_BYTES = 4L << 20;
-  private static final int RESTORE_BLOCK = 4096;
-  /** Samples per side before the restore measurement switches to the other side. */
-  private static final int CHUNK = 64;
+  static final long BATCH_BYTES = 4L << 20;
 
   private static final double SPILL_TARGET = 0.80;
   private static final double COMPRESSIBLE_TARGET = 1.5;
-  private static final double RESTORE_P99_TARGET = 1.5;
-  private static final double[] PERCENTILES = {50, 90, 99, 99.9};
 
-  private static long sink;
+  static long sink;
 
   private SpillRestoreBenchmark() {}
 
   /** What the command line asked for. */
-  private record Options(Path dir, boolean tempDir, long totalBytes, long restoreBytes, int rounds,
+  record Options(Path dir, boolean tempDir, long totalBytes, long restoreBytes, int rounds,
       int warmup, boolean spillPart, boolean restorePart, boolean ingestPart, boolean verify) {
 
     static Options parse(String[] args) throws IOException {
@@ -172,7 +167,7 @@ public final class SpillRestoreBenchmark {
         }
       }
       if (o.restorePart) {
-        verdicts.add(restoreLatency(o));
+        verdicts.add(RestoreLatency.run(o));
       }
       if (o.ingestPart) {
         ingestRates(o, system);
@@ -328,7 +323,7 @@ public final class SpillRestoreBenchmark {
   }
 
   /** Allocates one block per {@code data} segment and copies the segment into it. */
-  private static long[] allocateAndFill(BlockAllocator allocator, MemorySegment[] data) {
+  static long[] allocateAndFill(BlockAllocator allocator, MemorySegment[] data) {
     long[] handles = new long[data.length];
     for (int i = 0; i < data.length; i++) {
       long size = data[i].byteSize();
@@ -339,7 +334,7 @@ public final class SpillRestoreBenchmark {
   }
 
   /** Spills every block in batches of {@code perBatch}; fails unless every block spilled. */
-  private static void spillAll(BlockAllocator allocator, long[] handles, int perBatch) {
+  static void spillAll(BlockAllocator allocator, long[] handles, int perBatch) {
     for (int i = 0; i < handles.length; i += perBatch) {
       int n = Math.min(perBatch, handles.length - i);
       SpillReport report = allocator.control().spill(handles, i, n);
@@ -349,14 +344,14 @@ public final class SpillRestoreBenchmark {
     }
   }
 
-  private static SpillwaySettings settings(Path dir, SpillCodec codec) {
+  static SpillwaySettings settings(Path dir, SpillCodec codec) {
     SpillwaySettings d = SpillwaySettings.defaults();
     return d.withTier(d.tier().withDirectories(List.of(dir.toAbsolutePath()))
         .withDurability(TierSettings.Durability.BATCH)).withSpill(d.spill().withCodec(codec));
   }
 
   /** Writes every block sequentially, one gathering write and one force per batch; MiB/s. */
-  private static double rawWrite(Path file, MemorySegment[] data, int perBatch) throws IOException {
+  static double rawWrite(Path file, MemorySegment[] data, int perBatch) throws IOException {
     long total = 0;
     long start = System.nanoTime();
     try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
@@ -382,7 +377,7 @@ public final class SpillRestoreBenchmark {
    * Blocks of random bytes; "compressible" blocks alternate 32 random and 32 zero bytes (as in
    * {@link SegmentLogWorkload}), which LZ4 stores in a little over half their size.
    */
-  private static MemorySegment[] fill(Arena arena, int blocks, int blockSize, boolean compressible, long seed) {
+  static MemorySegment[] fill(Arena arena, int blocks, int blockSize, boolean compressible, long seed) {
     SplittableRandom random = new SplittableRandom(seed);
     MemorySegment[] out = new MemorySegment[blocks];
     byte[] chunk = new byte[blockSize];
@@ -473,149 +468,9 @@ public final class SpillRestoreBenchmark {
     }
   }
 
-  // ---- restore latency ---------------------------------------------------------------------------
-
-  /** Prints the restore table; returns the verdict. */
-  private static String restoreLatency(Options o) throws IOException {
-    int blocks = (int) (o.restoreBytes / RESTORE_BLOCK);
-    int perBatch = (int) (BATCH_BYTES / RESTORE_BLOCK);
-    double[][] rawP = new double[PERCENTILES.length][o.rounds];
-    double[][] spillP = new double[PERCENTILES.length][o.rounds];
-    double[] p99Ratio = new double[o.rounds];
-    long restores = 0;
-    long inPlace = 0;
-    long forwarded = 0;
-    double compression = 0;
-    try (Arena arena = Arena.ofShared()) {
-      MemorySegment[] data = fill(arena, blocks, RESTORE_BLOCK, false, 11);
-      long[] crcs = crcs(data);
-      ByteBuffer buf = ByteBuffer.allocateDirect(RESTORE_BLOCK);
-      for (int r = -o.warmup; r < o.rounds; r++) {
-        Histogram raw = new Histogram(3_600_000_000L, 3);
-        Histogram spill = new Histogram(3_600_000_000L, 3);
-        Path dir = o.dir.resolve("round-restore-" + r);
-        Files.createDirectories(dir);
-        Path rawFile = dir.resolve("raw");
-        try (BlockAllocator allocator = BlockAllocator.open(settings(dir, SpillCodec.LZ4))) {
-          long[] handles = allocateAndFill(allocator, data);
-          spillAll(allocator, handles, perBatch);
-          rawWrite(rawFile, data, perBatch); // just before the reads: both files are in the page cache
-          SplittableRandom random = new SplittableRandom(31L * r + 5);
-          int[] order = permutation(blocks, random);
-          try (FileChannel ch = FileChannel.open(rawFile, StandardOpenOption.READ)) {
-            boolean spillFirst = (r & 1) == 0;
-            for (int c = 0; c < blocks; c += CHUNK) {
-              int n = Math.min(CHUNK, blocks - c);
-              for (int pass = 0; pass < 2; pass++) {
-                if ((pass == 0) == spillFirst) {
-                  restoreChunk(allocator, handles, data, order, c, n, spill);
-                } else {
-                  rawReadChunk(ch, buf, blocks, n, random, raw);
-                }
-              }
-            }
-          }
-          for (long h : handles) {
-            if (!allocator.isResident(h)) {
-              throw new IllegalStateException("block " + Long.toHexString(h) + " is not resident after getLong");
-            }
-          }
-          verify(allocator, handles, data, crcs);
-          SpillStats stats = allocator.stats().spill();
-          if (stats.restores() != blocks || stats.failedRestores() != 0) {
-            throw new IllegalStateException("after restoring " + blocks + " blocks: " + stats);
-          }
-          if (r >= 0) {
-            restores += stats.restores();
-            inPlace += stats.restoresInPlace();
-            forwarded += stats.forwardedBlocks();
-            compression = (double) stats.rawBytesWritten() / stats.storedBytesWritten();
-          }
-          for (long h : handles) {
-            allocator.free(h);
-          }
-        }
-        deleteTree(dir);
-        if (r >= 0) {
-          for (int p = 0; p < PERCENTILES.length; p++) {
-            rawP[p][r] = raw.getValueAtPercentile(PERCENTILES[p]) / 1e3;
-            spillP[p][r] = spill.getValueAtPercentile(PERCENTILES[p]) / 1e3;
-          }
-          p99Ratio[r] = (double) spill.getValueAtPercentile(99) / raw.getValueAtPercentile(99);
-        }
-      }
-    }
-    System.out.printf(Locale.ROOT, "%nrestore of a spilled 4 KiB block (first getLong) vs raw 4 KiB pread of a"
-        + " %s file (page cache),%n%d samples each per round, alternating in chunks of %d; µs, median"
-        + " [min–max] of %d rounds%n", Sizes.format(o.restoreBytes), blocks, CHUNK, o.rounds);
-    System.out.println("             p50                  p90                  p99                  p99.9");
-    for (int side = 0; side < 2; side++) {
-      double[][] p = side == 0 ? rawP : spillP;
-      StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "%-12s", side == 0 ? "raw pread" : "restore"));
-      for (double[] col : p) {
-        line.append(' ').append(spread(col, "%5.1f", 20));
-      }
-      System.out.println(line.toString().stripTrailing());
-    }
-    System.out.printf(Locale.ROOT, "restore/raw p99: %s; LZ4 raw/stored %.2f:1; restores %d, in place %d"
-        + " (%.1f%%), forwarded %d%n", spread(p99Ratio, "%.2f×", 0), compression, restores, inPlace,
-        100.0 * inPlace / restores, forwarded);
-    double m = median(p99Ratio);
-    return String.format(Locale.ROOT, "  restore p99 %-23s <= %.2f× raw pread p99:  %5.3f×  [%.2f–%.2f]  %s",
-        "4KiB", RESTORE_P99_TARGET, m, min(p99Ratio), max(p99Ratio), m <= RESTORE_P99_TARGET ? "PASS" : "MISS");
-  }
-
-  /** Restores {@code n} blocks of {@code order} from {@code from}, each timed on its own. */
-  private static void restoreChunk(BlockAllocator allocator, long[] handles, MemorySegment[] data, int[] order,
-      int from, int n, Histogram h) {
-    for (int i = from; i < from + n; i++) {
-      int b = order[i];
-      long t0 = System.nanoTime();
-      long v = allocator.getLong(handles[b], 0);
-      long t1 = System.nanoTime();
-      h.recordValue(t1 - t0);
-      if (v != data[b].get(ValueLayout.JAVA_LONG_UNALIGNED, 0)) {
-        throw new IllegalStateException("block " + b + " restored with a wrong first long");
-      }
-      sink += v;
-    }
-  }
-
-  /** {@code n} positional 4 KiB reads at random aligned offsets, each timed on its own. */
-  private static void rawReadChunk(FileChannel ch, ByteBuffer buf, int blocks, int n, SplittableRandom random,
-      Histogram h) throws IOException {
-    for (int i = 0; i < n; i++) {
-      long position = (long) random.nextInt(blocks) * RESTORE_BLOCK;
-      buf.clear();
-      long t0 = System.nanoTime();
-      while (buf.hasRemaining()) {
-        if (ch.read(buf, position + buf.position()) < 0) {
-          throw new IOException("raw file ends before " + (position + buf.position()));
-        }
-      }
-      long t1 = System.nanoTime();
-      h.recordValue(t1 - t0);
-      sink += buf.getLong(0);
-    }
-  }
-
-  private static int[] permutation(int n, SplittableRandom random) {
-    int[] a = new int[n];
-    for (int i = 0; i < n; i++) {
-      a[i] = i;
-    }
-    for (int i = n - 1; i > 0; i--) {
-      int j = random.nextInt(i + 1);
-      int t = a[i];
-      a[i] = a[j];
-      a[j] = t;
-    }
-    return a;
-  }
-
   // ---- verification ------------------------------------------------------------------------------
 
-  private static long[] crcs(MemorySegment[] data) {
+  static long[] crcs(MemorySegment[] data) {
     long[] out = new long[data.length];
     for (int i = 0; i < data.length; i++) {
       CRC32C crc = new CRC32C();
@@ -626,7 +481,7 @@ public final class SpillRestoreBenchmark {
   }
 
   /** Reads every block back (restoring it if spilled) and compares its CRC32C with the original's. */
-  private static void verify(BlockAllocator allocator, long[] handles, MemorySegment[] data, long[] crcs) {
+  static void verify(BlockAllocator allocator, long[] handles, MemorySegment[] data, long[] crcs) {
     long size = data[0].byteSize();
     try (Arena arena = Arena.ofConfined()) {
       MemorySegment scratch = arena.allocate(size, 4096);
@@ -651,7 +506,7 @@ public final class SpillRestoreBenchmark {
   // ---- helpers -----------------------------------------------------------------------------------
 
   /** {@code median [min–max]} of {@code values}, each formatted with {@code format}, padded to {@code width}. */
-  private static String spread(double[] values, String format, int width) {
+  static String spread(double[] values, String format, int width) {
     String s = String.format(Locale.ROOT, format, median(values)) + " ["
         + String.format(Locale.ROOT, format, min(values)).strip() + "–"
         + String.format(Locale.ROOT, format, max(values)).strip() + "]";
@@ -662,22 +517,22 @@ public final class SpillRestoreBenchmark {
     return bytes / (1024.0 * 1024.0) / (nanos / 1e9);
   }
 
-  private static double median(double[] values) {
+  static double median(double[] values) {
     double[] sorted = values.clone();
     Arrays.sort(sorted);
     int n = sorted.length;
     return (n & 1) == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
   }
 
-  private static double min(double[] values) {
+  static double min(double[] values) {
     return Arrays.stream(values).min().orElse(Double.NaN);
   }
 
-  private static double max(double[] values) {
+  static double max(double[] values) {
     return Arrays.stream(values).max().orElse(Double.NaN);
   }
 
-  private static void deleteTree(Path dir) throws IOException {
+  static void deleteTree(Path dir) throws IOException {
     if (!Files.exists(dir)) {
       return;
     }
