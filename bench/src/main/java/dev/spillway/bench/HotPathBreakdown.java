@@ -1,5 +1,9 @@
 package dev.spillway.bench;
 
+import static dev.spillway.bench.Figures.deleteTree;
+import static dev.spillway.bench.Figures.median;
+import static dev.spillway.bench.Figures.spread;
+
 import com.typesafe.config.ConfigFactory;
 import dev.spillway.Spillway;
 import dev.spillway.config.SpillwaySettings;
@@ -11,10 +15,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
-import java.util.stream.Stream;
 
 /**
  * Splits the cost of one allocate / touch / free cycle of small blocks (64 B by default) into its
@@ -189,8 +191,8 @@ public final class HotPathBreakdown {
       for (int r = 0; r < rounds; r++) {
         ratio[r] = ns[1][p][r] / ns[0][p][r];
       }
-      System.out.printf(Locale.ROOT, "  %-22s %-20s %-20s %s%n", PARTS[p], spread(ns[0][p], "%.1f", ""),
-          spread(ns[1][p], "%.1f", ""), spread(ratio, "%.2f", "×"));
+      System.out.printf(Locale.ROOT, "  %-22s %-20s %-20s %s%n", PARTS[p], spread(ns[0][p], "%.1f"),
+          spread(ns[1][p], "%.1f"), spread(ratio, "%.2f×"));
     }
   }
 
@@ -258,24 +260,4 @@ public final class HotPathBreakdown {
     }
   }
 
-  /** {@code median [min–max]} of {@code values} in {@code format}, with {@code unit} after the median. */
-  private static String spread(double[] values, String format, String unit) {
-    return String.format(Locale.ROOT, format + unit + " [" + format + "–" + format + "]", median(values),
-        Arrays.stream(values).min().orElseThrow(), Arrays.stream(values).max().orElseThrow());
-  }
-
-  private static double median(double[] values) {
-    double[] sorted = values.clone();
-    Arrays.sort(sorted);
-    int n = sorted.length;
-    return (n & 1) == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
-  }
-
-  private static void deleteTree(Path dir) throws IOException {
-    try (Stream<Path> walk = Files.walk(dir)) {
-      for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-        Files.delete(p);
-      }
-    }
-  }
 }

@@ -1,17 +1,18 @@
 package dev.spillway.bench;
 
+import static dev.spillway.bench.Figures.deleteTree;
+import static dev.spillway.bench.Figures.max;
+import static dev.spillway.bench.Figures.median;
+import static dev.spillway.bench.Figures.min;
+import static dev.spillway.bench.Figures.permutation;
+import static dev.spillway.bench.Figures.spread;
 import static dev.spillway.bench.SpillRestoreBenchmark.BATCH_BYTES;
 import static dev.spillway.bench.SpillRestoreBenchmark.allocateAndFill;
 import static dev.spillway.bench.SpillRestoreBenchmark.crcs;
-import static dev.spillway.bench.SpillRestoreBenchmark.deleteTree;
 import static dev.spillway.bench.SpillRestoreBenchmark.fill;
-import static dev.spillway.bench.SpillRestoreBenchmark.max;
-import static dev.spillway.bench.SpillRestoreBenchmark.median;
-import static dev.spillway.bench.SpillRestoreBenchmark.min;
 import static dev.spillway.bench.SpillRestoreBenchmark.rawWrite;
 import static dev.spillway.bench.SpillRestoreBenchmark.settings;
 import static dev.spillway.bench.SpillRestoreBenchmark.spillAll;
-import static dev.spillway.bench.SpillRestoreBenchmark.spread;
 import static dev.spillway.bench.SpillRestoreBenchmark.verify;
 
 import dev.spillway.bench.SpillRestoreBenchmark.Options;
@@ -173,17 +174,4 @@ final class RestoreLatency {
     }
   }
 
-  private static int[] permutation(int n, SplittableRandom random) {
-    int[] a = new int[n];
-    for (int i = 0; i < n; i++) {
-      a[i] = i;
-    }
-    for (int i = n - 1; i > 0; i--) {
-      int j = random.nextInt(i + 1);
-      int t = a[i];
-      a[i] = a[j];
-      a[j] = t;
-    }
-    return a;
-  }
 }

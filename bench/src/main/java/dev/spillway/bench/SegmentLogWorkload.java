@@ -1,10 +1,12 @@
 package dev.spillway.bench;
 
-import dev.spillway.config.CodecSettings;
+import static dev.spillway.bench.Figures.deleteTree;
+import static dev.spillway.bench.Figures.median;
+import static dev.spillway.bench.Figures.mibPerSecond;
+
 import dev.spillway.config.Sizes;
 import dev.spillway.config.SpillwaySettings;
 import dev.spillway.config.TierSettings;
-import dev.spillway.codec.Codec;
 import dev.spillway.codec.Codecs;
 import dev.spillway.core.tier.SegmentLog;
 import dev.spillway.memory.TierStats;
@@ -22,7 +24,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
-import java.util.stream.Stream;
 import org.HdrHistogram.Histogram;
 
 /**
@@ -225,24 +226,4 @@ public final class SegmentLogWorkload {
 
   // ---- helpers ---------------------------------------------------------------------------------
 
-  private static double mibPerSecond(long bytes, long nanos) {
-    return bytes / (1024.0 * 1024.0) / (nanos / 1e9);
-  }
-
-  private static double median(double[] values) {
-    double[] sorted = values.clone();
-    Arrays.sort(sorted);
-    return sorted[sorted.length / 2];
-  }
-
-  private static void deleteTree(Path dir) throws IOException {
-    if (!Files.exists(dir)) {
-      return;
-    }
-    try (Stream<Path> walk = Files.walk(dir)) {
-      for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-        Files.delete(p);
-      }
-    }
-  }
 }

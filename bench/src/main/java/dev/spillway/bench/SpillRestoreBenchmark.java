@@ -1,5 +1,12 @@
 package dev.spillway.bench;
 
+import static dev.spillway.bench.Figures.deleteTree;
+import static dev.spillway.bench.Figures.max;
+import static dev.spillway.bench.Figures.median;
+import static dev.spillway.bench.Figures.mibPerSecond;
+import static dev.spillway.bench.Figures.min;
+import static dev.spillway.bench.Figures.spread;
+
 import akka.actor.typed.ActorSystem;
 import akka.actor.typed.javadsl.Behaviors;
 import akka.stream.javadsl.Source;
@@ -27,14 +34,11 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
-import java.util.stream.Stream;
 import java.util.zip.CRC32C;
-import org.HdrHistogram.Histogram;
 
 /**
  * Spilling and restoring blocks of a {@link BlockAllocator} against the file system's own limits, in
@@ -505,41 +509,4 @@ public final class SpillRestoreBenchmark {
 
   // ---- helpers -----------------------------------------------------------------------------------
 
-  /** {@code median [min–max]} of {@code values}, each formatted with {@code format}, padded to {@code width}. */
-  static String spread(double[] values, String format, int width) {
-    String s = String.format(Locale.ROOT, format, median(values)) + " ["
-        + String.format(Locale.ROOT, format, min(values)).strip() + "–"
-        + String.format(Locale.ROOT, format, max(values)).strip() + "]";
-    return width > 0 ? String.format(Locale.ROOT, "%-" + width + "s", s) : s;
-  }
-
-  private static double mibPerSecond(long bytes, long nanos) {
-    return bytes / (1024.0 * 1024.0) / (nanos / 1e9);
-  }
-
-  static double median(double[] values) {
-    double[] sorted = values.clone();
-    Arrays.sort(sorted);
-    int n = sorted.length;
-    return (n & 1) == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
-  }
-
-  static double min(double[] values) {
-    return Arrays.stream(values).min().orElse(Double.NaN);
-  }
-
-  static double max(double[] values) {
-    return Arrays.stream(values).max().orElse(Double.NaN);
-  }
-
-  static void deleteTree(Path dir) throws IOException {
-    if (!Files.exists(dir)) {
-      return;
-    }
-    try (Stream<Path> walk = Files.walk(dir)) {
-      for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-        Files.delete(p);
-      }
-    }
-  }
 }

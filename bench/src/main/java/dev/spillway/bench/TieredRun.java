@@ -1,5 +1,7 @@
 package dev.spillway.bench;
 
+import static dev.spillway.bench.Figures.permutation;
+
 import java.io.IOException;
 import java.lang.management.GarbageCollectorMXBean;
 import java.lang.management.ManagementFactory;
@@ -228,20 +230,6 @@ final class TieredRun {
       }
     }
     return out;
-  }
-
-  private static int[] permutation(int n, SplittableRandom random) {
-    int[] a = new int[n];
-    for (int i = 0; i < n; i++) {
-      a[i] = i;
-    }
-    for (int i = n - 1; i > 0; i--) {
-      int j = random.nextInt(i + 1);
-      int t = a[i];
-      a[i] = a[j];
-      a[j] = t;
-    }
-    return a;
   }
 
   private static String fmt(double v) {

@@ -1,5 +1,11 @@
 package dev.spillway.bench;
 
+import static dev.spillway.bench.Figures.deleteTree;
+import static dev.spillway.bench.Figures.max;
+import static dev.spillway.bench.Figures.median;
+import static dev.spillway.bench.Figures.min;
+import static dev.spillway.bench.Figures.spread;
+
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -7,14 +13,11 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
 /**
  * A tiered cache workload: {@code --total-mib} of 4 KiB values under a RAM budget of
@@ -377,34 +380,4 @@ public final class TieredWorkload {
     return out;
   }
 
-  private static String spread(double[] values, String format) {
-    return String.format(Locale.ROOT, format, median(values)) + " [" + String.format(Locale.ROOT, format, min(values))
-        + "–" + String.format(Locale.ROOT, format, max(values)) + "]";
-  }
-
-  private static double median(double[] values) {
-    double[] sorted = values.clone();
-    Arrays.sort(sorted);
-    int n = sorted.length;
-    return (n & 1) == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
-  }
-
-  private static double min(double[] values) {
-    return Arrays.stream(values).min().orElse(Double.NaN);
-  }
-
-  private static double max(double[] values) {
-    return Arrays.stream(values).max().orElse(Double.NaN);
-  }
-
-  private static void deleteTree(Path dir) throws IOException {
-    if (!Files.exists(dir)) {
-      return;
-    }
-    try (Stream<Path> walk = Files.walk(dir)) {
-      for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-        Files.delete(p);
-      }
-    }
-  }
 }
