@@ -461,10 +461,13 @@ final class SizePool {
           metadata += s.metadataBytes();
         }
       }
-      long inUse = allocs + cacheAllocs - (frees + cacheFrees) - spilled;
+      // The caches' counters are read one after another while their threads run: a free counted in
+      // one thread's cache before the allocation it frees was counted in another's makes the sums dip
+      // below zero (or above capacity) for a moment. A snapshot never reports what cannot be.
+      long inUse = Math.max(0, allocs + cacheAllocs - (frees + cacheFrees) - spilled);
       long capacity = capacityBlocks();
       return new PoolStats(name, blockSize, slabs, capacity, inUse, cachedBlocks,
-          capacity - inUse, (long) slabs * slabBytes, requestedBytes + cacheRequested,
+          Math.max(0, capacity - inUse), (long) slabs * slabBytes, Math.max(0, requestedBytes + cacheRequested),
           inUse * blockSize, metadata, allocs + cacheAllocs, frees + cacheFrees, initialBlocks, maxBlocks);
     } finally {
       lock.unlock();
