@@ -11,14 +11,11 @@ import dev.spillway.TierStatus;
 import dev.spillway.config.SpillwaySettings;
 import dev.spillway.memory.BlockAllocator;
 import dev.spillway.memory.SpillOutcome;
-import dev.spillway.memory.spi.AllocatorControl;
 import dev.spillway.streams.spill.IoDispatcher;
 import dev.spillway.streams.spill.PipelineClosedException;
 import dev.spillway.streams.spill.PipelineStats;
 import dev.spillway.streams.spill.SpillPipeline;
 import java.io.IOException;
-import java.lang.reflect.InvocationTargetException;
-import java.lang.reflect.Proxy;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -66,16 +63,9 @@ class TierActorTest {
     }
   }
 
-  /** What the injected failures throw: not a failed batch (a RuntimeException), a broken write stage. */
-  static final class InjectedError extends Error {
-    InjectedError() {
-      super("injected: the write step is broken");
-    }
-  }
-
   /**
-   * A tiered allocator in the test's directory, the allocator the pipelines see (its writes fail as
-   * {@link #failWrites} says), the live pipeline and every pipeline the tier actor started.
+   * A tiered allocator in the test's directory, the allocator the pipelines see (its writes break on
+   * demand), the live pipeline and every pipeline the tier actor started.
    */
   private final class Fixture {
     final SpillwaySettings settings;
@@ -83,8 +73,7 @@ class TierActorTest {
     final BlockAllocator view;
     final LivePipeline live = new LivePipeline();
     final List<SpillPipeline> started = new CopyOnWriteArrayList<>();
-    final AtomicInteger failingWrites = new AtomicInteger();
-    volatile CountDownLatch gate = new CountDownLatch(0);
+    final BreakableWrites writes = new BreakableWrites();
     final TestProbe<TierStatus> statuses = testKit.createTestProbe();
     final List<long[]> blocks = new ArrayList<>(); // {handle, seed}
 
@@ -99,13 +88,7 @@ class TierActorTest {
         real.close();
       });
       toClose.add(live);
-      view = breakable(real);
-    }
-
-    /** The next {@code n} writes wait for {@code gate}, then throw an {@link InjectedError}. */
-    void failWrites(int n, CountDownLatch gate) {
-      this.gate = gate;
-      failingWrites.set(n);
+      view = writes.over(real);
     }
 
     TierActor.Setup setup(Supplier<SpillPipeline> start) {
@@ -147,32 +130,6 @@ class TierActorTest {
         real.free(b[0]);
       }
       blocks.clear();
-    }
-
-    private BlockAllocator breakable(BlockAllocator a) {
-      AllocatorControl control = (AllocatorControl) Proxy.newProxyInstance(AllocatorControl.class.getClassLoader(),
-          new Class<?>[] {AllocatorControl.class}, (proxy, method, args) -> {
-            if (method.getName().equals("writeSpills") && failingWrites.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
-              assertThat(gate.await(60, TimeUnit.SECONDS)).isTrue();
-              throw new InjectedError();
-            }
-            try {
-              return method.invoke(a.control(), args);
-            } catch (InvocationTargetException e) {
-              throw e.getCause();
-            }
-          });
-      return (BlockAllocator) Proxy.newProxyInstance(BlockAllocator.class.getClassLoader(),
-          new Class<?>[] {BlockAllocator.class}, (proxy, method, args) -> {
-            if (method.getName().equals("control")) {
-              return control;
-            }
-            try {
-              return method.invoke(a, args);
-            } catch (InvocationTargetException e) {
-              throw e.getCause();
-            }
-          });
     }
   }
 
@@ -222,7 +179,7 @@ class TierActorTest {
   /** Spills {@code h} through the pipeline while the next write fails; every request is answered with it. */
   private static void failInFlight(Fixture f, long[] h) throws Exception {
     CountDownLatch gate = new CountDownLatch(1);
-    f.failWrites(1, gate);
+    f.writes.failNext(1, gate);
     List<CompletionStage<SpillOutcome>> answers = new ArrayList<>();
     for (long x : h) {
       answers.add(f.live.spill(x));
@@ -233,7 +190,7 @@ class TierActorTest {
     for (CompletionStage<SpillOutcome> a : answers) {
       Throwable e = failure(a);
       assertThat(e).isInstanceOf(PipelineClosedException.class);
-      assertThat(root(e)).isInstanceOf(InjectedError.class);
+      assertThat(root(e)).isInstanceOf(BreakableWrites.InjectedError.class);
     }
   }
 
