@@ -102,11 +102,6 @@ public final class LivePipeline implements SpillRequests, AutoCloseable {
     }
   }
 
-  /** Whether {@link #close()} ran. */
-  boolean isClosed() {
-    return closed;
-  }
-
   /**
    * Waits up to {@code timeout} until the first pipeline is attached.
    *
