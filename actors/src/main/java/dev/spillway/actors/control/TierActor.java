@@ -94,7 +94,7 @@ public final class TierActor extends AbstractBehavior<TierActor.Command> {
    * The tier actor under the supervision it is meant to run with: restarted with backoff whenever it
    * fails (its pipeline's stream stopped, or anything else threw).
    */
-  public static Behavior<Command> supervised(Setup setup, ActorRef<TierStatus> listener) {
+  static Behavior<Command> supervised(Setup setup, ActorRef<TierStatus> listener) {
     return Behaviors.supervise(create(setup, listener)).onFailure(Exception.class,
         SupervisorStrategy.restartWithBackoff(setup.minBackoff(), setup.maxBackoff(), 0.2)
             .withResetBackoffAfter(setup.maxBackoff())

@@ -400,7 +400,7 @@ public final class SpillPipeline implements SpillRequests, AutoCloseable {
       return g;
     }
     if (p != null) {
-      p.abandon(); // before the answers: whoever hears of it finds its block unfrozen
+      abandon(p); // before the answers: whoever hears of it finds its block unfrozen
     }
     Throwable error = failure == null ? closedError() : failure instanceof RuntimeException ? failure
         : stageFailed(failure);
@@ -444,7 +444,7 @@ public final class SpillPipeline implements SpillRequests, AutoCloseable {
     } catch (Throwable t) {
       PipelineClosedException error = stageFailed(t);
       for (Group g : mine) {
-        g.prepared.abandon(); // a no-op for a group that was written
+        abandon(g.prepared); // a no-op for a group that was written
       }
       for (Group g : mine) {
         for (Request r : g.requests) {
@@ -557,7 +557,7 @@ public final class SpillPipeline implements SpillRequests, AutoCloseable {
     try {
       permits.close(closedError());
       for (Group g : abandon) {
-        g.prepared.abandon();
+        abandon(g.prepared);
       }
       failOrphans(cause, working);
     } finally {
@@ -592,6 +592,18 @@ public final class SpillPipeline implements SpillRequests, AutoCloseable {
     }
     return new PipelineClosedException("spill pipeline stopped after a failure (" + cause
         + "): it takes no more requests; the block was not queued and stays as it is", cause);
+  }
+
+  /**
+   * Gives {@code p} up, come what may: a failure here (the allocator closing under a stopped stream)
+   * must not keep the requests behind it from being answered.
+   */
+  private static void abandon(PreparedSpill p) {
+    try {
+      p.abandon();
+    } catch (RuntimeException e) {
+      // Nothing more to do for it: its requests are answered all the same.
+    }
   }
 
   /** The answer of a request whose group was in a stage that failed in a way no batch failure covers. */
