@@ -131,6 +131,9 @@ public final class Spillway implements AutoCloseable {
               : String.join(", ", settings.tier().directories().stream().map(Object::toString).toList()))
           + "): " + e.getMessage(), e);
     }
+    // Before the actors start: their first metrics tick reads it.
+    this.memory = new BudgetedAllocator(allocator, control.allocateTimeout(), this::askForRoom,
+        settings.metrics().accessCounting());
     SpillwayMetrics metered = null;
     ActorRef<MemoryGuardian.Command> spawned = null;
     try {
@@ -154,9 +157,6 @@ public final class Spillway implements AutoCloseable {
       allocator.close();
       throw e;
     }
-    this.memory = new BudgetedAllocator(allocator, control.allocateTimeout(),
-        (bytes, waited) -> guardian.tell(new MemoryGuardian.MakeRoom(bytes, waited)),
-        settings.metrics().accessCounting());
     long timeoutNanos = control.allocateTimeout().toNanos();
     this.shutdownHook = Thread.ofPlatform().name("spillway-shutdown").unstarted(() -> close(HOOK_STOP_TIMEOUT));
     Runtime.getRuntime().addShutdownHook(shutdownHook);
@@ -172,6 +172,11 @@ public final class Spillway implements AutoCloseable {
       java.util.concurrent.locks.LockSupport.parkNanos(BudgetedAllocator.pauseNanos(attempt));
       return true;
     });
+  }
+
+  /** An allocation of {@code bytes} found the budget full and has waited {@code waitedNanos}: make room. */
+  private void askForRoom(long bytes, long waitedNanos) {
+    guardian.tell(new MemoryGuardian.MakeRoom(bytes, waitedNanos));
   }
 
   /** Starts Spillway on the embedded defaults, with an actor system of its own. */
