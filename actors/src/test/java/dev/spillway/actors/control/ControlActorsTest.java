@@ -26,12 +26,14 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Each actor's decisions under synthetic statistics: pressure levels with hysteresis, what the idle
  * detector spills at each level and when pools shrink, pool maintenance, tier checks.
  */
+@Timeout(value = 2, unit = java.util.concurrent.TimeUnit.MINUTES)
 class ControlActorsTest {
   static final ActorTestKit testKit = ActorTestKit.create();
   static final Duration NEVER = Duration.ofHours(1); // timers off: the tests send the ticks
