@@ -13,7 +13,9 @@ import akka.util.ByteString;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import dev.spillway.actors.control.IdleDetector;
+import dev.spillway.actors.control.LivePipeline;
 import dev.spillway.actors.control.MemoryGuardian;
+import dev.spillway.actors.control.TierActor;
 import dev.spillway.actors.metrics.SpillwayMetrics;
 import dev.spillway.actors.pressure.BudgetResolver;
 import dev.spillway.actors.pressure.MemorySources;
@@ -35,6 +37,8 @@ import dev.spillway.streams.bulk.Export;
 import dev.spillway.streams.bulk.Ingest;
 import dev.spillway.streams.bulk.IngestSummary;
 import dev.spillway.streams.bulk.Prefetch;
+import dev.spillway.streams.spill.IoDispatcher;
+import dev.spillway.streams.spill.PipelineClosedException;
 import dev.spillway.streams.spill.SpillPipeline;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -49,6 +53,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.UnaryOperator;
 
 /**
  * Spillway, embedded: the off-heap allocator with its NVMe tier (the data plane), the spill pipeline
@@ -77,6 +82,12 @@ public final class Spillway implements AutoCloseable {
   /** How long a close run by the JVM's shutdown (SIGTERM, Ctrl-C) waits for the actors to stop. */
   static final Duration HOOK_STOP_TIMEOUT = Duration.ofSeconds(10);
 
+  /** How long the start waits for the tier actor to start the spill pipeline. */
+  static final Duration PIPELINE_START_TIMEOUT = Duration.ofSeconds(30);
+
+  /** How often the tier actor's children check the tier directories. */
+  static final Duration TIER_CHECK_INTERVAL = Duration.ofSeconds(5);
+
   private static final AtomicLong INSTANCES = new AtomicLong();
 
   private final ActorSystem<?> system;
@@ -89,14 +100,20 @@ public final class Spillway implements AutoCloseable {
   /** What {@link #updateMetrics} saw at the previous tick (touched by the metrics tick only). */
   private long accessesAtTick;
   private long missesAtTick;
-  private final SpillPipeline pipeline;
+  /** The spill pipeline running now: the tier actor starts it, and a new one after a failure. */
+  private final LivePipeline pipeline = new LivePipeline();
   private final ActorRef<MemoryGuardian.Command> guardian;
   private final SpillwayMetrics metrics;
   private final AtomicBoolean closed = new AtomicBoolean();
   /** Runs {@link #close()} when the JVM exits without it: SIGTERM, SIGINT (Ctrl-C), {@code System.exit}. */
   private final Thread shutdownHook;
 
-  private Spillway(ActorSystem<?> system, boolean ownsSystem, SpillwaySettings configured) {
+  /**
+   * @param pipelineView the allocator as the spill pipeline sees it: itself, or (in tests) one whose
+   *     writes fail on demand
+   */
+  private Spillway(ActorSystem<?> system, boolean ownsSystem, SpillwaySettings configured,
+      UnaryOperator<BlockAllocator> pipelineView) {
     this.system = system;
     this.ownsSystem = ownsSystem;
     ControlSettings control = configured.control();
@@ -114,30 +131,32 @@ public final class Spillway implements AutoCloseable {
               : String.join(", ", settings.tier().directories().stream().map(Object::toString).toList()))
           + "): " + e.getMessage(), e);
     }
-    SpillPipeline started = null;
+    // Before the actors start: their first metrics tick reads it.
+    this.memory = new BudgetedAllocator(allocator, control.allocateTimeout(), this::askForRoom,
+        settings.metrics().accessCounting());
     SpillwayMetrics metered = null;
+    ActorRef<MemoryGuardian.Command> spawned = null;
     try {
       spi.budget(budget, (long) (budget * control.slackFraction()));
-      started = SpillPipeline.start(allocator, settings.spill(), system);
-      this.pipeline = started;
       metered = SpillwayMetrics.start(settings.metrics());
       this.metrics = metered;
       spi.onRestore(metered::recordRestoreNanos);
-      this.guardian = system.systemActorOf(MemoryGuardian.create(setup(sources, budget)),
+      spawned = system.systemActorOf(MemoryGuardian.create(setup(sources, budget, pipelineView.apply(allocator))),
           "spillway-" + INSTANCES.incrementAndGet(), Props.empty());
+      this.guardian = spawned;
+      // The tier actor starts the pipeline: spillAsync and the streams work from the first call on.
+      pipeline.awaitFirstStart(PIPELINE_START_TIMEOUT);
     } catch (RuntimeException | Error e) {
+      if (spawned != null) {
+        stopGuardian(spawned, STOP_TIMEOUT); // releases the pipeline, the metrics and the allocator
+      }
+      pipeline.close();
       if (metered != null) {
         metered.close();
-      }
-      if (started != null) {
-        started.close();
       }
       allocator.close();
       throw e;
     }
-    this.memory = new BudgetedAllocator(allocator, control.allocateTimeout(),
-        (bytes, waited) -> guardian.tell(new MemoryGuardian.MakeRoom(bytes, waited)),
-        settings.metrics().accessCounting());
     long timeoutNanos = control.allocateTimeout().toNanos();
     this.shutdownHook = Thread.ofPlatform().name("spillway-shutdown").unstarted(() -> close(HOOK_STOP_TIMEOUT));
     Runtime.getRuntime().addShutdownHook(shutdownHook);
@@ -155,6 +174,11 @@ public final class Spillway implements AutoCloseable {
     });
   }
 
+  /** An allocation of {@code bytes} found the budget full and has waited {@code waitedNanos}: make room. */
+  private void askForRoom(long bytes, long waitedNanos) {
+    guardian.tell(new MemoryGuardian.MakeRoom(bytes, waitedNanos));
+  }
+
   /** Starts Spillway on the embedded defaults, with an actor system of its own. */
   public static Spillway create() {
     return create(ConfigFactory.empty());
@@ -170,7 +194,7 @@ public final class Spillway implements AutoCloseable {
     SpillwaySettings settings = SpillwaySettings.from(full);
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "spillway", full);
     try {
-      return new Spillway(system, true, settings);
+      return new Spillway(system, true, settings, UnaryOperator.identity());
     } catch (RuntimeException | Error e) {
       system.terminate();
       throw e;
@@ -182,9 +206,17 @@ public final class Spillway implements AutoCloseable {
    * section. {@link #close()} stops them and leaves the system running.
    */
   public static Spillway attach(ActorSystem<?> system, Config config) {
+    return attach(system, config, UnaryOperator.identity());
+  }
+
+  /**
+   * {@link #attach}, with the spill pipeline working on {@code pipelineView.apply(allocator)}: tests
+   * put an allocator there whose writes fail as they say.
+   */
+  static Spillway attach(ActorSystem<?> system, Config config, UnaryOperator<BlockAllocator> pipelineView) {
     Objects.requireNonNull(system, "system");
     Objects.requireNonNull(config, "config");
-    return new Spillway(system, false, SpillwaySettings.from(config));
+    return new Spillway(system, false, SpillwaySettings.from(config), pipelineView);
   }
 
   // ---- data plane ------------------------------------------------------------------------------
@@ -201,7 +233,10 @@ public final class Spillway implements AutoCloseable {
 
   /**
    * Queues a spill of one block through the pipeline and completes when it is written (see {@link
-   * SpillPipeline#spill}); {@code memory().spill(handle)} spills on the calling thread instead.
+   * SpillPipeline#spill}); {@code memory().spill(handle)} spills on the calling thread instead. When
+   * the pipeline's stream fails, the control plane starts a new one after a backoff; requests in the
+   * failed stream, and requests made until the new one runs, fail with a {@link
+   * PipelineClosedException} (their blocks stay resident): retry later.
    */
   public CompletionStage<SpillOutcome> spillAsync(long handle) {
     ensureOpen();
@@ -270,8 +305,8 @@ public final class Spillway implements AutoCloseable {
     ensureOpen();
     return AskPattern.<MemoryGuardian.Command, MemoryGuardian.Snapshot>ask(guardian, MemoryGuardian.GetStats::new,
             Duration.ofSeconds(10), system.scheduler())
-        .thenApply(s -> new SpillwayStats(allocator.stats(), pipeline.stats(), s.pressure(), spi.budgetBytes(),
-            spi.mappedBytes(), s.tiers()));
+        .thenApply(s -> new SpillwayStats(allocator.stats(), pipeline.stats(), pipeline.restarts(), s.pressure(),
+            spi.budgetBytes(), spi.mappedBytes(), s.tiers()));
   }
 
   /** Spills every block idle for {@code spillway.control.idle.idle-after} now; completes with how many were sent. */
@@ -287,7 +322,8 @@ public final class Spillway implements AutoCloseable {
    */
   public CompletionStage<MaintenanceReport> maintainPoolsAsync() {
     ensureOpen();
-    return AskPattern.ask(guardian, MemoryGuardian.ShrinkNow::new, Duration.ofSeconds(30), system.scheduler());
+    return AskPattern.askWithStatus(guardian, MemoryGuardian.ShrinkNow::new, Duration.ofSeconds(30),
+        system.scheduler());
   }
 
   /**
@@ -313,10 +349,7 @@ public final class Spillway implements AutoCloseable {
       }
     }
     try {
-      AskPattern.<MemoryGuardian.Command, MemoryGuardian.Stopped>ask(guardian, MemoryGuardian.Stop::new, timeout,
-          system.scheduler()).toCompletableFuture().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-    } catch (Exception e) {
-      // The guardian did not answer (the system is already down, or going down with the JVM): release here.
+      stopGuardian(guardian, timeout);
     } finally {
       closeResources(); // does nothing when the guardian's stop did it
       if (ownsSystem) {
@@ -327,6 +360,22 @@ public final class Spillway implements AutoCloseable {
           // Nothing of ours is left running; the system's threads die with it.
         }
       }
+    }
+  }
+
+  /**
+   * Asks {@code guardian} to stop and release the resources, and waits up to {@code timeout} for the
+   * answer. One that does not come (the system is already down, or going down with the JVM) is left:
+   * the caller releases the resources itself.
+   */
+  private void stopGuardian(ActorRef<MemoryGuardian.Command> guardian, Duration timeout) {
+    try {
+      AskPattern.<MemoryGuardian.Command, MemoryGuardian.Stopped>ask(guardian, MemoryGuardian.Stop::new, timeout,
+          system.scheduler()).toCompletableFuture().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (Exception e) {
+      // No answer: the caller releases.
     }
   }
 
@@ -341,8 +390,8 @@ public final class Spillway implements AutoCloseable {
   private final AtomicBoolean resourcesClosed = new AtomicBoolean();
 
   /**
-   * Pipeline first (it drains into the allocator), then metrics and the allocator (which deletes its
-   * private tier directory); once.
+   * Pipeline first (it drains into the allocator; no new one starts after it), then metrics and the
+   * allocator (which deletes its private tier directory); once.
    */
   private void closeResources() {
     if (resourcesClosed.compareAndSet(false, true)) {
@@ -358,7 +407,7 @@ public final class Spillway implements AutoCloseable {
     }
   }
 
-  private MemoryGuardian.Setup setup(MemorySources sources, long budget) {
+  private MemoryGuardian.Setup setup(MemorySources sources, long budget, BlockAllocator pipelineAllocator) {
     ControlSettings c = settings.control();
     List<String> pools = new ArrayList<>();
     for (int i = 0; i < SizeClasses.COUNT; i++) {
@@ -368,12 +417,15 @@ public final class Spillway implements AutoCloseable {
         new PressureWatermarks(c.lowWater(), c.highWater(), c.hysteresis(), c.minAvailable()));
     IdleDetector.Timing timing = new IdleDetector.Timing(c.sweepInterval(),
         IdleDetector.Timing.sweepsFor(c.idleAfter(), c.sweepInterval()), c.shrinkAfter(), c.lowWater());
+    java.util.concurrent.Executor io = IoDispatcher.of(system);
+    TierActor.Setup tier = new TierActor.Setup(
+        () -> SpillPipeline.start(pipelineAllocator, settings.spill(), system), pipeline, spi.tierDirectories(),
+        TIER_CHECK_INTERVAL, io, settings.spill().minBackoff(), settings.spill().maxBackoff());
     return new MemoryGuardian.Setup(new Target(), pools, spi::maintainPool, spi::maintain,
         () -> new PressureSample(allocator.stats().requestedBytes(), spi.budgetBytes(), sources.read()),
-        classifier, c.pressureInterval(), timing, spi.tierDirectories(), Duration.ofSeconds(5),
-        this::closeResources, this::updateMetrics, settings.metrics().tick(),
-        state -> metrics.setPressureLevel(state.level().ordinal()), HOUSEKEEPING_INTERVAL,
-        dev.spillway.streams.spill.IoDispatcher.of(system));
+        classifier, c.pressureInterval(), timing, tier, this::closeResources, this::updateMetrics,
+        settings.metrics().tick(), state -> metrics.setPressureLevel(state.level().ordinal()), HOUSEKEEPING_INTERVAL,
+        io);
   }
 
   /**

@@ -2,8 +2,11 @@ package dev.spillway.actors.control;
 
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.Behavior;
+import akka.actor.typed.javadsl.AbstractBehavior;
 import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
+import akka.actor.typed.javadsl.Receive;
+import akka.actor.typed.javadsl.TimerScheduler;
 import dev.spillway.PressureLevel;
 import dev.spillway.memory.spi.BlockRefs;
 import java.time.Duration;
@@ -36,10 +39,10 @@ import java.util.concurrent.CompletionStage;
  * </ul>
  *
  * One spill round runs at a time (its requests go through the spill pipeline, which bounds them);
- * sweeps during a round only age blocks.
+ * sweeps during a round only age blocks. A round whose pipeline is restarting fails at once and is
+ * logged; the next sweep tries again.
  */
-public final class IdleDetector {
-  private IdleDetector() {}
+public final class IdleDetector extends AbstractBehavior<IdleDetector.Command> {
 
   /** Most references one sweep hands to the pipeline. */
   static final int MAX_PER_ROUND = 4096;
@@ -72,20 +75,20 @@ public final class IdleDetector {
     Map<String, Long> poolActivity();
   }
 
-  /** Messages the detector takes. */
-  public sealed interface Command permits Sweep, PressureIs, MakeRoom, SpillNow, RoundDone {}
+  /** Messages the detector takes (from the guardian, its timer and its own rounds). */
+  sealed interface Command permits Sweep, PressureIs, MakeRoom, SpillNow, RoundDone {}
 
   /** Sweep now (the timer sends it). */
-  public enum Sweep implements Command { INSTANCE }
+  enum Sweep implements Command { INSTANCE }
 
   /** The pressure level changed. */
-  public record PressureIs(PressureLevel level) implements Command {}
+  record PressureIs(PressureLevel level) implements Command {}
 
   /**
    * An allocation (or a restore) of {@code bytes} found the budget full and has waited {@code
    * waitedNanos} for room so far; {@code replyTo} (may be null) hears when room was made.
    */
-  public record MakeRoom(long bytes, long waitedNanos, ActorRef<RoomMade> replyTo) implements Command {}
+  record MakeRoom(long bytes, long waitedNanos, ActorRef<RoomMade> replyTo) implements Command {}
 
   /**
    * A wait for room longer than this means spilling the coldest blocks did not help: the class asking
@@ -94,13 +97,13 @@ public final class IdleDetector {
   static final long ESCALATE_AFTER_NANOS = 20_000_000L;
 
   /** Spill every block idle for {@code idle-after} now, whatever the pressure; {@code replyTo} gets the count. */
-  public record SpillNow(ActorRef<Spilled> replyTo) implements Command {}
+  record SpillNow(ActorRef<Spilled> replyTo) implements Command {}
 
-  /** A spill round ended (internal). */
-  record RoundDone(int blocks, Throwable failure) implements Command {}
+  /** A spill round ended. */
+  private record RoundDone(int blocks, Throwable failure) implements Command {}
 
   /** The answer to {@link MakeRoom}: how many blocks the round handed to the pipeline. */
-  public record RoomMade(int blocks) {}
+  record RoomMade(int blocks) {}
 
   /** The answer to {@link SpillNow}. */
   public record Spilled(int blocks) {}
@@ -120,167 +123,171 @@ public final class IdleDetector {
     }
   }
 
-  public static Behavior<Command> create(Target target, Timing timing, Map<String, ActorRef<PoolActor.Command>> pools) {
-    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
-      timers.startTimerWithFixedDelay(Sweep.INSTANCE, timing.sweepInterval());
-      return new State(ctx, target, timing, pools).behavior();
-    }));
+  static Behavior<Command> create(Target target, Timing timing, Map<String, ActorRef<PoolActor.Command>> pools) {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new IdleDetector(ctx, timers, target, timing, pools)));
   }
 
-  /** The detector's mutable state: it lives inside one actor, so no locking. */
-  private static final class State {
-    private final ActorContext<Command> ctx;
-    private final Target target;
-    private final Timing timing;
-    private final Map<String, ActorRef<PoolActor.Command>> pools;
-    private final BlockRefs buffer = new BlockRefs(MAX_PER_ROUND);
-    /** A buffer of no room: a sweep that only ages the clock. */
-    private final BlockRefs none = new BlockRefs(0);
-    private PressureLevel level = PressureLevel.NORMAL;
-    private boolean spilling;
-    private final List<ActorRef<RoomMade>> waiting = new ArrayList<>();
-    private final List<ActorRef<Spilled>> spillNowWaiting = new ArrayList<>();
-    private boolean shrinkAfterRound;
-    private final Map<String, Long> lastActivity = new HashMap<>();
-    private final Map<String, Long> quietSince = new HashMap<>();
-    private final Map<String, Boolean> shrunk = new HashMap<>();
+  private final Target target;
+  private final Timing timing;
+  private final Map<String, ActorRef<PoolActor.Command>> pools;
+  private final BlockRefs buffer = new BlockRefs(MAX_PER_ROUND);
+  /** A buffer of no room: a sweep that only ages the clock. */
+  private final BlockRefs none = new BlockRefs(0);
+  private PressureLevel level = PressureLevel.NORMAL;
+  private boolean spilling;
+  private final List<ActorRef<RoomMade>> waiting = new ArrayList<>();
+  private final List<ActorRef<Spilled>> spillNowWaiting = new ArrayList<>();
+  private boolean shrinkAfterRound;
+  private final Map<String, Long> lastActivity = new HashMap<>();
+  private final Map<String, Long> quietSince = new HashMap<>();
+  private final Map<String, Boolean> shrunk = new HashMap<>();
 
-    State(ActorContext<Command> ctx, Target target, Timing timing, Map<String, ActorRef<PoolActor.Command>> pools) {
-      this.ctx = ctx;
-      this.target = target;
-      this.timing = timing;
-      this.pools = pools;
+  private IdleDetector(ActorContext<Command> ctx, TimerScheduler<Command> timers, Target target, Timing timing,
+      Map<String, ActorRef<PoolActor.Command>> pools) {
+    super(ctx);
+    this.target = target;
+    this.timing = timing;
+    this.pools = pools;
+    timers.startTimerWithFixedDelay(Sweep.INSTANCE, timing.sweepInterval());
+  }
+
+  @Override
+  public Receive<Command> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(Sweep.class, s -> sweep())
+        .onMessage(PressureIs.class, this::onPressure)
+        .onMessage(MakeRoom.class, this::onMakeRoom)
+        .onMessage(SpillNow.class, this::onSpillNow)
+        .onMessage(RoundDone.class, this::onRoundDone)
+        .build();
+  }
+
+  private Behavior<Command> onPressure(PressureIs p) {
+    level = p.level();
+    return this;
+  }
+
+  private Behavior<Command> onMakeRoom(MakeRoom m) {
+    if (m.replyTo() != null) {
+      waiting.add(m.replyTo());
     }
-
-    Behavior<Command> behavior() {
-      return Behaviors.receive(Command.class)
-          .onMessage(Sweep.class, s -> {
-            sweep();
-            return Behaviors.same();
-          })
-          .onMessage(PressureIs.class, p -> {
-            level = p.level();
-            return Behaviors.same();
-          })
-          .onMessage(MakeRoom.class, m -> {
-            if (m.replyTo() != null) {
-              waiting.add(m.replyTo());
-            }
-            if (!spilling) {
-              if (target.liveBytes() < lowWaterBytes() || m.waitedNanos() >= ESCALATE_AFTER_NANOS) {
-                // The budget is held by free slots of partly used slabs, not by live data, or the coldest
-                // blocks were spilled and the asker still waits (its class needs a new slab; the slots
-                // freed were in other classes): empty whole slabs instead, so the shrink after the round
-                // gives their memory back; down to low-water, so that the next allocations find room too.
-                startRound(target.sparsest(buffer, Math.max(m.bytes(), target.mappedBytes() - lowWaterBytes())), true);
-              } else {
-                int n = target.coldest(buffer);
-                startRound(pick(n, Math.max(m.bytes(), target.liveBytes() - lowWaterBytes())), true);
-              }
-            }
-            return Behaviors.same();
-          })
-          .onMessage(SpillNow.class, m -> {
-            spillNowWaiting.add(m.replyTo());
-            if (!spilling) {
-              startRound(target.sweepIdle(timing.idleSweeps(), buffer), false);
-            }
-            return Behaviors.same();
-          })
-          .onMessage(RoundDone.class, d -> {
-            spilling = false;
-            Throwable cause = d.failure();
-            while (cause instanceof java.util.concurrent.CompletionException && cause.getCause() != null) {
-              cause = cause.getCause();
-            }
-            if (cause instanceof dev.spillway.memory.InvalidHandleException) {
-              // Routine: a block the sweep named was freed by the application before its spill.
-              ctx.getLog().debug("spill round of {} blocks: a block was freed before its spill: {}", d.blocks(),
-                  cause.toString());
-            } else if (cause != null) {
-              // A device error says enough in its message; anything else is a bug: keep its stack.
-              if (cause instanceof java.io.IOException || cause instanceof dev.spillway.memory.SpillFailedException) {
-                ctx.getLog().warn("spill round of {} blocks failed in part: {}", d.blocks(), cause.toString());
-              } else {
-                ctx.getLog().warn("spill round of " + d.blocks() + " blocks failed in part", cause);
-              }
-            }
-            if (shrinkAfterRound) {
-              shrinkAfterRound = false;
-              pools.values().forEach(p -> p.tell(new PoolActor.Maintain(null)));
-            }
-            waiting.forEach(r -> r.tell(new RoomMade(d.blocks())));
-            waiting.clear();
-            spillNowWaiting.forEach(r -> r.tell(new Spilled(d.blocks())));
-            spillNowWaiting.clear();
-            return Behaviors.same();
-          })
-          .build();
-    }
-
-    private long lowWaterBytes() {
-      return (long) (timing.lowWater() * target.budgetBytes());
-    }
-
-    private void sweep() {
-      watchPools();
-      if (spilling || level == PressureLevel.NORMAL) {
-        target.sweepIdle(timing.idleSweeps(), none); // ages the clock, spills nothing
-        return;
+    if (!spilling) {
+      if (target.liveBytes() < lowWaterBytes() || m.waitedNanos() >= ESCALATE_AFTER_NANOS) {
+        // The budget is held by free slots of partly used slabs, not by live data, or the coldest
+        // blocks were spilled and the asker still waits (its class needs a new slab; the slots
+        // freed were in other classes): empty whole slabs instead, so the shrink after the round
+        // gives their memory back; down to low-water, so that the next allocations find room too.
+        startRound(target.sparsest(buffer, Math.max(m.bytes(), target.mappedBytes() - lowWaterBytes())), true);
+      } else {
+        int n = target.coldest(buffer);
+        startRound(pick(n, Math.max(m.bytes(), target.liveBytes() - lowWaterBytes())), true);
       }
-      if (level == PressureLevel.ELEVATED) {
-        startRound(target.sweepIdle(timing.idleSweeps(), buffer), false);
-        return;
-      }
-      target.sweepIdle(timing.idleSweeps(), none); // age the clock, then take the coldest
-      int n = target.coldest(buffer);
-      startRound(pick(n, target.liveBytes() - lowWaterBytes()), true);
     }
+    return this;
+  }
 
-    /** Of the {@code n} candidates in the buffer, the first worth at least {@code bytes}; returns how many. */
-    private int pick(int n, long bytes) {
-      long sum = 0;
-      int k = 0;
-      while (k < n && sum < bytes) {
-        sum += buffer.bytes(k);
-        k++;
-      }
-      return k;
+  private Behavior<Command> onSpillNow(SpillNow m) {
+    spillNowWaiting.add(m.replyTo());
+    if (!spilling) {
+      startRound(target.sweepIdle(timing.idleSweeps(), buffer), false);
     }
+    return this;
+  }
 
-    private void startRound(int count, boolean shrinkAfter) {
-      if (count == 0) {
-        ctx.getSelf().tell(new RoundDone(0, null));
-        spilling = true;
-        return;
+  private Behavior<Command> onRoundDone(RoundDone d) {
+    spilling = false;
+    Throwable cause = d.failure();
+    while (cause instanceof java.util.concurrent.CompletionException && cause.getCause() != null) {
+      cause = cause.getCause();
+    }
+    if (cause instanceof dev.spillway.memory.InvalidHandleException) {
+      // Routine: a block the sweep named was freed by the application before its spill.
+      getContext().getLog().debug("spill round of {} blocks: a block was freed before its spill: {}", d.blocks(),
+          cause.toString());
+    } else if (cause != null) {
+      // A device error, or a pipeline closed or restarting, says enough in its message; anything else
+      // is a bug: keep its stack.
+      if (cause instanceof java.io.IOException || cause instanceof dev.spillway.memory.SpillFailedException
+          || cause instanceof dev.spillway.streams.spill.PipelineClosedException) {
+        getContext().getLog().warn("spill round of {} blocks failed in part: {}", d.blocks(), cause.toString());
+      } else {
+        getContext().getLog().warn("spill round of " + d.blocks() + " blocks failed in part", cause);
       }
+    }
+    if (shrinkAfterRound) {
+      shrinkAfterRound = false;
+      pools.values().forEach(p -> p.tell(new PoolActor.Maintain(null)));
+    }
+    waiting.forEach(r -> r.tell(new RoomMade(d.blocks())));
+    waiting.clear();
+    spillNowWaiting.forEach(r -> r.tell(new Spilled(d.blocks())));
+    spillNowWaiting.clear();
+    return this;
+  }
+
+  private long lowWaterBytes() {
+    return (long) (timing.lowWater() * target.budgetBytes());
+  }
+
+  private Behavior<Command> sweep() {
+    watchPools();
+    if (spilling || level == PressureLevel.NORMAL) {
+      target.sweepIdle(timing.idleSweeps(), none); // ages the clock, spills nothing
+      return this;
+    }
+    if (level == PressureLevel.ELEVATED) {
+      startRound(target.sweepIdle(timing.idleSweeps(), buffer), false);
+      return this;
+    }
+    target.sweepIdle(timing.idleSweeps(), none); // age the clock, then take the coldest
+    int n = target.coldest(buffer);
+    startRound(pick(n, target.liveBytes() - lowWaterBytes()), true);
+    return this;
+  }
+
+  /** Of the {@code n} candidates in the buffer, the first worth at least {@code bytes}; returns how many. */
+  private int pick(int n, long bytes) {
+    long sum = 0;
+    int k = 0;
+    while (k < n && sum < bytes) {
+      sum += buffer.bytes(k);
+      k++;
+    }
+    return k;
+  }
+
+  private void startRound(int count, boolean shrinkAfter) {
+    if (count == 0) {
+      getContext().getSelf().tell(new RoundDone(0, null));
       spilling = true;
-      shrinkAfterRound |= shrinkAfter;
-      buffer.truncate(count);
-      long[] refs = buffer.toArray();
-      // Completed with a value, never null: Akka's dead-letter logging fails on a null message if the
-      // round ends after this actor stopped.
-      ctx.pipeToSelf(target.spill(refs, count).thenApply(ok -> Boolean.TRUE),
-          (ok, failure) -> new RoundDone(count, failure));
+      return;
     }
+    spilling = true;
+    shrinkAfterRound |= shrinkAfter;
+    buffer.truncate(count);
+    long[] refs = buffer.toArray();
+    // Completed with a value, never null: Akka's dead-letter logging fails on a null message if the
+    // round ends after this actor stopped.
+    getContext().pipeToSelf(target.spill(refs, count).thenApply(ok -> Boolean.TRUE),
+        (ok, failure) -> new RoundDone(count, failure));
+  }
 
-    private void watchPools() {
-      long now = System.nanoTime();
-      for (Map.Entry<String, Long> e : target.poolActivity().entrySet()) {
-        String pool = e.getKey();
-        Long before = lastActivity.put(pool, e.getValue());
-        if (before == null || !before.equals(e.getValue())) {
-          quietSince.put(pool, now);
-          shrunk.put(pool, false);
-          continue;
-        }
-        boolean quietLongEnough = now - quietSince.getOrDefault(pool, now) >= timing.shrinkAfter().toNanos();
-        if (quietLongEnough && !shrunk.getOrDefault(pool, false)) {
-          shrunk.put(pool, true);
-          ActorRef<PoolActor.Command> actor = pools.get(pool);
-          if (actor != null) {
-            actor.tell(new PoolActor.Maintain(null));
-          }
+  private void watchPools() {
+    long now = System.nanoTime();
+    for (Map.Entry<String, Long> e : target.poolActivity().entrySet()) {
+      String pool = e.getKey();
+      Long before = lastActivity.put(pool, e.getValue());
+      if (before == null || !before.equals(e.getValue())) {
+        quietSince.put(pool, now);
+        shrunk.put(pool, false);
+        continue;
+      }
+      boolean quietLongEnough = now - quietSince.getOrDefault(pool, now) >= timing.shrinkAfter().toNanos();
+      if (quietLongEnough && !shrunk.getOrDefault(pool, false)) {
+        shrunk.put(pool, true);
+        ActorRef<PoolActor.Command> actor = pools.get(pool);
+        if (actor != null) {
+          actor.tell(new PoolActor.Maintain(null));
         }
       }
     }

@@ -26,15 +26,18 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Each actor's decisions under synthetic statistics: pressure levels with hysteresis, what the idle
  * detector spills at each level and when pools shrink, pool maintenance, tier checks.
  */
+@Timeout(value = 2, unit = java.util.concurrent.TimeUnit.MINUTES)
 class ControlActorsTest {
   static final ActorTestKit testKit = ActorTestKit.create();
   static final Duration NEVER = Duration.ofHours(1); // timers off: the tests send the ticks
+  static final java.util.concurrent.Executor IO = dev.spillway.streams.spill.IoDispatcher.of(testKit.system());
 
   @AfterAll
   static void shutdown() {
@@ -50,7 +53,7 @@ class ControlActorsTest {
     AtomicReference<PressureSample> next = new AtomicReference<>(sample(0.5));
     TestProbe<PressureMonitor.Changed> listener = testKit.createTestProbe();
     ActorRef<PressureMonitor.Command> monitor = testKit.spawn(PressureMonitor.create(next::get,
-        new PressureClassifier(PressureWatermarks.DEFAULTS), NEVER, listener.getRef()));
+        new PressureClassifier(PressureWatermarks.DEFAULTS), NEVER, listener.getRef(), IO));
     monitor.tell(PressureMonitor.Tick.INSTANCE);
     listener.expectNoMessage(Duration.ofMillis(50)); // 50 %: still NORMAL, nothing to say
     next.set(sample(0.92));
@@ -80,7 +83,7 @@ class ControlActorsTest {
         throw new IllegalStateException("no reading");
       }
       return s;
-    }, new PressureClassifier(PressureWatermarks.DEFAULTS), NEVER, listener.getRef()));
+    }, new PressureClassifier(PressureWatermarks.DEFAULTS), NEVER, listener.getRef(), IO));
     monitor.tell(PressureMonitor.Tick.INSTANCE);
     next.set(sample(0.95));
     monitor.tell(PressureMonitor.Tick.INSTANCE);
@@ -299,7 +302,7 @@ class ControlActorsTest {
     ActorRef<PoolActor.Command> pool = testKit.spawn(PoolActor.create("4KiB", name -> {
       asked.add(name);
       return -64;
-    }));
+    }, IO));
     TestProbe<PoolActor.Maintained> probe = testKit.createTestProbe();
     pool.tell(new PoolActor.Maintain(probe.getRef()));
     assertThat(probe.receiveMessage()).isEqualTo(new PoolActor.Maintained("4KiB", -64));
@@ -308,7 +311,7 @@ class ControlActorsTest {
     assertThat(asked).containsExactly("4KiB", "4KiB");
     ActorRef<PoolActor.Command> failing = testKit.spawn(PoolActor.create("8B", name -> {
       throw new IllegalStateException("closed");
-    }));
+    }, IO));
     failing.tell(new PoolActor.Maintain(probe.getRef()));
     assertThat(probe.receiveMessage()).isEqualTo(new PoolActor.Maintained("8B", 0));
     failing.tell(new PoolActor.Maintain(probe.getRef()));
@@ -316,17 +319,17 @@ class ControlActorsTest {
   }
 
   @Test
-  void aTierActorReportsItsDirectory(@TempDir Path dir) throws Exception {
+  void aDirectoryActorReportsItsDirectory(@TempDir Path dir) throws Exception {
     java.nio.file.Files.createDirectories(dir.resolve("spill"));
     java.nio.file.Files.write(dir.resolve("spill").resolve("seg-0000000000000001.spw"), new byte[100]);
     TestProbe<TierStatus> probe = testKit.createTestProbe();
-    testKit.spawn(TierActor.create(dir, NEVER, probe.getRef())); // checks once at start
+    testKit.spawn(DirectoryActor.create(dir, NEVER, probe.getRef(), IO)); // checks once at start
     TierStatus status = probe.receiveMessage();
     assertThat(status.healthy()).isTrue();
     assertThat(status.segments()).isEqualTo(1);
     assertThat(status.segmentBytes()).isEqualTo(100);
     assertThat(status.usableBytes()).isPositive();
-    assertThat(TierActor.check(dir.resolve("missing")).problem()).isNotEmpty();
+    assertThat(DirectoryActor.check(dir.resolve("missing")).problem()).isNotEmpty();
   }
 
   private static void awaitSpills(FakeTarget target, int rounds) {

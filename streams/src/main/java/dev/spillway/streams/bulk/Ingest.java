@@ -8,17 +8,17 @@ import akka.util.ByteString;
 import dev.spillway.config.StreamSettings;
 import dev.spillway.codec.KryoCodec;
 import dev.spillway.memory.BlockAllocator;
-import dev.spillway.streams.spill.SpillPipeline;
+import dev.spillway.streams.spill.SpillRequests;
 import java.util.Objects;
 import java.util.concurrent.CompletionStage;
 
 /**
  * Bulk ingestion: streams of {@link ByteString} chunks (or objects, through the Kryo codec) stored as
  * blocks, one block per element. An ingestion keeps at most {@code spillway.streams.ingest-resident-bytes}
- * of its blocks in RAM and spills the oldest through the {@link SpillPipeline} as it goes, so an input
- * many times larger than RAM never runs out of memory and loses nothing; when even that cannot make
- * room (the pool is full of other blocks and the tier refuses writes) the stream fails with a clear
- * error and every block stored so far stays valid.
+ * of its blocks in RAM and spills the oldest through the spill pipeline ({@link SpillRequests}) as it
+ * goes, so an input many times larger than RAM never runs out of memory and loses nothing; when even
+ * that cannot make room (the pool is full of other blocks and the tier refuses writes) the stream
+ * fails with a clear error and every block stored so far stays valid.
  *
  * <p>An invalid element (an empty chunk, or one over {@code spillway.memory.max-block-size}) fails the
  * stream naming the element and the allowed range. Akka Streams itself refuses null elements.
@@ -27,7 +27,7 @@ public final class Ingest {
   private Ingest() {}
 
   /** A flow that stores each chunk as a block and emits its handle, in order. */
-  public static Flow<ByteString, Long, NotUsed> flow(BlockAllocator allocator, SpillPipeline pipeline,
+  public static Flow<ByteString, Long, NotUsed> flow(BlockAllocator allocator, SpillRequests pipeline,
       StreamSettings settings) {
     Objects.requireNonNull(allocator, "allocator");
     Objects.requireNonNull(pipeline, "pipeline");
@@ -44,12 +44,12 @@ public final class Ingest {
    * {@link IngestFailedException} whose summary lists the blocks stored before it.
    */
   public static Sink<ByteString, CompletionStage<IngestSummary>> sink(BlockAllocator allocator,
-      SpillPipeline pipeline, StreamSettings settings) {
+      SpillRequests pipeline, StreamSettings settings) {
     return summarize(allocator, flow(allocator, pipeline, settings));
   }
 
   /** {@link #flow} for objects: each is serialized with {@code kryo} (classes must be registered). */
-  public static <T> Flow<T, Long, NotUsed> objects(BlockAllocator allocator, SpillPipeline pipeline,
+  public static <T> Flow<T, Long, NotUsed> objects(BlockAllocator allocator, SpillRequests pipeline,
       StreamSettings settings, KryoCodec kryo) {
     Objects.requireNonNull(kryo, "kryo");
     return Flow.<T>create().map(o -> ByteString.fromArrayUnsafe(kryo.serialize(o))).via(flow(allocator, pipeline,
@@ -58,7 +58,7 @@ public final class Ingest {
 
   /** {@link #sink} for objects serialized with {@code kryo}. */
   public static <T> Sink<T, CompletionStage<IngestSummary>> objectSink(BlockAllocator allocator,
-      SpillPipeline pipeline, StreamSettings settings, KryoCodec kryo) {
+      SpillRequests pipeline, StreamSettings settings, KryoCodec kryo) {
     return summarize(allocator, objects(allocator, pipeline, settings, kryo));
   }
 

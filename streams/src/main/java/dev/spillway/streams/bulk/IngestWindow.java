@@ -4,7 +4,7 @@ import akka.util.ByteString;
 import dev.spillway.memory.BlockAllocator;
 import dev.spillway.memory.PoolExhaustedException;
 import dev.spillway.memory.SpillOutcome;
-import dev.spillway.streams.spill.SpillPipeline;
+import dev.spillway.streams.spill.SpillRequests;
 import dev.spillway.streams.spill.SpillQueueFullException;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
@@ -24,7 +24,7 @@ import java.util.concurrent.CompletionStage;
  */
 final class IngestWindow {
   private final BlockAllocator allocator;
-  private final SpillPipeline pipeline;
+  private final SpillRequests pipeline;
   private final long budget;
   private final ArrayDeque<long[]> resident = new ArrayDeque<>(); // {handle, size}, oldest first
   private long residentBytes;
@@ -33,7 +33,7 @@ final class IngestWindow {
   private volatile Throwable lastSpillFailure;
   private long elements;
 
-  IngestWindow(BlockAllocator allocator, SpillPipeline pipeline, long budget) {
+  IngestWindow(BlockAllocator allocator, SpillRequests pipeline, long budget) {
     this.allocator = allocator;
     this.pipeline = pipeline;
     this.budget = budget;

@@ -17,6 +17,7 @@ import dev.spillway.memory.spi.PreparedSpill;
 import dev.spillway.memory.SpillOutcome;
 import dev.spillway.streams.spill.IoDispatcher;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
@@ -52,10 +53,20 @@ import java.util.concurrent.atomic.LongAdder;
  * fails on an I/O error: restarting the stage instead (Akka's {@code RestartFlow}) loses elements in
  * transit, and a lost element here is a frozen block nobody answers.
  *
+ * <p><b>When the stream stops on its own.</b> A stage that fails in another way (an {@link Error}
+ * from the write step, a bug) stops the stream, and so does the stream ending while not closed. Then
+ * nothing is left hanging: every group of blocks frozen between the stages is abandoned (its blocks
+ * go back to normal, resident and unchanged), every request taken is answered with a
+ * {@link PipelineClosedException} whose cause is the failure (a group a stage is working on is
+ * answered by that stage when it ends, after it unfroze its blocks), callers waiting for room are
+ * refused, and every later request is refused at once. {@link #whenStopped()} says so; this
+ * pipeline is then finished for good, and whoever owns it starts another (the {@code Spillway}
+ * facade's tier actor does, with backoff).
+ *
  * <p>Blocking work (encoding, writes, fsyncs) runs on {@link IoDispatcher}. Requests are answered in
  * the order they were taken. Thread-safe.
  */
-public final class SpillPipeline implements AutoCloseable {
+public final class SpillPipeline implements SpillRequests, AutoCloseable {
   /** Most requests prepared as one group (one freeze and one wait for writers in flight). */
   static final int MAX_GROUP = 256;
   /** Bytes a record takes beyond its payload (the record header). */
@@ -74,6 +85,23 @@ public final class SpillPipeline implements AutoCloseable {
   private final CompletionStage<Done> finished;
   private final Set<Request> inFlight = ConcurrentHashMap.newKeySet();
   private volatile boolean closed;
+  /** Completes when the stream has stopped and everything it held was answered (see {@link #whenStopped()}). */
+  private final CompletableFuture<Done> stoppedStage = new CompletableFuture<>();
+
+  /**
+   * Guards the hand-over of prepared groups between the stages and the sweep that runs when the
+   * stream stops: {@link #parked}, {@link #busy} and the writes of {@link #stopped}. Taken once per
+   * group and stage, never per request.
+   */
+  private final Object transit = new Object();
+  /** Prepared groups no stage works on (waiting in the batcher or behind a slower encoder). */
+  private final Set<Group> parked = new HashSet<>();
+  /** Groups a stage works on now (preparing, or writing and answering); that stage answers them. */
+  private final Set<Group> busy = new HashSet<>();
+  /** The stream has stopped (closed, failed or ended): nothing is taken or written any more. */
+  private volatile boolean stopped;
+  /** Why the stream stopped when it was not closed; null otherwise. */
+  private volatile Throwable stopCause;
 
   private final LongAdder accepted = new LongAdder();
   private final LongAdder rejectedFull = new LongAdder();
@@ -113,7 +141,7 @@ public final class SpillPipeline implements AutoCloseable {
         .toMat(Sink.ignore(), Keep.both())
         .run(Materializer.matFromSystem(system));
     this.queue = m.first();
-    this.finished = m.second().whenComplete((done, error) -> failOrphans(error));
+    this.finished = m.second().whenComplete((done, error) -> onStreamStopped(error));
   }
 
   /**
@@ -141,6 +169,7 @@ public final class SpillPipeline implements AutoCloseable {
    * {@link dev.spillway.memory.SpillFailedException} when its batch cannot be written (the block
    * stays resident).
    */
+  @Override
   public CompletionStage<SpillOutcome> offer(long handle) {
     Request r;
     try {
@@ -149,9 +178,11 @@ public final class SpillPipeline implements AutoCloseable {
       return CompletableFuture.failedFuture(e);
     }
     if (!permits.tryAcquire()) {
+      if (closed || stopped) {
+        return CompletableFuture.failedFuture(closedError());
+      }
       rejectedFull.increment();
-      return CompletableFuture.failedFuture(closed ? closedError() : new SpillQueueFullException(
-          settings.queueSize(), ""));
+      return CompletableFuture.failedFuture(new SpillQueueFullException(settings.queueSize(), ""));
     }
     enqueue(r);
     return r.answer;
@@ -163,6 +194,7 @@ public final class SpillPipeline implements AutoCloseable {
    * {@link SpillQueueFullException}, so even a caller that never waits cannot make anything grow
    * without bound.
    */
+  @Override
   public CompletionStage<SpillOutcome> spill(long handle) {
     Request r;
     try {
@@ -171,7 +203,7 @@ public final class SpillPipeline implements AutoCloseable {
       return CompletableFuture.failedFuture(e);
     }
     if (!admit(r)) {
-      return CompletableFuture.failedFuture(closed ? closedError() : new SpillQueueFullException(
+      return CompletableFuture.failedFuture(closed || stopped ? closedError() : new SpillQueueFullException(
           settings.queueSize(), " and as many callers wait for room"));
     }
     return r.answer;
@@ -187,6 +219,7 @@ public final class SpillPipeline implements AutoCloseable {
    * allocated per block beyond its request: this is the control plane's way to spill a round of cold
    * blocks.
    */
+  @Override
   public CompletionStage<Void> spillAll(long[] handles, int from, int count) {
     Objects.checkFromIndexSize(from, count, handles.length);
     Bulk bulk = new Bulk(count);
@@ -199,7 +232,7 @@ public final class SpillPipeline implements AutoCloseable {
         continue;
       }
       if (!admit(r)) {
-        bulk.arrive(closed ? closedError() : new SpillQueueFullException(settings.queueSize(),
+        bulk.arrive(closed || stopped ? closedError() : new SpillQueueFullException(settings.queueSize(),
             " and as many callers wait for room"));
       }
     }
@@ -217,7 +250,9 @@ public final class SpillPipeline implements AutoCloseable {
     }
     CompletableFuture<Void> permit = permits.acquire();
     if (permit == null) {
-      rejectedFull.increment();
+      if (!closed && !stopped) {
+        rejectedFull.increment();
+      }
       return false;
     }
     permit.whenComplete((ok, error) -> {
@@ -232,6 +267,7 @@ public final class SpillPipeline implements AutoCloseable {
   }
 
   /** A snapshot of the counters. */
+  @Override
   public PipelineStats stats() {
     return new PipelineStats(permits.inUse(), accepted.sum(), rejectedFull.sum(), spilled.sum(), notSpilled.sum(),
         failed.sum(), groups.sum(), batches.sum(), failedBatches.sum(), storedBytes.sum(), largestBatch.get(), backoffs.sum());
@@ -248,7 +284,13 @@ public final class SpillPipeline implements AutoCloseable {
         if (!closed) {
           closed = true;
           permits.close(closedError());
-          queue.complete();
+          if (!stopped) {
+            try {
+              queue.complete();
+            } catch (IllegalStateException e) {
+              // The stream ended on its own meanwhile: nothing left to complete.
+            }
+          }
         }
       }
     }
@@ -264,13 +306,33 @@ public final class SpillPipeline implements AutoCloseable {
     try {
       closeAsync().toCompletableFuture().get(CLOSE_WAIT_SECONDS, TimeUnit.SECONDS);
     } catch (TimeoutException e) {
-      failOrphans(e);
+      failOrphans(e, Set.of());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      failOrphans(e);
+      failOrphans(e, Set.of());
     } catch (java.util.concurrent.ExecutionException e) {
-      failOrphans(e.getCause()); // the stream failed: failOrphans already ran
+      // The stream failed: its sweep answered every request already.
     }
+  }
+
+  /**
+   * Completes once the stream has stopped and every request it took was answered (but those of a
+   * stage still at work, which that stage answers when it ends): normally when it stopped because of
+   * {@link #closeAsync()}; when it stopped on its own, exceptionally with a
+   * {@link PipelineClosedException} whose cause is the failure of the stage that stopped it (none
+   * when the stream ended while not closed). From then on every request is refused; the pipeline does
+   * not come back.
+   */
+  public CompletionStage<Done> whenStopped() {
+    return stoppedStage.minimalCompletionStage();
+  }
+
+  /**
+   * Ends the stream as a bug would, without {@link #closeAsync()}: tests drive the sweep for a stream
+   * that ends while not closed with it.
+   */
+  void endStreamWithoutClose() {
+    queue.complete();
   }
 
   // ---- stages ------------------------------------------------------------------------------------
@@ -280,7 +342,7 @@ public final class SpillPipeline implements AutoCloseable {
   }
 
   private Request request(long handle, Bulk bulk) {
-    if (closed) {
+    if (closed || stopped) {
       throw closedError();
     }
     return new Request(handle, allocator.size(handle), bulk); // an invalid handle fails here, at once
@@ -294,23 +356,59 @@ public final class SpillPipeline implements AutoCloseable {
       // Only when closed (or the stream died): the permits keep the queue from overflowing.
       answer(r, null, result == QueueOfferResult.dropped()
           ? new SpillQueueFullException(settings.queueSize(), "") : closedError());
+    } else if (stopped) {
+      // The stream stopped as this request went in: its sweep may have missed it, and no stage will
+      // take it any more. (A no-op when the sweep answered it.)
+      answer(r, null, closedError());
     }
   }
 
-  /** Stage one, on the I/O dispatcher: freeze and encode the group's blocks. */
+  /**
+   * Stage one, on the I/O dispatcher: freeze and encode the group's blocks. A group prepared after
+   * the stream stopped is abandoned here (nobody would write it); an {@link Error} from the
+   * allocator answers the group's requests and then stops the stream.
+   */
   private Group prepare(Group g) {
+    synchronized (transit) {
+      if (stopped) {
+        return g; // the sweep answered its requests: it was no stage's yet
+      }
+      busy.add(g);
+    }
     groups.increment();
+    PreparedSpill p = null;
+    Throwable failure = null;
     try {
-      PreparedSpill p = allocator.control().prepareSpill(g.handles(), 0, g.requests.size());
+      p = allocator.control().prepareSpill(g.handles(), 0, g.requests.size());
       g.pendingBefore = new boolean[g.requests.size()];
       for (int i = 0; i < g.pendingBefore.length; i++) {
         g.pendingBefore[i] = p.outcome(i) == null && p.failure(i) == null;
       }
-      g.prepared = p;
-    } catch (RuntimeException e) {
-      for (Request r : g.requests) {
-        answer(r, null, e);
+    } catch (Throwable t) {
+      failure = t;
+    }
+    boolean handedOn;
+    synchronized (transit) {
+      busy.remove(g);
+      handedOn = failure == null && !stopped;
+      if (handedOn) {
+        g.prepared = p;
+        parked.add(g);
       }
+    }
+    if (handedOn) {
+      return g;
+    }
+    if (p != null) {
+      abandon(p); // before the answers: whoever hears of it finds its block unfrozen
+    }
+    Throwable error = failure == null ? closedError() : failure instanceof RuntimeException ? failure
+        : stageFailed(failure);
+    for (Request r : g.requests) {
+      answer(r, null, error);
+    }
+    if (failure != null && !(failure instanceof RuntimeException)) {
+      throw rethrow(failure); // not a request's failure: the stream stops
     }
     return g;
   }
@@ -319,7 +417,46 @@ public final class SpillPipeline implements AutoCloseable {
   private CompletionStage<Done> write(List<Group> batch) {
     long wait = pauseUntilNanos - System.nanoTime();
     Executor on = wait > 0 ? CompletableFuture.delayedExecutor(wait, TimeUnit.NANOSECONDS, io) : io;
-    return IoDispatcher.supply(() -> answerAll(writeNow(batch)), on);
+    return IoDispatcher.supply(() -> writeAndAnswer(batch), on);
+  }
+
+  /**
+   * Takes the batch's prepared groups from the stage hand-over, writes them and answers their
+   * requests. When the write step fails in a way that is not a failed batch (an {@link Error}, a bug
+   * in answering), every group of the batch is abandoned and every request of it answered before the
+   * failure stops the stream.
+   */
+  private Done writeAndAnswer(List<Group> batch) {
+    List<Group> mine = new ArrayList<>(batch.size());
+    synchronized (transit) {
+      if (stopped) {
+        return Done.getInstance(); // the sweep abandoned these groups and answered their requests
+      }
+      for (Group g : batch) {
+        if (parked.remove(g)) { // groups whose preparation failed were answered then, and never parked
+          mine.add(g);
+        }
+      }
+      busy.addAll(mine);
+    }
+    try {
+      return answerAll(writeNow(mine));
+    } catch (Throwable t) {
+      PipelineClosedException error = stageFailed(t);
+      for (Group g : mine) {
+        abandon(g.prepared); // a no-op for a group that was written
+      }
+      for (Group g : mine) {
+        for (Request r : g.requests) {
+          answer(r, null, error); // a no-op for a request answered already
+        }
+      }
+      throw rethrow(t);
+    } finally {
+      synchronized (transit) {
+        busy.removeAll(mine);
+      }
+    }
   }
 
   /** A batch after its write: the failure that failed its pending requests, or null. */
@@ -396,16 +533,94 @@ public final class SpillPipeline implements AutoCloseable {
     }
   }
 
-  /** Fails whatever the stream left unanswered when it stopped (only a bug or a timeout leaves any). */
-  private void failOrphans(Throwable cause) {
+  /**
+   * The stream stopped (closed, failed, or ended while not closed): refuses what comes next,
+   * abandons the prepared groups no stage holds (their blocks unfreeze), then answers every request
+   * taken except those of groups a stage holds now, which that stage answers when it ends.
+   */
+  private void onStreamStopped(Throwable error) {
+    Throwable failure = error;
+    while (failure instanceof java.util.concurrent.ExecutionException && failure.getCause() != null) {
+      failure = failure.getCause(); // Scala's futures box an Error a stage failed with
+    }
+    Throwable cause = failure != null ? failure : closed ? null
+        : new PipelineClosedException("spill pipeline's stream ended although the pipeline was not closed");
+    List<Group> abandon;
+    Set<Group> working;
+    synchronized (transit) {
+      stopCause = cause;
+      stopped = true;
+      abandon = List.copyOf(parked);
+      parked.clear();
+      working = Set.copyOf(busy);
+    }
+    try {
+      permits.close(closedError());
+      for (Group g : abandon) {
+        abandon(g.prepared);
+      }
+      failOrphans(cause, working);
+    } finally {
+      if (cause == null) {
+        stoppedStage.complete(Done.getInstance());
+      } else {
+        stoppedStage.completeExceptionally(cause instanceof PipelineClosedException ? cause
+            : new PipelineClosedException("spill pipeline's stream failed: " + cause, cause));
+      }
+    }
+  }
+
+  /**
+   * Fails the requests still unanswered, except those of the groups in {@code skip} (their stage
+   * answers them): after the stream stopped, or when {@link #close()} gave up waiting.
+   */
+  private void failOrphans(Throwable cause, Set<Group> skip) {
     for (Request r : List.copyOf(inFlight)) {
+      if (r.group != null && skip.contains(r.group)) {
+        continue;
+      }
       answer(r, null, new PipelineClosedException("spill pipeline stopped before request for block "
           + Long.toHexString(r.handle) + " was written; the block stays resident", cause));
     }
   }
 
-  private static PipelineClosedException closedError() {
-    return new PipelineClosedException("spill pipeline is closed: it takes no more requests");
+  /** Refusal of a request: closed, or stopped on its own (then with the reason as cause). */
+  private PipelineClosedException closedError() {
+    Throwable cause = stopCause;
+    if (cause == null || closed) {
+      return new PipelineClosedException("spill pipeline is closed: it takes no more requests");
+    }
+    return new PipelineClosedException("spill pipeline stopped after a failure (" + cause
+        + "): it takes no more requests; the block was not queued and stays as it is", cause);
+  }
+
+  /**
+   * Gives {@code p} up, come what may: a failure here (the allocator closing under a stopped stream)
+   * must not keep the requests behind it from being answered.
+   */
+  private static void abandon(PreparedSpill p) {
+    try {
+      p.abandon();
+    } catch (RuntimeException e) {
+      // Nothing more to do for it: its requests are answered all the same.
+    }
+  }
+
+  /** The answer of a request whose group was in a stage that failed in a way no batch failure covers. */
+  private static PipelineClosedException stageFailed(Throwable t) {
+    return new PipelineClosedException("spill pipeline failed (" + t + ") before the request was written; the"
+        + " block stays resident and the stream stops", t);
+  }
+
+  /** {@code t} as an unchecked throwable to rethrow (a checked one, thrown sneakily, is wrapped). */
+  private static RuntimeException rethrow(Throwable t) {
+    if (t instanceof RuntimeException e) {
+      return e;
+    }
+    if (t instanceof Error e) {
+      throw e;
+    }
+    return new java.util.concurrent.CompletionException(t);
   }
 
   /**
@@ -417,6 +632,11 @@ public final class SpillPipeline implements AutoCloseable {
     final long size;
     final CompletableFuture<SpillOutcome> answer;
     final Bulk bulk;
+    /**
+     * Its group once grouped; read by the sweep only for groups it found busy under
+     * {@code transit}, which the stage set this before it took.
+     */
+    Group group;
 
     Request(long handle, long size, Bulk bulk) {
       this.handle = handle;
@@ -490,6 +710,9 @@ public final class SpillPipeline implements AutoCloseable {
 
     Group(List<Request> requests) {
       this.requests.addAll(requests);
+      for (Request r : requests) {
+        r.group = this;
+      }
     }
 
     long[] handles() {
