@@ -12,7 +12,6 @@ import akka.stream.javadsl.Sink;
 import akka.stream.javadsl.Source;
 import dev.spillway.config.SpillSettings;
 import dev.spillway.memory.BlockAllocator;
-import dev.spillway.memory.InvalidHandleException;
 import dev.spillway.memory.spi.PreparedSpill;
 import dev.spillway.memory.SpillOutcome;
 import dev.spillway.streams.spill.IoDispatcher;
@@ -27,8 +26,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.LongAdder;
 
 /**
  * The batched spill pipeline: one running Akka Streams graph per allocator.
@@ -81,9 +78,9 @@ public final class SpillPipeline implements SpillRequests, AutoCloseable {
   private final BatchWriter writer;
   private final Executor io;
   private final Permits permits;
-  private final BoundedSourceQueue<Request> queue;
+  private final BoundedSourceQueue<SpillRequest> queue;
   private final CompletionStage<Done> finished;
-  private final Set<Request> inFlight = ConcurrentHashMap.newKeySet();
+  private final Set<SpillRequest> inFlight = ConcurrentHashMap.newKeySet();
   private volatile boolean closed;
   /** Completes when the stream has stopped and everything it held was answered (see {@link #whenStopped()}). */
   private final CompletableFuture<Done> stoppedStage = new CompletableFuture<>();
@@ -95,28 +92,17 @@ public final class SpillPipeline implements SpillRequests, AutoCloseable {
    */
   private final Object transit = new Object();
   /** Prepared groups no stage works on (waiting in the batcher or behind a slower encoder). */
-  private final Set<Group> parked = new HashSet<>();
+  private final Set<RequestGroup> parked = new HashSet<>();
   /** Groups a stage works on now (preparing, or writing and answering); that stage answers them. */
-  private final Set<Group> busy = new HashSet<>();
+  private final Set<RequestGroup> busy = new HashSet<>();
   /** The stream has stopped (closed, failed or ended): nothing is taken or written any more. */
   private volatile boolean stopped;
   /** Why the stream stopped when it was not closed; null otherwise. */
   private volatile Throwable stopCause;
 
-  private final LongAdder accepted = new LongAdder();
-  private final LongAdder rejectedFull = new LongAdder();
-  private final LongAdder spilled = new LongAdder();
-  private final LongAdder notSpilled = new LongAdder();
-  private final LongAdder failed = new LongAdder();
-  private final LongAdder groups = new LongAdder();
-  private final LongAdder batches = new LongAdder();
-  private final LongAdder failedBatches = new LongAdder();
-  private final LongAdder storedBytes = new LongAdder();
-  private final AtomicLong largestBatch = new AtomicLong();
-  private final LongAdder backoffs = new LongAdder();
+  private final PipelineCounters count = new PipelineCounters();
   /** Writer state: touched only by the one write in progress (the write stage runs one at a time). */
-  private long backoffNanos;
-  private long pauseUntilNanos;
+  private final WriteBackoff backoff;
 
   private SpillPipeline(BlockAllocator allocator, SpillSettings settings, ActorSystem<?> system, BatchWriter writer) {
     this.allocator = allocator;
@@ -124,6 +110,7 @@ public final class SpillPipeline implements SpillRequests, AutoCloseable {
     this.writer = writer;
     this.io = IoDispatcher.of(system);
     this.permits = new Permits(settings.queueSize(), settings.queueSize());
+    this.backoff = new WriteBackoff(settings.minBackoff(), settings.maxBackoff());
     // A group is at most a quarter of a batch (so batches still close near batch-bytes) and at most
     // MAX_GROUP requests, or what arrived within GROUP_DELAY. (batchWeighted, which groups only while
     // the encoders are busy, measured slower: every full group was followed by a group of one, each
@@ -132,9 +119,9 @@ public final class SpillPipeline implements SpillRequests, AutoCloseable {
     // allocating one per request (the Akka stage takes a boxed cost).
     long groupKiB = Math.max(1, Math.min(4L << 10, settings.batchBytes() / 4 / 1024));
     long minCost = Math.max(1, groupKiB / MAX_GROUP);
-    Pair<BoundedSourceQueue<Request>, CompletionStage<Done>> m = Source.<Request>queue(settings.queueSize())
-        .via(Flow.<Request>create().groupedWeightedWithin(groupKiB, r -> Math.max(minCost, r.kib()), GROUP_DELAY)
-            .map(Group::new))
+    Pair<BoundedSourceQueue<SpillRequest>, CompletionStage<Done>> m = Source.<SpillRequest>queue(settings.queueSize())
+        .via(Flow.<SpillRequest>create().groupedWeightedWithin(groupKiB, r -> Math.max(minCost, r.kib()), GROUP_DELAY)
+            .map(RequestGroup::new))
         .mapAsync(settings.encodeParallelism(), g -> IoDispatcher.supply(() -> prepare(g), io))
         .groupedWeightedWithin(settings.batchBytes(), g -> Math.max(1L, g.payloadBytes()), settings.batchDelay())
         .mapAsync(1, this::write)
@@ -171,7 +158,7 @@ public final class SpillPipeline implements SpillRequests, AutoCloseable {
    */
   @Override
   public CompletionStage<SpillOutcome> offer(long handle) {
-    Request r;
+    SpillRequest r;
     try {
       r = request(handle);
     } catch (RuntimeException e) {
@@ -181,7 +168,7 @@ public final class SpillPipeline implements SpillRequests, AutoCloseable {
       if (closed || stopped) {
         return CompletableFuture.failedFuture(closedError());
       }
-      rejectedFull.increment();
+      count.rejectedFull.increment();
       return CompletableFuture.failedFuture(new SpillQueueFullException(settings.queueSize(), ""));
     }
     enqueue(r);
@@ -196,7 +183,7 @@ public final class SpillPipeline implements SpillRequests, AutoCloseable {
    */
   @Override
   public CompletionStage<SpillOutcome> spill(long handle) {
-    Request r;
+    SpillRequest r;
     try {
       r = request(handle);
     } catch (RuntimeException e) {
@@ -222,9 +209,9 @@ public final class SpillPipeline implements SpillRequests, AutoCloseable {
   @Override
   public CompletionStage<Void> spillAll(long[] handles, int from, int count) {
     Objects.checkFromIndexSize(from, count, handles.length);
-    Bulk bulk = new Bulk(count);
+    BulkAnswer bulk = new BulkAnswer(count);
     for (int i = from; i < from + count; i++) {
-      Request r;
+      SpillRequest r;
       try {
         r = request(handles[i], bulk);
       } catch (RuntimeException e) {
@@ -243,7 +230,7 @@ public final class SpillPipeline implements SpillRequests, AutoCloseable {
    * Enqueues {@code r} now if a permit is free, or once one is released; false (counted as rejected)
    * when none is free and {@code queue-size} callers wait already.
    */
-  private boolean admit(Request r) {
+  private boolean admit(SpillRequest r) {
     if (permits.tryAcquire()) {
       enqueue(r); // the common case: no future to wait on
       return true;
@@ -251,13 +238,13 @@ public final class SpillPipeline implements SpillRequests, AutoCloseable {
     CompletableFuture<Void> permit = permits.acquire();
     if (permit == null) {
       if (!closed && !stopped) {
-        rejectedFull.increment();
+        count.rejectedFull.increment();
       }
       return false;
     }
     permit.whenComplete((ok, error) -> {
       if (error != null) {
-        failed.increment();
+        count.failed.increment();
         r.fail(error);
       } else {
         enqueue(r);
@@ -269,8 +256,7 @@ public final class SpillPipeline implements SpillRequests, AutoCloseable {
   /** A snapshot of the counters. */
   @Override
   public PipelineStats stats() {
-    return new PipelineStats(permits.inUse(), accepted.sum(), rejectedFull.sum(), spilled.sum(), notSpilled.sum(),
-        failed.sum(), groups.sum(), batches.sum(), failedBatches.sum(), storedBytes.sum(), largestBatch.get(), backoffs.sum());
+    return count.snapshot(permits.inUse());
   }
 
   /**
@@ -337,20 +323,20 @@ public final class SpillPipeline implements SpillRequests, AutoCloseable {
 
   // ---- stages ------------------------------------------------------------------------------------
 
-  private Request request(long handle) {
+  private SpillRequest request(long handle) {
     return request(handle, null);
   }
 
-  private Request request(long handle, Bulk bulk) {
+  private SpillRequest request(long handle, BulkAnswer bulk) {
     if (closed || stopped) {
       throw closedError();
     }
-    return new Request(handle, allocator.size(handle), bulk); // an invalid handle fails here, at once
+    return new SpillRequest(handle, allocator.size(handle), bulk); // an invalid handle fails here, at once
   }
 
-  private void enqueue(Request r) {
+  private void enqueue(SpillRequest r) {
     inFlight.add(r);
-    accepted.increment();
+    count.accepted.increment();
     QueueOfferResult result = queue.offer(r);
     if (result != QueueOfferResult.enqueued()) {
       // Only when closed (or the stream died): the permits keep the queue from overflowing.
@@ -368,14 +354,14 @@ public final class SpillPipeline implements SpillRequests, AutoCloseable {
    * the stream stopped is abandoned here (nobody would write it); an {@link Error} from the
    * allocator answers the group's requests and then stops the stream.
    */
-  private Group prepare(Group g) {
+  private RequestGroup prepare(RequestGroup g) {
     synchronized (transit) {
       if (stopped) {
         return g; // the sweep answered its requests: it was no stage's yet
       }
       busy.add(g);
     }
-    groups.increment();
+    count.groups.increment();
     PreparedSpill p = null;
     Throwable failure = null;
     try {
@@ -400,22 +386,22 @@ public final class SpillPipeline implements SpillRequests, AutoCloseable {
       return g;
     }
     if (p != null) {
-      abandon(p); // before the answers: whoever hears of it finds its block unfrozen
+      StageFailures.abandon(p); // before the answers: whoever hears of it finds its block unfrozen
     }
     Throwable error = failure == null ? closedError() : failure instanceof RuntimeException ? failure
-        : stageFailed(failure);
-    for (Request r : g.requests) {
+        : StageFailures.stageFailed(failure);
+    for (SpillRequest r : g.requests) {
       answer(r, null, error);
     }
     if (failure != null && !(failure instanceof RuntimeException)) {
-      throw rethrow(failure); // not a request's failure: the stream stops
+      throw StageFailures.rethrow(failure); // not a request's failure: the stream stops
     }
     return g;
   }
 
   /** Stage two: one append for the batch, after the pause a failure asked for. */
-  private CompletionStage<Done> write(List<Group> batch) {
-    long wait = pauseUntilNanos - System.nanoTime();
+  private CompletionStage<Done> write(List<RequestGroup> batch) {
+    long wait = backoff.remainingNanos();
     Executor on = wait > 0 ? CompletableFuture.delayedExecutor(wait, TimeUnit.NANOSECONDS, io) : io;
     return IoDispatcher.supply(() -> writeAndAnswer(batch), on);
   }
@@ -426,13 +412,13 @@ public final class SpillPipeline implements SpillRequests, AutoCloseable {
    * in answering), every group of the batch is abandoned and every request of it answered before the
    * failure stops the stream.
    */
-  private Done writeAndAnswer(List<Group> batch) {
-    List<Group> mine = new ArrayList<>(batch.size());
+  private Done writeAndAnswer(List<RequestGroup> batch) {
+    List<RequestGroup> mine = new ArrayList<>(batch.size());
     synchronized (transit) {
       if (stopped) {
         return Done.getInstance(); // the sweep abandoned these groups and answered their requests
       }
-      for (Group g : batch) {
+      for (RequestGroup g : batch) {
         if (parked.remove(g)) { // groups whose preparation failed were answered then, and never parked
           mine.add(g);
         }
@@ -442,16 +428,16 @@ public final class SpillPipeline implements SpillRequests, AutoCloseable {
     try {
       return answerAll(writeNow(mine));
     } catch (Throwable t) {
-      PipelineClosedException error = stageFailed(t);
-      for (Group g : mine) {
-        abandon(g.prepared); // a no-op for a group that was written
+      PipelineClosedException error = StageFailures.stageFailed(t);
+      for (RequestGroup g : mine) {
+        StageFailures.abandon(g.prepared); // a no-op for a group that was written
       }
-      for (Group g : mine) {
-        for (Request r : g.requests) {
+      for (RequestGroup g : mine) {
+        for (SpillRequest r : g.requests) {
           answer(r, null, error); // a no-op for a request answered already
         }
       }
-      throw rethrow(t);
+      throw StageFailures.rethrow(t);
     } finally {
       synchronized (transit) {
         busy.removeAll(mine);
@@ -460,12 +446,12 @@ public final class SpillPipeline implements SpillRequests, AutoCloseable {
   }
 
   /** A batch after its write: the failure that failed its pending requests, or null. */
-  private record Written(List<Group> batch, RuntimeException failure) {}
+  private record Written(List<RequestGroup> batch, RuntimeException failure) {}
 
-  private Written writeNow(List<Group> batch) {
+  private Written writeNow(List<RequestGroup> batch) {
     List<PreparedSpill> spills = new ArrayList<>(batch.size());
     long bytes = 0;
-    for (Group g : batch) {
+    for (RequestGroup g : batch) {
       if (g.prepared != null) {
         spills.add(g.prepared);
         bytes += g.prepared.storedBytes();
@@ -476,18 +462,13 @@ public final class SpillPipeline implements SpillRequests, AutoCloseable {
       if (!spills.isEmpty()) {
         writer.write(allocator, spills);
       }
-      backoffNanos = 0;
-      pauseUntilNanos = 0;
-      batches.increment();
-      storedBytes.add(bytes);
-      largestBatch.accumulateAndGet(bytes, Math::max);
+      backoff.succeeded();
+      count.batchWritten(bytes);
     } catch (RuntimeException e) {
       failure = e;
-      failedBatches.increment();
-      backoffs.increment();
-      long min = settings.minBackoff().toNanos();
-      backoffNanos = backoffNanos == 0 ? min : Math.min(settings.maxBackoff().toNanos(), backoffNanos * 2);
-      pauseUntilNanos = System.nanoTime() + backoffNanos;
+      count.failedBatches.increment();
+      count.backoffs.increment();
+      backoff.failed();
       for (PreparedSpill p : spills) {
         p.abandon(); // a no-op when the allocator's write got as far as failing them itself
       }
@@ -502,12 +483,12 @@ public final class SpillPipeline implements SpillRequests, AutoCloseable {
    */
   private Done answerAll(Written written) {
     RuntimeException failure = written.failure();
-    for (Group g : written.batch()) {
+    for (RequestGroup g : written.batch()) {
       if (g.prepared == null) {
         continue; // answered when its preparation failed
       }
       for (int i = 0; i < g.requests.size(); i++) {
-        Request r = g.requests.get(i);
+        SpillRequest r = g.requests.get(i);
         RuntimeException error = g.prepared.failure(i);
         if (error == null && failure != null && g.pendingBefore[i]) {
           error = failure;
@@ -518,16 +499,16 @@ public final class SpillPipeline implements SpillRequests, AutoCloseable {
     return Done.getInstance();
   }
 
-  private void answer(Request r, SpillOutcome outcome, Throwable error) {
+  private void answer(SpillRequest r, SpillOutcome outcome, Throwable error) {
     if (!inFlight.remove(r)) {
       return; // answered already (an orphan sweep raced us)
     }
     if (error != null) {
-      failed.increment();
+      count.failed.increment();
       permits.release();
       r.fail(error);
     } else {
-      (outcome == SpillOutcome.SPILLED ? spilled : notSpilled).increment();
+      (outcome == SpillOutcome.SPILLED ? count.spilled : count.notSpilled).increment();
       permits.release();
       r.succeed(outcome);
     }
@@ -545,8 +526,8 @@ public final class SpillPipeline implements SpillRequests, AutoCloseable {
     }
     Throwable cause = failure != null ? failure : closed ? null
         : new PipelineClosedException("spill pipeline's stream ended although the pipeline was not closed");
-    List<Group> abandon;
-    Set<Group> working;
+    List<RequestGroup> abandon;
+    Set<RequestGroup> working;
     synchronized (transit) {
       stopCause = cause;
       stopped = true;
@@ -556,8 +537,8 @@ public final class SpillPipeline implements SpillRequests, AutoCloseable {
     }
     try {
       permits.close(closedError());
-      for (Group g : abandon) {
-        abandon(g.prepared);
+      for (RequestGroup g : abandon) {
+        StageFailures.abandon(g.prepared);
       }
       failOrphans(cause, working);
     } finally {
@@ -574,8 +555,8 @@ public final class SpillPipeline implements SpillRequests, AutoCloseable {
    * Fails the requests still unanswered, except those of the groups in {@code skip} (their stage
    * answers them): after the stream stopped, or when {@link #close()} gave up waiting.
    */
-  private void failOrphans(Throwable cause, Set<Group> skip) {
-    for (Request r : List.copyOf(inFlight)) {
+  private void failOrphans(Throwable cause, Set<RequestGroup> skip) {
+    for (SpillRequest r : List.copyOf(inFlight)) {
       if (r.group != null && skip.contains(r.group)) {
         continue;
       }
@@ -592,143 +573,5 @@ public final class SpillPipeline implements SpillRequests, AutoCloseable {
     }
     return new PipelineClosedException("spill pipeline stopped after a failure (" + cause
         + "): it takes no more requests; the block was not queued and stays as it is", cause);
-  }
-
-  /**
-   * Gives {@code p} up, come what may: a failure here (the allocator closing under a stopped stream)
-   * must not keep the requests behind it from being answered.
-   */
-  private static void abandon(PreparedSpill p) {
-    try {
-      p.abandon();
-    } catch (RuntimeException e) {
-      // Nothing more to do for it: its requests are answered all the same.
-    }
-  }
-
-  /** The answer of a request whose group was in a stage that failed in a way no batch failure covers. */
-  private static PipelineClosedException stageFailed(Throwable t) {
-    return new PipelineClosedException("spill pipeline failed (" + t + ") before the request was written; the"
-        + " block stays resident and the stream stops", t);
-  }
-
-  /** {@code t} as an unchecked throwable to rethrow (a checked one, thrown sneakily, is wrapped). */
-  private static RuntimeException rethrow(Throwable t) {
-    if (t instanceof RuntimeException e) {
-      return e;
-    }
-    if (t instanceof Error e) {
-      throw e;
-    }
-    return new java.util.concurrent.CompletionException(t);
-  }
-
-  /**
-   * One spill request: a handle, its block's size (the group weight), and where its answer goes: a
-   * future of its own, or its share of a {@link Bulk}.
-   */
-  private static final class Request {
-    final long handle;
-    final long size;
-    final CompletableFuture<SpillOutcome> answer;
-    final Bulk bulk;
-    /**
-     * Its group once grouped; read by the sweep only for groups it found busy under
-     * {@code transit}, which the stage set this before it took.
-     */
-    Group group;
-
-    Request(long handle, long size, Bulk bulk) {
-      this.handle = handle;
-      this.size = size;
-      this.bulk = bulk;
-      this.answer = bulk == null ? new CompletableFuture<>() : null;
-    }
-
-    /** The group weight: KiB, rounded up. */
-    long kib() {
-      return (size + 1023) >>> 10;
-    }
-
-    void succeed(SpillOutcome outcome) {
-      if (bulk != null) {
-        bulk.arrive(null);
-      } else {
-        answer.complete(outcome);
-      }
-    }
-
-    void fail(Throwable error) {
-      if (bulk != null) {
-        bulk.arrive(error);
-      } else {
-        answer.completeExceptionally(error);
-      }
-    }
-  }
-
-  /** The answer of a {@link #spillAll}: complete when every request arrived, failed by the first failure. */
-  private static final class Bulk {
-    final CompletableFuture<Void> done = new CompletableFuture<>();
-    private final java.util.concurrent.atomic.AtomicInteger remaining;
-    private volatile Throwable failure;
-
-    Bulk(int count) {
-      this.remaining = new java.util.concurrent.atomic.AtomicInteger(count);
-      if (count == 0) {
-        done.complete(null);
-      }
-    }
-
-    void arrive(Throwable error) {
-      if (error != null) {
-        synchronized (this) {
-          // The first failure, except that any other kind outranks an invalid handle (a block freed
-          // since it was chosen, routine for a round of idle blocks).
-          if (failure == null || (failure instanceof InvalidHandleException && !(error instanceof InvalidHandleException))) {
-            failure = error;
-          }
-        }
-      }
-      if (remaining.decrementAndGet() == 0) {
-        Throwable f = failure;
-        if (f == null) {
-          done.complete(null);
-        } else {
-          done.completeExceptionally(f);
-        }
-      }
-    }
-  }
-
-  /** Requests prepared together. */
-  private static final class Group {
-    final List<Request> requests = new ArrayList<>();
-    PreparedSpill prepared;
-    /** Per request: pending (frozen and encoded) before the write, so a failed write fails it. */
-    boolean[] pendingBefore;
-
-    Group(List<Request> requests) {
-      this.requests.addAll(requests);
-      for (Request r : requests) {
-        r.group = this;
-      }
-    }
-
-    long[] handles() {
-      long[] h = new long[requests.size()];
-      for (int i = 0; i < h.length; i++) {
-        h[i] = requests.get(i).handle;
-      }
-      return h;
-    }
-
-    /**
-     * Stored payload bytes, the weight of a batch: headers are left out so that blocks of exactly
-     * batch-bytes / n bytes stored raw make batches of n, like a raw write of the same bytes.
-     */
-    long payloadBytes() {
-      return prepared == null ? 0 : prepared.storedBytes() - RECORD_OVERHEAD * prepared.pendingBlocks();
-    }
   }
 }
