@@ -95,8 +95,8 @@ public class MovedTableLincheckTest {
   @Test
   void isLinearizableUnderModelChecking() {
     new ModelCheckingOptions()
-        .iterations(15)
-        .invocationsPerIteration(400)
+        .iterations(12)
+        .invocationsPerIteration(300)
         .threads(2)
         .actorsPerThread(3)
         .actorsBefore(2)
@@ -108,8 +108,8 @@ public class MovedTableLincheckTest {
   @Test
   void isLinearizableUnderModelCheckingWithThreeThreads() {
     new ModelCheckingOptions()
-        .iterations(10)
-        .invocationsPerIteration(500)
+        .iterations(8)
+        .invocationsPerIteration(300)
         .threads(3)
         .actorsPerThread(2)
         .actorsBefore(1)
@@ -121,8 +121,8 @@ public class MovedTableLincheckTest {
   @Test
   void isLinearizableUnderStress() {
     new StressOptions()
-        .iterations(10)
-        .invocationsPerIteration(300)
+        .iterations(5)
+        .invocationsPerIteration(200)
         .threads(2)
         .actorsPerThread(4)
         .sequentialSpecification(Spec.class)
@@ -134,7 +134,7 @@ public class MovedTableLincheckTest {
   void aLookupFindsTheEntryThatMadeAnAddFail() {
     new ModelCheckingOptions()
         .iterations(0)
-        .invocationsPerIteration(1_000)
+        .invocationsPerIteration(500)
         .addCustomScenario(scenario(MovedTableLincheckTest.class)
             .thread(op("add", 0, 0))
             .thread(op("add", 0, 1), op("get", 0))
@@ -151,7 +151,7 @@ public class MovedTableLincheckTest {
   void aLookupFindsAnEarlierEntryWhileAnotherKeyComesAndGoes() {
     new ModelCheckingOptions()
         .iterations(0)
-        .invocationsPerIteration(1_000)
+        .invocationsPerIteration(500)
         .addCustomScenario(scenario(MovedTableLincheckTest.class)
             .init("add", 0, 0)
             .thread(op("add", 2, 0))
