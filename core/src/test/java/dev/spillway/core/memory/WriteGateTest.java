@@ -35,6 +35,8 @@ class WriteGateTest {
   private static final Duration DEADLINE = Duration.ofSeconds(30);
 
   private final WriteGate gate = new WriteGate();
+  /** Whether the hook installed by {@link #onCountsRead} has run (true while none is installed). */
+  private final AtomicBoolean hookDone = new AtomicBoolean(true);
   /** Failures of the test's own threads, rethrown after the test. */
   private final List<Throwable> failures = java.util.Collections.synchronizedList(new ArrayList<>());
 
@@ -215,11 +217,10 @@ class WriteGateTest {
       awaitLatch(release);
       m.exit();
     }));
-    gate.countsReadHook = () -> {
-      gate.countsReadHook = null;
+    onCountsRead(() -> {
       writer.start(); // registers and enters after the counts were read
       awaitLatch(entered);
-    };
+    });
     Thread mover = platform(gate::awaitWriters);
     join(mover);
     assertThat(mover.isAlive()).as("awaitWriters returned with a later write still inside").isFalse();
@@ -255,11 +256,10 @@ class WriteGateTest {
         }));
     pair[0].start();
     awaitLatch(aEntered);
-    gate.countsReadHook = () -> {
-      gate.countsReadHook = null;
+    onCountsRead(() -> {
       pair[1].start();
       join(pair[1]);
-    };
+    });
     AtomicBoolean aDoneWhenReturned = new AtomicBoolean();
     Thread mover = platform(() -> {
       gate.awaitWriters();
@@ -288,14 +288,13 @@ class WriteGateTest {
       m.exit();
     });
     awaitLatch(aEntered);
-    gate.countsReadHook = () -> {
-      gate.countsReadHook = null;
+    onCountsRead(() -> {
       join(platform(() -> {
         WriteGate.Mark m = gate.mark();
         m.enter();
         m.exit();
       }));
-    };
+    });
     Thread mover = platform(gate::awaitWriters);
     awaitParkedOrEnded(mover);
     assertThat(mover.isAlive()).isTrue();
@@ -314,11 +313,10 @@ class WriteGateTest {
   void aStripedMarkReleasesTheMoverOnceEmptyAndNotBefore() throws Exception {
     WriteGate.Mark stripe = gate.sharedMark(3);
     stripe.enter(); // write 1
-    gate.countsReadHook = () -> {
-      gate.countsReadHook = null;
+    onCountsRead(() -> {
       stripe.enter(); // write 2
       stripe.exit(); // write 2 (or 1) exits
-    };
+    });
     Thread mover = platform(gate::awaitWriters);
     awaitParkedOrEnded(mover);
     assertThat(mover.isAlive()).as("a write that entered before the counts were read may still be inside").isTrue();
@@ -338,10 +336,26 @@ class WriteGateTest {
     throw new AssertionError("no two virtual thread ids on one stripe in 1000 tries");
   }
 
-  /** Waits until {@code mover} ended or parked in the gate's back-off (after its spins and yields). */
-  static void awaitParkedOrEnded(Thread mover) {
+  /**
+   * Runs {@code body} once, in awaitWriters right after it read the counts it waits for. A hook
+   * may block (joining a thread it started): until it is done, the mover's state says nothing.
+   */
+  private void onCountsRead(Runnable body) {
+    hookDone.set(false);
+    gate.countsReadHook = () -> {
+      gate.countsReadHook = null;
+      body.run();
+      hookDone.set(true);
+    };
+  }
+
+  /**
+   * Waits until {@code mover} ended, or parked in the gate's back-off (after its spins and yields)
+   * once any hook was done: it then looked at the counts many times since the hook's step.
+   */
+  private void awaitParkedOrEnded(Thread mover) {
     await().atMost(DEADLINE).pollInterval(Duration.ofMillis(5))
-        .until(() -> !mover.isAlive() || mover.getState() == Thread.State.TIMED_WAITING);
+        .until(() -> !mover.isAlive() || (hookDone.get() && mover.getState() == Thread.State.TIMED_WAITING));
   }
 
   static void awaitLatch(CountDownLatch latch) {
