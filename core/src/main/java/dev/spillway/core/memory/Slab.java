@@ -317,9 +317,11 @@ final class Slab {
   /**
    * A generation past every one this slab handed out, to seed the slab that reuses its id. Slots
    * move on from {@link #firstGeneration} and wrap at the mask, so "past" is measured from there:
-   * the largest plain value is not it once some slot wrapped (a slab seeded at 201 whose slot 0 went
-   * on to 5 and slot 1 to 221 must seed 7, not 223, which slot 0 handed out a few blocks ago).
-   * Unmasked: a successor with wider generations starts above every one of this slab.
+   * the largest plain value is not it once some slot wrapped (the successor of an 8-bit slab seeded
+   * at 201 whose slot 0 went on to 5 and slot 1 to 221 must start at 7, not at 223, which slot 0
+   * handed out a few blocks ago). Unmasked (263 there): a successor with wider generations starts
+   * above every one of this slab. A slot reused more often than its generations go round is past
+   * help, as the handle format documents.
    */
   int nextSeed() {
     int span = 0;
