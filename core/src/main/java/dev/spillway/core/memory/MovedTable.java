@@ -17,6 +17,13 @@ final class MovedTable {
   private static final int STRIPES = 64;
 
   private final Stripe[] stripes = new Stripe[STRIPES];
+  /**
+   * Entries in the table. {@link #get} answers "absent" from it alone when it is 0, so it must never
+   * be 0 while an entry is present: it goes up under the stripe's lock before an entry shows, and
+   * down under the lock once the entry is gone. (Counted outside the lock, an add's late increment
+   * let a remove's decrement reach 0 first, and a lookup then missed an entry whose add had
+   * returned: a live moved block looked like an invalid handle.)
+   */
   private final AtomicInteger size = new AtomicInteger();
 
   MovedTable() {
@@ -48,9 +55,9 @@ final class MovedTable {
       if (s.get(key) != null) {
         return false;
       }
+      size.incrementAndGet(); // under the lock, before the entry shows: see size
       s.put(key, block);
     }
-    size.incrementAndGet();
     return true;
   }
 
@@ -77,26 +84,23 @@ final class MovedTable {
   /** Makes {@code block} the entry of {@code key}, replacing any other. */
   void put(long key, MovedBlock block) {
     Stripe s = stripe(key);
-    boolean added;
     synchronized (s) {
-      added = s.replace(key, block) == null;
-    }
-    if (added) {
-      size.incrementAndGet();
+      if (s.replace(key, block) == null) {
+        size.incrementAndGet(); // under the lock: see size
+      }
     }
   }
 
   /** Removes the entry of {@code key} if it is {@code block}. */
   boolean remove(long key, MovedBlock block) {
     Stripe s = stripe(key);
-    boolean removed;
     synchronized (s) {
-      removed = s.remove(key, block);
+      if (!s.remove(key, block)) {
+        return false;
+      }
+      size.decrementAndGet(); // under the lock, once the entry is gone: see size
+      return true;
     }
-    if (removed) {
-      size.decrementAndGet();
-    }
-    return removed;
   }
 
   /** Calls {@code action} for every entry; entries added or removed meanwhile may or may not be seen. */

@@ -218,31 +218,50 @@ final class SizePool {
   /**
    * Takes a slot for a block coming back from the tier: {@code home}'s {@code slot} when it is still
    * free and at generation {@code homeGeneration} (nothing used it since the block left), otherwise
-   * any free slot, growing if needed. Returns the taken slot as a handle (its current generation and
-   * location, no slack).
+   * any other free slot, growing if needed. Returns the taken slot as a handle (its current
+   * generation and location, no slack).
+   *
+   * <p>The caller restores the block in place (rewinding the slot to the block's own generation)
+   * when the handle returned names the home location, so the home slot is never returned at another
+   * generation: a block that used it meanwhile had that generation, and once the rewound block was
+   * freed the slot would hand the same generation out again, reviving every stale handle of the
+   * blocks in between. When the home slot is the only free one and the pool cannot grow, this
+   * throws {@link PoolExhaustedException} like a pool without any free slot.
    */
   long takeForRestore(Slab home, int slot, int homeGeneration, long requested) {
     lock.lock();
     try {
       long handle;
-      if (home != null && home.list >= 0 && !home.released && home.generation(slot) == homeGeneration
-          && home.take(slot)) {
+      boolean homeInPool = home != null && home.list >= 0 && !home.released;
+      if (homeInPool && home.generation(slot) == homeGeneration && home.take(slot)) {
         relist(home);
         handle = Handles.make(homeGeneration, 0, home.id, slot);
       } else {
-        Slab slab = partial.first();
-        if (slab == null) {
-          slab = empty.first();
+        // Used since the block left (or taken now): hold a free home slot back while another is found.
+        boolean heldBack = homeInPool && home.take(slot);
+        if (heldBack) {
+          relist(home);
         }
-        if (slab == null) {
-          if (!canGrow()) {
-            throw exhausted();
+        try {
+          Slab slab = partial.first();
+          if (slab == null) {
+            slab = empty.first();
           }
-          slab = addSlab(/* overdraw= */ true);
+          if (slab == null) {
+            if (!canGrow()) {
+              throw exhausted();
+            }
+            slab = addSlab(/* overdraw= */ true);
+          }
+          int s = slab.take();
+          relist(slab);
+          handle = Handles.make(slab.generation(s), 0, slab.id, s);
+        } finally {
+          if (heldBack) {
+            home.release(slot);
+            relist(home);
+          }
         }
-        int s = slab.take();
-        relist(slab);
-        handle = Handles.make(slab.generation(s), 0, slab.id, s);
       }
       taken++;
       spilled--;

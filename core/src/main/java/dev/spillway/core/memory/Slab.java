@@ -56,6 +56,8 @@ final class Slab {
   /** Requested size per slot for large and huge blocks; null for small classes (the handle has it). */
   final int[] requested;
   final int generationMask;
+  /** The generation every slot started at; slots only move on from it (modulo the mask). */
+  private final int firstGeneration;
 
   private final byte[] gen8;
   private final short[] gen16;
@@ -112,6 +114,7 @@ final class Slab {
     boolean wide = blockSize >= WIDE_GENERATION_FROM;
     this.generationMask = wide ? 0xFFFF : 0xFF;
     int start = (seed & generationMask) | 1;
+    this.firstGeneration = start;
     if (wide) {
       gen8 = null;
       gen16 = new short[slots];
@@ -244,9 +247,17 @@ final class Slab {
 
   // ---- pins and moved blocks ------------------------------------------------------------------
 
-  /** Adds {@code delta} to a slot's pin count; returns the new count. */
+  /**
+   * Adds {@code delta} to a slot's pin count; returns the new count, negative when it went below
+   * zero (the caller then adds it back). The count is the word's low 30 bits as a signed number: an
+   * unpin below zero borrows across the forwarding bit (a target's word becomes 2^30 - 1, a plain
+   * one all ones), and only sign-extending reads both as -1 and the add back as 0 again; masking the
+   * bit off read the target's as 2^30 - 1 pins, so the misuse went unreported and the block stayed
+   * pinned for good. Until the add back, the slot's forwarding bit reads wrong.
+   */
   int addPin(int slot, int delta) {
-    return ((int) PINS.getAndAdd(pinWords(), slot, delta) + delta) & ~FORWARD_TARGET;
+    int word = (int) PINS.getAndAdd(pinWords(), slot, delta) + delta;
+    return (word << 2) >> 2;
   }
 
   private int[] pinWords() {
@@ -303,13 +314,21 @@ final class Slab {
     return (int) MOVED.getOpaque(this);
   }
 
-  /** A generation past every one this slab handed out, to seed the slab that reuses its id. */
+  /**
+   * A generation past every one this slab handed out, to seed the slab that reuses its id. Slots
+   * move on from {@link #firstGeneration} and wrap at the mask, so "past" is measured from there:
+   * the largest plain value is not it once some slot wrapped (the successor of an 8-bit slab seeded
+   * at 201 whose slot 0 went on to 5 and slot 1 to 221 must start at 7, not at 223, which slot 0
+   * handed out a few blocks ago). Unmasked (263 there): a successor with wider generations starts
+   * above every one of this slab. A slot reused more often than its generations go round is past
+   * help, as the handle format documents.
+   */
   int nextSeed() {
-    int max = 0;
+    int span = 0;
     for (int s = 0; s < slots; s++) {
-      max = Math.max(max, generation(s));
+      span = Math.max(span, (generation(s) - firstGeneration) & generationMask);
     }
-    return max + 2;
+    return firstGeneration + span + 2;
   }
 
   // ---- occupancy (pool lock) ------------------------------------------------------------------

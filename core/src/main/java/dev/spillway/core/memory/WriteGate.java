@@ -20,7 +20,9 @@ import java.util.concurrent.locks.LockSupport;
  *
  * <p>Platform threads get a mark of their own, found through a copy-on-write table keyed by thread
  * id. Virtual threads share striped marks updated with atomic adds: millions of them must not each
- * hold one.
+ * hold one. A mover waits for a platform thread's exits to reach the entries it saw, and for a
+ * striped mark to be empty once (no write inside), since there later writes may exit before earlier
+ * ones ({@link Mark#passed}).
  */
 final class WriteGate {
   private static final int STRIPES = 16;
@@ -72,12 +74,30 @@ final class WriteGate {
         EXITED.setRelease(this, (long) EXITED.getOpaque(this) + 1);
       }
     }
+
+    /**
+     * Whether every write that had entered when the count of entries was {@code target} has exited.
+     */
+    boolean passed(long target) {
+      long out = (long) EXITED.getVolatile(this);
+      if (!shared) {
+        return out >= target; // one thread's writes run one after another: its exits say it is done
+      }
+      // Many virtual threads count here, and a write that entered later can exit first: the exits
+      // reaching the target prove nothing about a slow write that entered earlier (the mover would
+      // copy the block while that write still stores into it). A moment with no write inside does:
+      // the exits, read first, equal to the entries read after them. Writes are short and never
+      // block inside, so such a moment comes soon even while others keep writing.
+      return out >= target && out == (long) ENTERED.getVolatile(this);
+    }
   }
 
   private final Mark[] stripes = new Mark[STRIPES];
   /** Marks of platform threads, indexed by {@code threadId & (length - 1)} with linear probing. */
   private volatile Mark[] table = new Mark[64];
   private int count;
+  /** Tests only: run by {@link #awaitWriters} once it has read the counts it waits for. */
+  volatile Runnable countsReadHook;
 
   WriteGate() {
     for (int i = 0; i < STRIPES; i++) {
@@ -104,7 +124,7 @@ final class WriteGate {
 
   private Mark register(Thread t) {
     if (t.isVirtual()) {
-      return stripes[(int) (t.threadId() & (STRIPES - 1))];
+      return sharedMark(t.threadId());
     }
     synchronized (this) {
       Mark[] m = table;
@@ -118,6 +138,11 @@ final class WriteGate {
       table = next;
       return mine;
     }
+  }
+
+  /** The striped mark virtual threads of this id use. */
+  Mark sharedMark(long threadId) {
+    return stripes[(int) (threadId & (STRIPES - 1))];
   }
 
   /** A new table with the live, or unfinished, marks of {@code m} plus {@code added}. */
@@ -167,8 +192,12 @@ final class WriteGate {
       marks[k] = mark;
       targets[k++] = (long) ENTERED.getVolatile(mark);
     }
+    Runnable hook = countsReadHook;
+    if (hook != null) {
+      hook.run();
+    }
     for (int i = 0; i < k; i++) {
-      for (int spins = 0; (long) EXITED.getVolatile(marks[i]) < targets[i]; spins++) {
+      for (int spins = 0; !marks[i].passed(targets[i]); spins++) {
         if (spins < 100) {
           Thread.onSpinWait();
         } else if (spins < 200) {
