@@ -143,8 +143,12 @@ final class Restorer {
     boolean inPlace = false;
     try {
       target = takeRoomForRestore(b);
+      // In place only into the home slot at the generation the block left behind: a home slot another
+      // block has used since carries a generation that stale handles of that block know, and rewinding
+      // it would make them live again (the pool never hands it back so; this holds even if it did).
       inPlace = b.classIndex() != SizeClasses.HUGE
-          && (target & Handles.LOCATION_MASK) == (b.handle & Handles.LOCATION_MASK);
+          && (target & Handles.LOCATION_MASK) == (b.handle & Handles.LOCATION_MASK)
+          && Handles.generation(target) == b.homeGenerationAfter;
       Slab slab = mover.directory.get(Handles.slab(target));
       int slot = Handles.slot(target);
       long n = slab.view != null
