@@ -164,6 +164,13 @@ final class FileSegmentLog implements SegmentLog {
     return out;
   }
 
+  /** Whether {@code codec} is the very instance this log's Codecs hold under its id. */
+  // Identity on purpose: a codec of other Codecs with the same id may be configured differently.
+  @SuppressWarnings("ReferenceEquality")
+  private boolean ownCodec(Codec codec) {
+    return codecs.byId(codec.id()) == codec;
+  }
+
   /**
    * Raw and Kryo payloads are stored as they are (copied only when asked); LZ4 compresses into a
    * pooled direct buffer, falling back to the raw bytes when it does not pay.
@@ -176,7 +183,7 @@ final class FileSegmentLog implements SegmentLog {
           + " bytes: allowed at most " + MAX_RAW_LENGTH + " (1 GiB)");
     }
     Codec codec = w.codec();
-    if (codecs.byId(codec.id()) != codec) {
+    if (!ownCodec(codec)) {
       throw new IllegalArgumentException("codec " + codec + " of key " + w.key()
           + " does not belong to this log's Codecs: use the codecs the log was opened with");
     }
@@ -210,7 +217,7 @@ final class FileSegmentLog implements SegmentLog {
   @Override
   public EncodedRecord encode(long key, int generation, Codec codec, ByteBuffer source, int offset, int length) {
     java.util.Objects.checkFromIndexSize(offset, length, source.limit());
-    if (codecs.byId(codec.id()) != codec) {
+    if (!ownCodec(codec)) {
       throw new IllegalArgumentException("codec " + codec + " of key " + key
           + " does not belong to this log's Codecs: use the codecs the log was opened with");
     }
@@ -563,6 +570,8 @@ final class FileSegmentLog implements SegmentLog {
   }
 
   /** The buffer compaction reads records into: little-endian, {@link Compaction#COPY_BATCH_BYTES} long. */
+  // The arena is kept in copyArena and closed with the log.
+  @SuppressWarnings("MustBeClosedChecker")
   ByteBuffer copyBuffer() {
     if (copyBuffer == null) {
       copyArena = Arena.ofShared();
