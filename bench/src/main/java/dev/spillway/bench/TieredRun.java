@@ -37,7 +37,6 @@ final class TieredRun {
   private static final long HIGHEST_NANOS = 600_000_000_000L;
 
   private final String side;
-  private final long totalBytes;
   private final int keys;
   private final int threads;
   private final TieredValues.Kind kind;
@@ -46,7 +45,6 @@ final class TieredRun {
 
   private TieredRun(String side, long totalBytes, int threads, TieredValues.Kind kind) {
     this.side = side;
-    this.totalBytes = totalBytes;
     this.keys = Math.toIntExact(totalBytes / TieredValues.SIZE);
     this.threads = threads;
     this.kind = kind;
@@ -224,7 +222,7 @@ final class TieredRun {
   private static Map<String, Long> procStatus() throws IOException {
     Map<String, Long> out = new LinkedHashMap<>();
     for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-      String[] parts = line.split("\\s+");
+      String[] parts = line.split("\\s+", -1);
       if (parts.length == 3 && parts[2].equals("kB")) {
         out.put(parts[0].substring(0, parts[0].length() - 1), Long.parseLong(parts[1]));
       }

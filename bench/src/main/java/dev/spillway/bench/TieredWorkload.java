@@ -288,7 +288,7 @@ public final class TieredWorkload {
     }
     deleteTree(dir);
     Map<String, String> result = new LinkedHashMap<>();
-    for (String kv : resultLines.getLast().substring("RESULT ".length()).split(" ")) {
+    for (String kv : resultLines.getLast().substring("RESULT ".length()).split(" ", -1)) {
       result.put(kv.substring(0, kv.indexOf('=')), kv.substring(kv.indexOf('=') + 1));
     }
     return result;

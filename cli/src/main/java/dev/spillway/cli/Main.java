@@ -1,6 +1,7 @@
 package dev.spillway.cli;
 
 import dev.spillway.config.SettingsException;
+import java.io.Console;
 import java.io.InputStream;
 import java.io.PrintStream;
 import java.util.Arrays;
@@ -35,8 +36,12 @@ public final class Main {
 
   private Main() {}
 
+  // System.console() may answer a console also when the streams are redirected (by default on JDK 22 to
+  // 24; on 25 with -Djdk.console=jdk.internal.le), so isTerminal() tells; the null check guards that call.
+  @SuppressWarnings("SystemConsoleNull")
   public static void main(String[] args) {
-    System.exit(run(args, System.out, System.err, () -> System.in, System.console() != null));
+    Console console = System.console();
+    System.exit(run(args, System.out, System.err, () -> System.in, console != null && console.isTerminal()));
   }
 
   static int run(String[] args, PrintStream out, PrintStream err) {
@@ -50,33 +55,33 @@ public final class Main {
     String[] rest = Arrays.copyOfRange(words, Math.min(1, words.length), words.length);
     String help = USAGE;
     try {
-      switch (command) {
+      return switch (command) {
         case "demo" -> {
           help = DEMO_HELP;
           Options o = Options.parse("demo", rest, java.util.Set.of(), java.util.Set.of());
           if (o.has("--help")) {
             out.println(DEMO_HELP);
-            return 0;
+            yield 0;
           }
           if (!o.arguments().isEmpty()) {
             throw new Options.UsageException("demo takes no arguments, got: " + String.join(" ", o.arguments()));
           }
-          return new DemoJob(out, terminal).run() ? 0 : 1;
+          yield new DemoJob(out, terminal).run() ? 0 : 1;
         }
         case "ingest" -> {
           help = IngestCommand.HELP;
-          return new IngestCommand(out, err, stdin).run(rest);
+          yield new IngestCommand(out, err, stdin).run(rest);
         }
         case "inspect" -> {
           help = InspectCommand.HELP;
-          return new InspectCommand(out, err).run(rest);
+          yield new InspectCommand(out, err).run(rest);
         }
         case "help", "-h", "--help" -> {
           out.println(USAGE);
-          return 0;
+          yield 0;
         }
         default -> throw new Options.UsageException("unknown command '" + command + "'");
-      }
+      };
     } catch (Options.UsageException e) {
       err.println("spillway: " + e.getMessage());
       err.println(help);

@@ -101,7 +101,7 @@ class ReadmeCommandsTest {
         "--exclude-standard").redirectError(ProcessBuilder.Redirect.DISCARD).start();
     byte[] listing = git.getInputStream().readAllBytes();
     if (git.waitFor() == 0) {
-      for (String f : new String(listing, StandardCharsets.UTF_8).split("\0")) {
+      for (String f : new String(listing, StandardCharsets.UTF_8).split("\0", -1)) {
         if (!f.isEmpty()) {
           files.add(f);
         }

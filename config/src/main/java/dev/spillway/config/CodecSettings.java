@@ -50,7 +50,7 @@ public record CodecSettings(double lz4MinGain, List<String> kryoClasses) {
     if (name.isEmpty() || name.startsWith(".") || name.endsWith(".") || name.contains("..")) {
       return false;
     }
-    for (String part : name.split("\\.")) {
+    for (String part : name.split("\\.", -1)) { // no empty parts: the checks above exclude them
       if (!Character.isJavaIdentifierStart(part.codePointAt(0))) {
         return false;
       }

@@ -74,7 +74,7 @@ public final class BlockSegmentAllocator implements SegmentAllocator, AutoClosea
       }
       handles[count++] = h;
     }
-    long skip = (-block.address()) & (byteAlignment - 1);
+    long skip = -block.address() & (byteAlignment - 1);
     // A segment of this allocator's arena: closing the arena makes every later access fail.
     return block.asSlice(skip, byteSize).reinterpret(arena, null);
   }

@@ -36,7 +36,9 @@ public final class BudgetExceededException extends PoolExhaustedException {
   /** The innermost message of {@code t}: what the device said, without the layers around it. */
   private static String rootMessage(Throwable t) {
     Throwable root = t;
-    while (root.getCause() != null && root.getCause() != root) {
+    // getCause() never answers the throwable itself, but a longer cycle (a caused by b, b by a) can
+    // exist: the depth bound ends it.
+    for (int depth = 0; depth < 64 && root.getCause() != null; depth++) {
       root = root.getCause();
     }
     return String.valueOf(root.getMessage());

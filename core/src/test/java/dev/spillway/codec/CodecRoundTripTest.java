@@ -93,26 +93,32 @@ class CodecRoundTripTest {
   @MethodSource("sizes")
   void absoluteOffsetFormsMatchTheRelativeOnes(int size) {
     Codec plain = new Codec() { // only the relative forms: the interface's defaults serve the others
+      @Override
       public int id() {
         return CODECS.raw().id();
       }
 
+      @Override
       public String name() {
         return "plain";
       }
 
+      @Override
       public long maxStoredLength(long rawLength) {
         return CODECS.raw().maxStoredLength(rawLength);
       }
 
+      @Override
       public long maxRawLength(long storedLength) {
         return CODECS.raw().maxRawLength(storedLength);
       }
 
+      @Override
       public int encode(ByteBuffer raw, ByteBuffer stored) {
         return CODECS.raw().encode(raw, stored);
       }
 
+      @Override
       public void decode(ByteBuffer stored, ByteBuffer raw) {
         CODECS.raw().decode(stored, raw);
       }

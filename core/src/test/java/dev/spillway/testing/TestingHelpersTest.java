@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -89,7 +90,7 @@ class TestingHelpersTest {
     List<String> cmd = ChildJvm.command(List.of("-Xmx64m"), EchoMain.class, "a", "b c");
     assertThat(cmd).startsWith(ChildJvm.java()).containsSubsequence(ChildJvm.FLAGS).contains("-Xmx64m");
     Process p = ChildJvm.builder(List.of("-Xmx64m"), EchoMain.class, "a", "b c").redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes()).strip();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
     assertThat(Processes.awaitExit(p, Duration.ofMinutes(1), "the echo child")).as(out).isZero();
     assertThat(out).isEqualTo("a,b c 64");
   }

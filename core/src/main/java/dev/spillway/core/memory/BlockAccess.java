@@ -341,24 +341,24 @@ abstract class BlockAccess {
 
   /** {@link #query} of a moved block; {@link #NONE} when the handle has no live entry. */
   private long moved(long handle, int q) {
-    switch (q) {
+    return switch (q) {
       case LIVE, RESIDENT -> {
         Boolean resident = mover.isResident(handle);
-        return resident == null ? NONE : q == LIVE || resident ? 1 : 0;
+        yield resident == null ? NONE : (q == LIVE || resident) ? 1 : 0;
       }
       case SIZE -> {
         long size = mover.requestedSize(handle);
-        return size >= 0 ? size : NONE;
+        yield size >= 0 ? size : NONE;
       }
       default -> {
         int cls = mover.classIndex(handle);
         if (cls == SizeClasses.HUGE) {
           long size = mover.requestedSize(handle);
-          return size >= 0 ? SizeClasses.hugeCapacity(size) : NONE;
+          yield size >= 0 ? SizeClasses.hugeCapacity(size) : NONE;
         }
-        return cls >= 0 ? SizeClasses.sizeOf(cls) : NONE;
+        yield cls >= 0 ? SizeClasses.sizeOf(cls) : NONE;
       }
-    }
+    };
   }
 
   // ---- pins and views ------------------------------------------------------------------------------

@@ -32,7 +32,7 @@ final class HandleErrors {
       throw new InvalidHandleException(handle, InvalidHandleException.Problem.MALFORMED,
           "slack " + slack + " exceeds the block size " + slab.blockSize + ": not a handle");
     }
-    return slab.blockSize - slack;
+    return (long) slab.blockSize - slack;
   }
 
   static InvalidHandleException malformed(long handle, Slab slab) {

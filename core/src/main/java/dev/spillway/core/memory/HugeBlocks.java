@@ -95,6 +95,9 @@ final class HugeBlocks {
   }
 
   /** Unmaps every live huge block; used when the allocator closes. */
+  // slabs is a concurrent set, whose iterator is weakly consistent and allows removal: remove's answer
+  // tells whether this pass or a concurrent unmap releases the slab.
+  @SuppressWarnings("ModifyCollectionInEnhancedForLoop")
   void closeAll() {
     for (Slab slab : slabs) {
       if (slabs.remove(slab)) {

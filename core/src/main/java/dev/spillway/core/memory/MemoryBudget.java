@@ -69,6 +69,8 @@ final class MemoryBudget {
   }
 
   /** Records that a write to the tier failed (null: one succeeded), for {@link #exceeded}'s message. */
+  // Identity on purpose: the same failure (or null) again needs no volatile write; Throwable has no value equality.
+  @SuppressWarnings("ReferenceEquality")
   void tierFailure(Throwable failure) {
     if (tierFailure != failure) {
       tierFailure = failure;

@@ -116,7 +116,7 @@ final class Restorer {
       // A block spilled through a reference without slack was written whole (its class size).
       MemorySegment into = asked == requested ? dst.asSlice(0, requested) : MemorySegment.ofArray(new byte[(int) requested]);
       long n = mover.store.readInto(key, into);
-      if (n == requested && into != dst && asked != requested) {
+      if (n == requested && asked != requested) { // into is the heap copy, not a slice of dst
         MemorySegment.copy(into, 0, dst, 0, asked);
         return asked;
       }

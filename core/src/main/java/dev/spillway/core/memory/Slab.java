@@ -1,6 +1,5 @@
 package dev.spillway.core.memory;
 
-import dev.spillway.memory.BlockAllocator;
 import dev.spillway.memory.SizeClasses;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -91,7 +90,7 @@ final class Slab {
 
   /**
    * Per slot, the idle clock (a CLOCK-style access bit widened to a count): an access sets it to 0,
-   * each {@link BlockAllocator#sweepIdle sweep} adds one, a free sets {@link #FREE}. Plain racy byte
+   * each {@link dev.spillway.memory.spi.AllocatorControl#sweepIdle sweep} adds one, a free sets {@link #FREE}. Plain racy byte
    * stores on purpose: a lost update only makes a block look one sweep younger or older. Null for
    * classes under {@link #IDLE_CLOCK_FROM}.
    */

@@ -75,6 +75,8 @@ final class SlabAllocator extends BlockAccess implements BlockAllocator, Allocat
   }
 
   /** What the allocator is made of, made before it (the access layer it extends takes some of it). */
+  // A carrier from make() to the constructors, never compared or hashed: the array's identity equality is moot.
+  @SuppressWarnings("ArrayRecordComponent")
   private record Parts(SlabDirectory directory, SizePool[] pools, HugeBlocks huge, WriteGate gate, BlockMover mover) {
     static Parts make(MemorySettings settings, SegmentLog store, Codec codec, Codec raw, MoveObserver observer) {
       SlabDirectory directory = new SlabDirectory();

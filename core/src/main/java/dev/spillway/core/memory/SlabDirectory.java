@@ -71,6 +71,8 @@ final class SlabDirectory {
     }
   }
 
+  // The arena is the slab's: release() closes it with the slab, the finally block when mapping fails.
+  @SuppressWarnings("MustBeClosedChecker")
   private Slab map(int classIndex, int blockSize, int slots, long bytes) {
     long[] reserved = reserve();
     int index = (int) reserved[0];

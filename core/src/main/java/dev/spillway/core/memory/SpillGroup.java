@@ -109,14 +109,14 @@ final class SpillGroup implements PreparedSpill {
     int pinned = 0;
     int busy = 0;
     for (byte o : outcomes) {
-      if (o == SpillOutcome.SPILLED.ordinal()) {
-        spilled++;
-      } else if (o == SpillOutcome.ALREADY_SPILLED.ordinal()) {
-        already++;
-      } else if (o == SpillOutcome.PINNED.ordinal()) {
-        pinned++;
-      } else if (o == SpillOutcome.BUSY.ordinal()) {
-        busy++;
+      if (o < 0) {
+        continue; // pending or failed
+      }
+      switch (OUTCOMES[o]) {
+        case SPILLED -> spilled++;
+        case ALREADY_SPILLED -> already++;
+        case PINNED -> pinned++;
+        case BUSY -> busy++;
       }
     }
     return new SpillReport(spilled, already, pinned, busy, writtenRaw, writtenStored);
@@ -135,6 +135,8 @@ final class SpillGroup implements PreparedSpill {
     Objects.requireNonNull(mover, "mover").spiller.abandon(this);
   }
 
+  // The one place that encodes: outcomes holds a byte per request, an ordinal that OUTCOMES decodes.
+  @SuppressWarnings("EnumOrdinal")
   void outcome(int i, SpillOutcome o) {
     outcomes[i] = (byte) o.ordinal();
   }

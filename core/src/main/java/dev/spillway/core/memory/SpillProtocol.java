@@ -128,6 +128,8 @@ final class SpillProtocol {
                 + " was released while the block was frozen for its spill (state " + b.state + ")");
           }
           long offset = slab.offsetOf(Handles.slot(b.ram));
+          // Identity on purpose: the allocator's own raw codec instance stores without encoding.
+          @SuppressWarnings("ReferenceEquality")
           boolean attempt = codec != raw && probe.shouldTry();
           Codec with = attempt ? codec : raw;
           int generation = Handles.generation(b.handle);
@@ -328,20 +330,12 @@ final class SpillProtocol {
       throw invalid.apply(handle);
     }
     synchronized (b) {
-      switch (b.state) {
-        case MovedBlock.SPILLED, MovedBlock.RESTORING -> {
-          return SpillOutcome.ALREADY_SPILLED;
-        }
-        case MovedBlock.FORWARDED -> {
-          return freezeForwarded(b, frozen);
-        }
-        case MovedBlock.SPILLING -> {
-          return SpillOutcome.BUSY;
-        }
-        default -> {
-          return null; // GONE: back in its own slot, or freed: look again
-        }
-      }
+      return switch (b.state) {
+        case MovedBlock.SPILLED, MovedBlock.RESTORING -> SpillOutcome.ALREADY_SPILLED;
+        case MovedBlock.FORWARDED -> freezeForwarded(b, frozen);
+        case MovedBlock.SPILLING -> SpillOutcome.BUSY;
+        default -> null; // GONE: back in its own slot, or freed: look again
+      };
     }
   }
 

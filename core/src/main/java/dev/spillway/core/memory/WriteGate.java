@@ -176,6 +176,7 @@ final class WriteGate {
    * Waits until every write that had entered the gate when this was called has exited. Call after
    * freezing the blocks to move (a CAS, itself a full fence).
    */
+  @SuppressWarnings("ThreadPriorityCheck") // yield is one step of the spin, yield, park back-off, on purpose
   void awaitWriters() {
     Mark[] m = table;
     int n = m.length + STRIPES;

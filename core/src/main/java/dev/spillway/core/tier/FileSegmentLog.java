@@ -499,6 +499,8 @@ final class FileSegmentLog implements SegmentLog {
   }
 
   /** The buffer compaction reads records into: little-endian, {@link Compaction#COPY_BATCH_BYTES} long. */
+  // The arena is kept in copyArena and closed with the log.
+  @SuppressWarnings("MustBeClosedChecker")
   ByteBuffer copyBuffer() {
     if (copyBuffer == null) {
       copyArena = Arena.ofShared();

@@ -40,6 +40,8 @@ final class LogIndex {
   }
 
   /** Applies a record; returns false when an equal or newer record of the key is already indexed. */
+  // Identity on purpose: putIfNewer answers the argument itself when it did not take it.
+  @SuppressWarnings("ReferenceEquality")
   boolean apply(Entry e) {
     Entry old = entries.putIfNewer(e);
     if (old == e) {

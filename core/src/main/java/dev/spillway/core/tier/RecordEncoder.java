@@ -81,6 +81,8 @@ final class RecordEncoder {
     }
   }
 
+  // Identity on purpose: a codec of other Codecs with the same id may be configured differently.
+  @SuppressWarnings("ReferenceEquality")
   private Codec ours(Codec codec, long key) {
     if (codecs.byId(codec.id()) != codec) {
       throw new IllegalArgumentException("codec " + codec + " of key " + key

@@ -100,20 +100,20 @@ final class Recovery {
     if (f.severity() != Finding.Severity.REPAIRABLE) {
       return null;
     }
-    switch (f.kind()) {
+    return switch (f.kind()) {
       case TORN_TAIL -> {
         segment.channel().truncate(f.offset());
         segment.channel().force(true);
-        return new Cut(f.file(), f.offset(), f.bytes(), false, "torn tail: " + f.reason());
+        yield new Cut(f.file(), f.offset(), f.bytes(), false, "torn tail: " + f.reason());
       }
       case FILE_TOO_SHORT, RETIRED_SEGMENT_PRESENT -> {
         Files.delete(f.file());
         TierDirectories.syncDirectory(f.file().getParent());
-        return new Cut(f.file(), 0, f.bytes(), true, (f.kind() == Finding.Kind.FILE_TOO_SHORT
+        yield new Cut(f.file(), 0, f.bytes(), true, (f.kind() == Finding.Kind.FILE_TOO_SHORT
             ? "file shorter than its header: " : "retired segment left behind: ") + f.reason());
       }
       default -> throw new IllegalStateException("no repair for " + f);
-    }
+    };
   }
 
   /** The findings of damage left in place, as the report's corruptions (a missing file has no bytes to skip). */
@@ -130,8 +130,8 @@ final class Recovery {
   private static List<RecoveryReport.TornTail> truncations(List<Finding> findings) {
     List<RecoveryReport.TornTail> out = new ArrayList<>();
     for (Finding f : findings) {
-      if (f.kind() == Finding.Kind.TORN_TAIL || f.kind() == Finding.Kind.FILE_TOO_SHORT
-          && f.severity() == Finding.Severity.REPAIRABLE) {
+      if (f.kind() == Finding.Kind.TORN_TAIL
+          || (f.kind() == Finding.Kind.FILE_TOO_SHORT && f.severity() == Finding.Severity.REPAIRABLE)) {
         out.add(new RecoveryReport.TornTail(f.file(), f.offset(), f.bytes(), f.reason()));
       }
     }

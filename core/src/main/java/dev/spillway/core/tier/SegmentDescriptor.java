@@ -94,7 +94,7 @@ final class SegmentDescriptor {
     String hex = name.substring(FILE_PREFIX.length(), FILE_PREFIX.length() + 16);
     for (int i = 0; i < hex.length(); i++) {
       char c = hex.charAt(i);
-      if (!(c >= '0' && c <= '9' || c >= 'a' && c <= 'f')) {
+      if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
         return -1;
       }
     }

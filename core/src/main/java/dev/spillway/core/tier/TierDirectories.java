@@ -10,6 +10,7 @@ import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import java.util.Set;
+import java.util.SortedMap;
 import java.util.TreeMap;
 
 /**
@@ -61,7 +62,7 @@ final class TierDirectories {
   }
 
   /** Every segment file in every directory, by id; two files with one id fail naming both. */
-  TreeMap<Long, Path> listSegments() throws IOException {
+  SortedMap<Long, Path> listSegments() throws IOException {
     TreeMap<Long, Path> out = new TreeMap<>();
     for (Path dir : directories) {
       try (DirectoryStream<Path> files = Files.newDirectoryStream(dir)) {

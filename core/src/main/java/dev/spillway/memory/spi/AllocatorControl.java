@@ -14,9 +14,8 @@ import java.util.List;
  * {@link #writeSpills}), restore ahead of use and reads that leave a block spilled, the memory budget
  * and the listeners of a full budget and of restores, and maintenance. Kept apart from the data API
  * the way a cache keeps its eviction policy apart from get and put: the data API is what every user
- * holds; this is for the few who drive spilling themselves. Every method is safe from any thread.
- *
- * @throws IllegalStateException from the spill and restore methods when the allocator has no tier
+ * holds; this is for the few who drive spilling themselves. Every method is safe from any thread. The
+ * spill and restore methods throw {@link IllegalStateException} when the allocator has no tier.
  */
 public interface AllocatorControl {
 

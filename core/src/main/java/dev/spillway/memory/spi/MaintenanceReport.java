@@ -1,9 +1,7 @@
 package dev.spillway.memory.spi;
 
-import dev.spillway.memory.BlockAllocator;
-
 /**
- * What one {@link BlockAllocator#maintain()} pass did.
+ * What one {@link AllocatorControl#maintain()} pass did.
  *
  * @param deadThreadCaches caches of terminated threads whose blocks went back to the pools
  * @param idleThreadCaches caches idle since the previous pass, asked to trim on their next use

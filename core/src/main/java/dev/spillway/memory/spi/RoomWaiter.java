@@ -1,11 +1,10 @@
 package dev.spillway.memory.spi;
 
-import dev.spillway.memory.BlockAllocator;
 import dev.spillway.memory.RestoreFailedException;
 
 /**
  * What a restore does when the memory budget (slack included) has no room for the block coming back:
- * the control plane installs one ({@link BlockAllocator#onBudgetFull}) that asks for cold blocks to be
+ * the control plane installs one ({@link AllocatorControl#onBudgetFull}) that asks for cold blocks to be
  * spilled and waits a little. Without one, the restore fails with {@link RestoreFailedException}.
  */
 @FunctionalInterface

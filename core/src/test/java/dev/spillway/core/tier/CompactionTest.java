@@ -131,12 +131,12 @@ class CompactionTest {
           model.remove(k);
         }
       }
-      long sealed = log.stats().segments() - 1;
+      int sealed = log.stats().segments() - 1;
       assertThat(sealed).as("sealed segments").isGreaterThan(1);
       assertThat(log.stats().liveBytes()).as("enough live bytes to fill the copy buffer several times")
           .isGreaterThan(3L * Compaction.COPY_BATCH_BYTES);
       CompactionResult result = log.compact();
-      assertThat(result.segmentsRewritten()).as("every sealed segment is under 90%% live").isEqualTo((int) sealed);
+      assertThat(result.segmentsRewritten()).as("every sealed segment is under 90%% live").isEqualTo(sealed);
       checkAll(log, key);
     }
     try (SegmentLog log = SegmentLog.open(s, CODECS)) {

@@ -2,6 +2,7 @@ package dev.spillway.core.tier;
 
 import dev.spillway.testing.ChildJvm;
 import dev.spillway.testing.Processes;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -45,7 +46,7 @@ public final class LockChildMain {
   /** Runs {@code probe} on {@code dir} in a child JVM: "free" or "held". */
   static String probe(Path dir) throws Exception {
     Process p = start("probe", dir);
-    String out = new String(p.getInputStream().readAllBytes()).trim();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
     Processes.awaitExit(p, Duration.ofSeconds(60), "the lock probe of " + dir);
     return out;
   }
@@ -53,7 +54,7 @@ public final class LockChildMain {
   /** Starts {@code hold} on {@code dir} and waits until the child holds the lock. */
   static Process hold(Path dir) throws Exception {
     Process p = start("hold", dir);
-    var in = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream()));
+    var in = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
     String line = in.readLine();
     if (!"locked".equals(line)) {
       p.destroyForcibly();

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
@@ -73,6 +74,8 @@ class PrivateDirectoryTest {
       assertThat(LockChildMain.probe(ours)).as("looking at a live directory of this JVM kept its lock").isEqualTo("held");
       assertThat(LockChildMain.probe(live)).isEqualTo("held");
       assertThat(PrivateDirectory.reclaim(tmp)).as("nothing more to reclaim").isEmpty();
+      assertThat(dead).doesNotExist();
+      assertThat(legacy).doesNotExist();
       assertThat(justMade).isDirectory();
       assertThat(target).isDirectory();
       assertThat(link).isSymbolicLink();
@@ -133,7 +136,7 @@ class PrivateDirectoryTest {
   /** A directory as a SIGKILLed process leaves it: its lock file (unlocked) and two 4 KiB segments. */
   static Path deadDirectory(Path dir, String lockFile) throws IOException {
     Files.createDirectories(dir.resolve("spill"));
-    Files.write(dir.resolve(lockFile), "999999\n".getBytes());
+    Files.write(dir.resolve(lockFile), "999999\n".getBytes(StandardCharsets.UTF_8));
     Files.write(dir.resolve("spill/seg-0000000000000000.spw"), new byte[4096]);
     Files.write(dir.resolve("spill/seg-0000000000000001.spw"), new byte[4096]);
     return dir;

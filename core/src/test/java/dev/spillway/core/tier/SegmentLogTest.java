@@ -87,7 +87,7 @@ class SegmentLogTest {
       }
       long[] keys = new long[39];
       for (int k = 0; k < 39; k++) {
-        keys[k] = k + 1;
+        keys[k] = k + 1L;
       }
       assertThat(log.forget(keys, 39)).isEqualTo(39);
       assertThat(log.forget(keys, 39)).as("already forgotten").isZero();
