@@ -37,7 +37,7 @@ final class BudgetedAllocator implements BlockAllocator {
   private final AccessCounter accesses = new AccessCounter();
   /** {@code spillway.metrics.access-counting}. */
   private final boolean counting;
-  /** Restores asked for ahead of access ({@link #restore}), which are not misses of an access. */
+  /** Restores asked for ahead of access ({@code control().restore}), which are not misses of an access. */
   private final java.util.concurrent.atomic.LongAdder prefetched = new java.util.concurrent.atomic.LongAdder();
 
   BudgetedAllocator(BlockAllocator delegate, Duration timeout, java.util.function.BiConsumer<Long, Long> askForRoom,
@@ -60,7 +60,7 @@ final class BudgetedAllocator implements BlockAllocator {
     return accesses.sum();
   }
 
-  /** Blocks {@link #restore} read back ahead of any access. */
+  /** Blocks {@code control().restore} read back ahead of any access. */
   long prefetched() {
     return prefetched.sum();
   }

@@ -141,7 +141,7 @@ public final class Spillway implements AutoCloseable {
       metered = SpillwayMetrics.start(settings.metrics());
       this.metrics = metered;
       spi.onRestore(metered::recordRestoreNanos);
-      spawned = system.systemActorOf(MemoryGuardian.create(setup(sources, budget, pipelineView.apply(allocator))),
+      spawned = system.systemActorOf(MemoryGuardian.create(setup(sources, pipelineView.apply(allocator))),
           "spillway-" + INSTANCES.incrementAndGet(), Props.empty());
       this.guardian = spawned;
       // The tier actor starts the pipeline: spillAsync and the streams work from the first call on.
@@ -407,7 +407,17 @@ public final class Spillway implements AutoCloseable {
     }
   }
 
-  private MemoryGuardian.Setup setup(MemorySources sources, long budget, BlockAllocator pipelineAllocator) {
+  /** The pressure gauge's value: 0 normal, 1 elevated, 2 high, 3 critical (fixed, unlike an ordinal). */
+  private static int gaugeValue(PressureLevel level) {
+    return switch (level) {
+      case NORMAL -> 0;
+      case ELEVATED -> 1;
+      case HIGH -> 2;
+      case CRITICAL -> 3;
+    };
+  }
+
+  private MemoryGuardian.Setup setup(MemorySources sources, BlockAllocator pipelineAllocator) {
     ControlSettings c = settings.control();
     List<String> pools = new ArrayList<>();
     for (int i = 0; i < SizeClasses.COUNT; i++) {
@@ -424,7 +434,7 @@ public final class Spillway implements AutoCloseable {
     return new MemoryGuardian.Setup(new Target(), pools, spi::maintainPool, spi::maintain,
         () -> new PressureSample(allocator.stats().requestedBytes(), spi.budgetBytes(), sources.read()),
         classifier, c.pressureInterval(), timing, tier, this::closeResources, this::updateMetrics,
-        settings.metrics().tick(), state -> metrics.setPressureLevel(state.level().ordinal()), HOUSEKEEPING_INTERVAL,
+        settings.metrics().tick(), state -> metrics.setPressureLevel(gaugeValue(state.level())), HOUSEKEEPING_INTERVAL,
         io);
   }
 

@@ -41,11 +41,11 @@ class ProcessExitTest {
     List<String> cmd = new ArrayList<>(launcher);
     cmd.addAll(ChildJvm.command(List.of("-Xmx256m"), SpillwayChildMain.class, parent.toString(), Integer.toString(mib)));
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-    BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream()));
+    BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), java.nio.charset.StandardCharsets.UTF_8));
     StringBuilder seen = new StringBuilder();
     for (String line; (line = out.readLine()) != null; ) {
       if (line.startsWith("ready ")) {
-        String[] w = line.split(" ");
+        String[] w = line.split(" ", -1);
         return new Child(p, Path.of(w[1]), Long.parseLong(w[2]), out);
       }
       seen.append(line).append('\n');

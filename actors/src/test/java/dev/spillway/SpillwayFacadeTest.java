@@ -189,7 +189,7 @@ class SpillwayFacadeTest {
 
   /** The value of the sample named exactly {@code series} in a Prometheus text body, or -1. */
   private static double sample(String body, String series) {
-    for (String line : body.split("\n")) {
+    for (String line : body.lines().toList()) {
       if (line.startsWith(series + " ")) {
         return Double.parseDouble(line.substring(series.length() + 1).trim());
       }

@@ -63,7 +63,7 @@ class SpillwayPipelineRestartTest {
   }
 
   private static Throwable root(Throwable t) {
-    while (t.getCause() != null && t.getCause() != t) {
+    while (t.getCause() != null && !t.getCause().equals(t)) {
       t = t.getCause();
     }
     return t;

@@ -168,10 +168,8 @@ public final class MemoryGuardian extends AbstractBehavior<MemoryGuardian.Comman
       housekeeping = true;
       // A value, never null: Akka's dead-letter logging fails on a null message if the pass ends
       // after this actor stopped.
-      getContext().pipeToSelf(IoDispatcher.supply(() -> {
-        setup.maintainAll().get();
-        return Boolean.TRUE;
-      }, setup.io()), (ok, failure) -> new HousekeepingDone(failure));
+      getContext().pipeToSelf(IoDispatcher.supply(setup.maintainAll(), setup.io()),
+          (report, failure) -> new HousekeepingDone(failure));
     }
     return this;
   }

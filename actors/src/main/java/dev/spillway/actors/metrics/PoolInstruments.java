@@ -24,10 +24,10 @@ final class PoolInstruments {
   }
 
   void update(PoolStats stats) {
-    resident.update(stats.residentBytes());
-    reserved.update(stats.reservedBytes());
-    capacityBlocks.update(stats.capacityBlocks());
-    blocksInUse.update(stats.blocksInUse());
+    resident.update((double) stats.residentBytes());
+    reserved.update((double) stats.reservedBytes());
+    capacityBlocks.update((double) stats.capacityBlocks());
+    blocksInUse.update((double) stats.blocksInUse());
     allocations.advanceTo(stats.allocations());
     frees.advanceTo(stats.frees());
   }

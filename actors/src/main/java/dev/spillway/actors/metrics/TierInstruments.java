@@ -48,14 +48,14 @@ final class TierInstruments {
   }
 
   void update(AllocatorStats allocator, PipelineStats pipeline) {
-    ramUsed.update(allocator.residentBytes());
-    ramBlocks.update(allocator.blocksInUse());
+    ramUsed.update((double) allocator.residentBytes());
+    ramBlocks.update((double) allocator.blocksInUse());
 
     SpillStats spill = allocator.spill();
     TierStats log = spill.tier();
-    nvmeUsed.update(log == null ? 0 : log.bytesOnDisk());
-    nvmeLive.update(log == null ? 0 : log.liveBytes());
-    nvmeBlocks.update(spill.spilledBlocks());
+    nvmeUsed.update(log == null ? 0 : (double) log.bytesOnDisk());
+    nvmeLive.update(log == null ? 0 : (double) log.liveBytes());
+    nvmeBlocks.update((double) spill.spilledBlocks());
     spills.advanceTo(spill.spills());
     restores.advanceTo(spill.restores());
     spilledBytes.advanceTo(spill.rawBytesWritten());

@@ -115,7 +115,7 @@ final class CgroupV1 {
   /** The path of the one line of {@code /proc/self/cgroup} whose controllers include memory. */
   static String memoryGroup(String content, Path file) throws SourceException {
     String group = null;
-    String[] lines = content.split("\n");
+    String[] lines = content.lines().toArray(String[]::new);
     for (int n = 0; n < lines.length; n++) {
       String line = lines[n];
       if (line.isEmpty()) {
@@ -146,13 +146,13 @@ final class CgroupV1 {
   }
 
   /**
-   * The first {@code cgroup} mount in {@code mountinfo} with the memory controller whose root holds
+   * The first mount of type cgroup in {@code mountinfo} with the memory controller whose root holds
    * {@code group}. Every line must have the kernel's shape: six fields, optional fields, {@code -},
    * then file-system type, source and super options.
    */
   static Mount memoryMount(String content, Path file, String group) throws SourceException {
     List<String> roots = new ArrayList<>();
-    String[] lines = content.split("\n");
+    String[] lines = content.lines().toArray(String[]::new);
     for (int n = 0; n < lines.length; n++) {
       if (lines[n].isEmpty()) {
         continue;
@@ -254,7 +254,7 @@ final class CgroupV1 {
   private static OptionalLong statValue(String content, String name, Path file) throws SourceException {
     String prefix = name + " ";
     OptionalLong found = OptionalLong.empty();
-    for (String line : content.split("\n")) {
+    for (String line : content.lines().toList()) {
       if (line.startsWith(prefix)) {
         if (found.isPresent()) {
           throw new SourceException(name + " appears more than once in " + file);

@@ -86,7 +86,7 @@ final class CgroupV2 {
   /** The path of the {@code 0::} line of {@code /proc/self/cgroup}. */
   static String ownGroup(String content, Path file) throws SourceException {
     String group = null;
-    for (String line : content.split("\n")) {
+    for (String line : content.lines().toList()) {
       if (line.startsWith("0::")) {
         if (group != null) {
           throw new SourceException("more than one cgroup v2 entry (0::) in " + file);
@@ -131,7 +131,7 @@ final class CgroupV2 {
       return -1;
     }
     long found = -1;
-    for (String line : content.split("\n")) {
+    for (String line : content.lines().toList()) {
       if (line.startsWith(INACTIVE_FILE)) {
         if (found >= 0) {
           return -1;

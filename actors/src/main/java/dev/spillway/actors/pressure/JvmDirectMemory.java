@@ -70,13 +70,13 @@ final class JvmDirectMemory {
     String digits = value;
     long unit = 1;
     if (!digits.isEmpty()) {
-      switch (Character.toLowerCase(digits.charAt(digits.length() - 1))) {
-        case 'k' -> unit = 1L << 10;
-        case 'm' -> unit = 1L << 20;
-        case 'g' -> unit = 1L << 30;
-        case 't' -> unit = 1L << 40;
-        default -> unit = 1;
-      }
+      unit = switch (Character.toLowerCase(digits.charAt(digits.length() - 1))) {
+        case 'k' -> 1L << 10;
+        case 'm' -> 1L << 20;
+        case 'g' -> 1L << 30;
+        case 't' -> 1L << 40;
+        default -> 1;
+      };
       if (unit > 1) {
         digits = digits.substring(0, digits.length() - 1);
       }

@@ -110,7 +110,7 @@ final class KernelFiles {
    */
   static Path under(Path base, String path, String what, Path file) throws SourceException {
     Path dir = base;
-    for (String segment : path.split("/")) {
+    for (String segment : path.split("/", -1)) {
       if (segment.isEmpty()) {
         continue;
       }

@@ -160,7 +160,7 @@ class TierActorTest {
   }
 
   private static Throwable root(Throwable t) {
-    while (t.getCause() != null && t.getCause() != t) {
+    while (t.getCause() != null && !t.getCause().equals(t)) {
       t = t.getCause();
     }
     return t;

@@ -106,7 +106,7 @@ final class MetricsTestSupport {
    * as served (e.g. {@code spillway_tier_spills_total{tier="nvme"}}); empty when absent.
    */
   static OptionalDouble sample(String scrape, String series) {
-    for (String line : scrape.split("\n")) {
+    for (String line : scrape.lines().toList()) {
       if (line.startsWith(series + " ")) {
         return OptionalDouble.of(Double.parseDouble(line.substring(series.length() + 1).trim()));
       }

@@ -71,7 +71,7 @@ class SpillwayMetricsTest {
       assertThat(gauge(SpillwayMetric.POOL_BLOCKS_IN_USE, poolTag("4KiB"))).isEqualTo(3);
       assertThat(gauge(SpillwayMetric.POOL_BLOCKS_IN_USE, poolTag("huge"))).isEqualTo(2);
 
-      assertThat(gauge(SpillwayMetric.TIER_USED, RAM)).isEqualTo(s.residentBytes());
+      assertThat(gauge(SpillwayMetric.TIER_USED, RAM)).isEqualTo((double) s.residentBytes());
       assertThat(gauge(SpillwayMetric.TIER_BLOCKS, RAM)).isEqualTo(10 + 3 + 2);
       assertThat(gauge(SpillwayMetric.TIER_USED, NVME)).isEqualTo(1 << 20);
       assertThat(gauge(SpillwayMetric.TIER_LIVE, NVME)).isEqualTo(600 << 10);
@@ -254,13 +254,13 @@ class SpillwayMetricsTest {
 
       AllocatorStats s = memory.stats();
       metrics.update(s, null);
-      assertThat(gauge(SpillwayMetric.POOL_BLOCKS_IN_USE, poolTag("4KiB"))).isEqualTo(s.pool("4KiB").blocksInUse());
-      assertThat(gauge(SpillwayMetric.POOL_RESIDENT, poolTag("64B"))).isEqualTo(s.pool("64B").residentBytes());
-      assertThat(gauge(SpillwayMetric.TIER_USED, RAM)).isEqualTo(s.residentBytes());
-      assertThat(gauge(SpillwayMetric.TIER_USED, NVME)).isEqualTo(s.spill().tier().bytesOnDisk()).isPositive();
+      assertThat(gauge(SpillwayMetric.POOL_BLOCKS_IN_USE, poolTag("4KiB"))).isEqualTo((double) s.pool("4KiB").blocksInUse());
+      assertThat(gauge(SpillwayMetric.POOL_RESIDENT, poolTag("64B"))).isEqualTo((double) s.pool("64B").residentBytes());
+      assertThat(gauge(SpillwayMetric.TIER_USED, RAM)).isEqualTo((double) s.residentBytes());
+      assertThat(gauge(SpillwayMetric.TIER_USED, NVME)).isEqualTo((double) s.spill().tier().bytesOnDisk()).isPositive();
       awaitSample(metrics, "spillway_tier_spills_total{tier=\"nvme\"}", 1);
       awaitSample(metrics, "spillway_tier_restores_total{tier=\"nvme\"}", 1);
-      awaitSample(metrics, "spillway_pool_allocations_total{pool=\"4KiB\"}", s.pool("4KiB").allocations());
+      awaitSample(metrics, "spillway_pool_allocations_total{pool=\"4KiB\"}", (double) s.pool("4KiB").allocations());
       awaitSample(metrics, "spillway_ram_hit_ratio", 0.0);
     }
   }

@@ -1,7 +1,6 @@
 package dev.spillway.actors.pressure;
 
 import static dev.spillway.actors.pressure.TestReadings.reasonOf;
-import static dev.spillway.actors.pressure.TestReadings.valueOf;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.spillway.actors.pressure.DefaultBudget.Basis;
@@ -23,6 +22,7 @@ class CgroupV1Test {
   private static final String CONTAINER = "/docker/abc";
 
   /** A hybrid host's mounts (Ubuntu 20.04 style); %s is the root of the memory hierarchy's mount. */
+  @SuppressWarnings("InlineFormatString") // a fixture: it reads better named, above the tests
   private static final String MOUNTINFO = """
       22 1 0:21 / /sys rw,nosuid,nodev,noexec,relatime shared:7 - sysfs sysfs rw
       25 22 0:6 / /sys/fs/cgroup ro,nosuid,nodev,noexec shared:9 - tmpfs tmpfs ro,mode=755
@@ -66,7 +66,7 @@ class CgroupV1Test {
   }
 
   private CgroupMemory present() {
-    return valueOf(host().sources().cgroupMemory());
+    return TestReadings.valueOf(host().sources().cgroupMemory());
   }
 
   private String reason() {
@@ -172,8 +172,11 @@ class CgroupV1Test {
     // cgroup2 at /sys/fs/cgroup/unified without the memory controller; /sys/fs/cgroup itself is a tmpfs.
     v1("/user.slice/session-1.scope", "/");
     host().file("sys/fs/cgroup/unified/cgroup.controllers", "\n")
-        .file("proc/self/cgroup", "12:memory:/user.slice\n1:name=systemd:/user.slice/session-1.scope\n"
-            + "0::/user.slice/session-1.scope\n");
+        .file("proc/self/cgroup", """
+            12:memory:/user.slice
+            1:name=systemd:/user.slice/session-1.scope
+            0::/user.slice/session-1.scope
+            """);
     memory("/user.slice", "42\n", 3 * GIB + "\n");
     CgroupMemory m = present();
     assertThat(m.version()).isEqualTo(CgroupMemory.Version.V1);

@@ -1,7 +1,6 @@
 package dev.spillway.actors.pressure;
 
 import static dev.spillway.actors.pressure.TestReadings.reasonOf;
-import static dev.spillway.actors.pressure.TestReadings.valueOf;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Path;
@@ -24,7 +23,7 @@ class CgroupV2Test {
 
   // CgroupV2 itself: through MemorySources an absent v2 reading falls back to v1 (CgroupV1Test).
   private CgroupMemory present() {
-    return valueOf(CgroupV2.read(root));
+    return TestReadings.valueOf(CgroupV2.read(root));
   }
 
   private String reason() {

@@ -63,7 +63,7 @@ class AllocatorModelTest extends AllocatorTestBase {
         long size = randomSize(random);
         long h = random.nextBoolean() ? a.allocate(size) : a.allocateZeroed(size);
         byte[] expected = new byte[(int) size];
-        if (a.getByte(h, 0) != 0 || size > 1 && a.getByte(h, size - 1) != 0) {
+        if (a.getByte(h, 0) != 0 || (size > 1 && a.getByte(h, size - 1) != 0)) {
           // Not zeroed: adopt the current contents as the model's, then overwrite them fully.
           random.nextBytes(expected);
           a.write(h, 0, expected, 0, expected.length);
@@ -152,15 +152,15 @@ class AllocatorModelTest extends AllocatorTestBase {
   private static long randomSize(SplittableRandom random) {
     int kind = random.nextInt(100);
     if (kind < 70) {
-      return 1 + random.nextInt(512);
+      return 1L + random.nextInt(512);
     }
     if (kind < 96) {
-      return 1 + random.nextInt(8192);
+      return 1L + random.nextInt(8192);
     }
     if (kind < 99) {
-      return 1 + random.nextInt(SizeClasses.MAX_LARGE);
+      return 1L + random.nextInt(SizeClasses.MAX_LARGE);
     }
-    return SizeClasses.MAX_LARGE + 1 + random.nextInt(1 << 20);
+    return SizeClasses.MAX_LARGE + 1L + random.nextInt(1 << 20);
   }
 
   private static void verify(BlockAllocator a, long h, byte[] expected, String where) {

@@ -101,7 +101,7 @@ abstract class AllocatorTestBase {
     long start = System.nanoTime();
     try {
       await().atMost(minimum.plusMinutes(1)).pollInterval(Duration.ofMillis(20)).until(() -> failure.get() != null
-          || System.nanoTime() - start >= minimum.toNanos() && happened.getAsBoolean());
+          || (System.nanoTime() - start >= minimum.toNanos() && happened.getAsBoolean()));
     } catch (ConditionTimeoutException e) {
       // the assertions after the load say what did not happen
     }

@@ -98,7 +98,7 @@ class ConcurrentStressTest extends AllocatorTestBase {
     for (int i = 0; i < OPS_PER_THREAD; i++) {
       int op = random.nextInt(10);
       if (op < 5 && count < mine.length) {
-        long size = 16 + random.nextInt(random.nextInt(8) == 0 ? 40_000 : 600); // head and tail stamps apart
+        long size = 16L + random.nextInt(random.nextInt(8) == 0 ? 40_000 : 600); // head and tail stamps apart
         long h = a.allocate(size);
         long stamp = ((long) id << 56) ^ i ^ (h << 8);
         Long prev = claims.put(key(h), stamp);

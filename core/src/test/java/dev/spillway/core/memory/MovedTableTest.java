@@ -31,7 +31,6 @@ import org.junit.jupiter.api.Timeout;
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class MovedTableTest {
-  private static final int STRIPES = 64;
 
   private final MovedTable table = new MovedTable();
   private final ExecutorService pool = Executors.newFixedThreadPool(2);
@@ -238,7 +237,7 @@ class MovedTableTest {
       }
       assertThat(table.size()).isEqualTo(model.size());
     }
-    Map<MovedBlock, Integer> seen = new IdentityHashMap<>();
+    IdentityHashMap<MovedBlock, Integer> seen = new IdentityHashMap<>();
     table.forEach(b -> seen.merge(b, 1, Integer::sum));
     assertThat(seen.keySet()).containsExactlyInAnyOrderElementsOf(model.values());
     assertThat(seen.values()).as("each entry once").allMatch(n -> n == 1);

@@ -72,7 +72,7 @@ class SlabReleaseTest extends AllocatorTestBase {
   /** Whether {@code address} lies in a mapping of this process, per /proc/self/maps. */
   private static boolean mapped(long address) throws IOException {
     for (String line : Files.readAllLines(Path.of("/proc/self/maps"))) {
-      String[] range = line.substring(0, line.indexOf(' ')).split("-");
+      String[] range = line.substring(0, line.indexOf(' ')).split("-", -1);
       long from = Long.parseUnsignedLong(range[0], 16);
       long to = Long.parseUnsignedLong(range[1], 16);
       if (Long.compareUnsigned(address, from) >= 0 && Long.compareUnsigned(address, to) < 0) {

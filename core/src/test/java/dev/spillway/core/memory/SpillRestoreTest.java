@@ -59,7 +59,7 @@ class SpillRestoreTest extends AllocatorTestBase {
     for (int cls = 0; cls <= SizeClasses.COUNT; cls++) {
       long size;
       if (cls == SizeClasses.COUNT) {
-        size = SizeClasses.MAX_LARGE + 1 + r.nextInt(1 << 20);
+        size = SizeClasses.MAX_LARGE + 1L + r.nextInt(1 << 20);
       } else {
         long hi = SizeClasses.sizeOf(cls);
         long lo = cls == 0 ? 1 : SizeClasses.sizeOf(cls - 1) + 1;

@@ -14,7 +14,7 @@ import java.util.concurrent.Executor;
 
 /**
  * Export: stored blocks streamed back, in the order of their handles. A spilled block is decoded
- * straight from its record ({@link BlockAllocator#copyOut}) and stays spilled, so exporting more than
+ * straight from its record ({@link dev.spillway.memory.spi.AllocatorControl#copyOut}) and stays spilled, so exporting more than
  * RAM holds does not pull it all back in. Up to {@code spillway.streams.restore-parallelism} blocks
  * are read at once on the {@link IoDispatcher}; order is kept. A handle of no live block fails the
  * stream with {@link dev.spillway.memory.InvalidHandleException}, a record that cannot be read

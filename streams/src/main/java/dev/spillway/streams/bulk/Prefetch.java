@@ -11,7 +11,7 @@ import java.util.concurrent.Executor;
 
 /**
  * Restore ahead of use: a flow that brings each spilled block of the handles it receives back into RAM
- * ({@link BlockAllocator#restore}) with up to {@code spillway.streams.restore-parallelism} restores at
+ * ({@link dev.spillway.memory.spi.AllocatorControl#restore}) with up to {@code spillway.streams.restore-parallelism} restores at
  * once on the {@link IoDispatcher}, and emits each handle, in order, once its block is resident.
  */
 public final class Prefetch {

@@ -242,7 +242,8 @@ public final class SpillPipeline implements SpillRequests, AutoCloseable {
       }
       return false;
     }
-    permit.whenComplete((ok, error) -> {
+    // The answer reaches the caller through r; nothing waits on the stage whenComplete returns.
+    var _ = permit.whenComplete((ok, error) -> {
       if (error != null) {
         count.failed.increment();
         r.fail(error);
@@ -338,9 +339,9 @@ public final class SpillPipeline implements SpillRequests, AutoCloseable {
     inFlight.add(r);
     count.accepted.increment();
     QueueOfferResult result = queue.offer(r);
-    if (result != QueueOfferResult.enqueued()) {
+    if (!result.equals(QueueOfferResult.enqueued())) {
       // Only when closed (or the stream died): the permits keep the queue from overflowing.
-      answer(r, null, result == QueueOfferResult.dropped()
+      answer(r, null, result.equals(QueueOfferResult.dropped())
           ? new SpillQueueFullException(settings.queueSize(), "") : closedError());
     } else if (stopped) {
       // The stream stopped as this request went in: its sweep may have missed it, and no stage will

@@ -112,7 +112,7 @@ class SpillPipelineStopTest extends StreamsTestBase {
   private static void assertStoppedBy(Throwable e, Class<? extends Throwable> cause) {
     assertThat(e).isInstanceOf(PipelineClosedException.class);
     Throwable root = e;
-    while (root.getCause() != null && root.getCause() != root) {
+    while (root.getCause() != null && !root.getCause().equals(root)) {
       root = root.getCause();
     }
     assertThat(root).isInstanceOf(cause);
