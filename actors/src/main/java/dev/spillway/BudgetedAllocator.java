@@ -49,6 +49,10 @@ final class BudgetedAllocator implements BlockAllocator {
     this.askForRoom = askForRoom;
   }
 
+  /**
+   * Counts an access after it completed: a restore it needed is then counted before the access is,
+   * so a tick that reads the accesses before the restores never sees the access without its restore.
+   */
   private void count() {
     if (counting) {
       accesses.increment();
@@ -149,14 +153,16 @@ final class BudgetedAllocator implements BlockAllocator {
 
   @Override
   public MemorySegment segment(long handle) {
+    MemorySegment value = delegate.segment(handle);
     count();
-    return delegate.segment(handle);
+    return value;
   }
 
   @Override
   public MemorySegment pin(long handle) {
+    MemorySegment value = delegate.pin(handle);
     count();
-    return delegate.pin(handle);
+    return value;
   }
 
   @Override
@@ -174,110 +180,100 @@ final class BudgetedAllocator implements BlockAllocator {
     return delegate.spill(handle);
   }
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-
   @Override
   public byte getByte(long handle, long offset) {
+    byte value = delegate.getByte(handle, offset);
     count();
-    return delegate.getByte(handle, offset);
+    return value;
   }
 
   @Override
   public void putByte(long handle, long offset, byte value) {
-    count();
     delegate.putByte(handle, offset, value);
+    count();
   }
 
   @Override
   public short getShort(long handle, long offset) {
+    short value = delegate.getShort(handle, offset);
     count();
-    return delegate.getShort(handle, offset);
+    return value;
   }
 
   @Override
   public void putShort(long handle, long offset, short value) {
-    count();
     delegate.putShort(handle, offset, value);
+    count();
   }
 
   @Override
   public int getInt(long handle, long offset) {
+    int value = delegate.getInt(handle, offset);
     count();
-    return delegate.getInt(handle, offset);
+    return value;
   }
 
   @Override
   public void putInt(long handle, long offset, int value) {
-    count();
     delegate.putInt(handle, offset, value);
+    count();
   }
 
   @Override
   public long getLong(long handle, long offset) {
+    long value = delegate.getLong(handle, offset);
     count();
-    return delegate.getLong(handle, offset);
+    return value;
   }
 
   @Override
   public void putLong(long handle, long offset, long value) {
-    count();
     delegate.putLong(handle, offset, value);
+    count();
   }
 
   @Override
   public double getDouble(long handle, long offset) {
+    double value = delegate.getDouble(handle, offset);
     count();
-    return delegate.getDouble(handle, offset);
+    return value;
   }
 
   @Override
   public void putDouble(long handle, long offset, double value) {
-    count();
     delegate.putDouble(handle, offset, value);
+    count();
   }
 
   @Override
   public void read(long handle, long offset, byte[] dst, int dstOffset, int length) {
-    count();
     delegate.read(handle, offset, dst, dstOffset, length);
+    count();
   }
 
   @Override
   public void write(long handle, long offset, byte[] src, int srcOffset, int length) {
-    count();
     delegate.write(handle, offset, src, srcOffset, length);
+    count();
   }
 
   @Override
   public void read(long handle, long offset, MemorySegment dst, long dstOffset, long length) {
-    count();
     delegate.read(handle, offset, dst, dstOffset, length);
+    count();
   }
 
   @Override
   public void write(long handle, long offset, MemorySegment src, long srcOffset, long length) {
-    count();
     delegate.write(handle, offset, src, srcOffset, length);
+    count();
   }
 
   @Override
   public void fill(long handle, long offset, long length, byte value) {
-    count();
     delegate.fill(handle, offset, length, value);
+    count();
   }
-
 
   @Override
   public long maxBlockSize() {
@@ -288,8 +284,6 @@ final class BudgetedAllocator implements BlockAllocator {
   public AllocatorStats stats() {
     return delegate.stats();
   }
-
-
 
   @Override
   public AllocatorControl control() {
@@ -318,11 +312,18 @@ final class BudgetedAllocator implements BlockAllocator {
 
     @Override
     public boolean restore(long handle) {
-      boolean restored = control.restore(handle);
-      if (restored) {
-        prefetched.increment();
+      // Counted before the restore and taken back if none happened, so that a tick never sees
+      // this restore without its prefetch (which would count it as a concurrent access's miss).
+      prefetched.increment();
+      boolean restored = false;
+      try {
+        restored = control.restore(handle);
+        return restored;
+      } finally {
+        if (!restored) {
+          prefetched.decrement();
+        }
       }
-      return restored;
     }
 
     @Override

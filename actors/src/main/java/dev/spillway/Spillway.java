@@ -97,9 +97,8 @@ public final class Spillway implements AutoCloseable {
   /** The allocator's control SPI, which the control plane drives. */
   private final AllocatorControl spi;
   private final BudgetedAllocator memory;
-  /** What {@link #updateMetrics} saw at the previous tick (touched by the metrics tick only). */
-  private long accessesAtTick;
-  private long missesAtTick;
+  /** The metrics tick's split of accesses into RAM hits and misses (touched by the tick only). */
+  private final MissAttribution misses = new MissAttribution();
   /** The spill pipeline running now: the tier actor starts it, and a new one after a failure. */
   private final LivePipeline pipeline = new LivePipeline();
   private final ActorRef<MemoryGuardian.Command> guardian;
@@ -444,15 +443,11 @@ public final class Spillway implements AutoCloseable {
    * restore not asked for by a prefetch was an access's miss). Runs on one actor at a time.
    */
   private void updateMetrics() {
+    long accesses = memory.accesses(); // first: see MissAttribution
     AllocatorStats stats = allocator.stats();
-    long accesses = memory.accesses();
-    long missed = stats.spill().restores() - memory.prefetched();
-    long accessDelta = Math.max(0, accesses - accessesAtTick);
-    long missDelta = Math.min(accessDelta, Math.max(0, missed - missesAtTick));
-    accessesAtTick = accesses;
-    missesAtTick = missed;
+    long[] split = misses.next(accesses, stats.spill().restores(), memory.prefetched());
     if (settings.metrics().accessCounting()) {
-      metrics.recordAccesses(accessDelta - missDelta, missDelta);
+      metrics.recordAccesses(split[0], split[1]);
     }
     metrics.update(stats, pipeline.stats());
   }
