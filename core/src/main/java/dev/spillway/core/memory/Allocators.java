@@ -24,6 +24,20 @@ public final class Allocators {
 
   private Allocators() {}
 
+  /**
+   * The settings of the spill log under {@code roots}: each root's {@code spill} subdirectory,
+   * segments of at most 64 MiB (spilled records die fast, restored or freed, and a small segment
+   * empties, and is compacted, sooner and in shorter passes), and durability {@code none} whatever
+   * {@code spillway.tier.durability} says: a spilled block lives only as long as this process (the
+   * log is opened empty and deleted on close or by the next start), so an fsync would buy nothing
+   * that survives, while the page cache serves restores all the same.
+   */
+  static TierSettings spillLog(TierSettings tier, List<Path> roots) {
+    return tier.withDirectories(roots.stream().map(d -> d.resolve("spill")).toList())
+        .withSegmentSize(Math.min(tier.segmentSize(), SPILL_SEGMENT_SIZE))
+        .withDurability(TierSettings.Durability.NONE);
+  }
+
   /** An allocator without a tier. */
   public static BlockAllocator create(MemorySettings settings) {
     return new SlabAllocator(settings);
@@ -44,10 +58,7 @@ public final class Allocators {
       for (Path root : roots) {
         OwnedDirectory.prepare(root, "spillway.tier.directories");
       }
-      // Segments of at most 64 MiB: spilled records die fast (restored or freed), and a small segment
-      // empties, and is compacted, sooner and in shorter passes.
-      TierSettings spillTier = tier.withDirectories(roots.stream().map(d -> d.resolve("spill")).toList())
-          .withSegmentSize(Math.min(tier.segmentSize(), SPILL_SEGMENT_SIZE));
+      TierSettings spillTier = spillLog(tier, roots);
       Codecs codecs = Codecs.from(settings.codec());
       SegmentLog store = SegmentLog.openEmpty(spillTier, codecs);
       try {

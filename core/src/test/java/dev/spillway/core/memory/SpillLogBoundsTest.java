@@ -4,7 +4,10 @@ import dev.spillway.memory.BlockAllocator;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.spillway.memory.TierStats;
+import dev.spillway.config.TierSettings;
+import dev.spillway.config.TierSettings.Durability;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -40,6 +43,19 @@ class SpillLogBoundsTest extends AllocatorTestBase {
     assertThat(maxDisk).as("disk stays within a few segments, not 120 MiB").isLessThan(8L << 20);
     for (long x : h) {
       a.free(x);
+    }
+  }
+
+  /** Spilled blocks die with the process: their log is never forced, whatever the durability says. */
+  @Test
+  void theSpillLogIsNeverForcedWhateverTheDurability() {
+    for (Durability d : Durability.values()) {
+      TierSettings tier = TierSettings.in(tmp).withDurability(d)
+          .withSegmentSize(1L << 30);
+      TierSettings spill = Allocators.spillLog(tier, List.of(tmp));
+      assertThat(spill.durability()).as("spill log under durability " + d).isEqualTo(Durability.NONE);
+      assertThat(spill.directories()).containsExactly(tmp.resolve("spill"));
+      assertThat(spill.segmentSize()).isEqualTo(64L << 20);
     }
   }
 }
