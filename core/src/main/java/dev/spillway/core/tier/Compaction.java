@@ -194,7 +194,7 @@ final class Compaction {
     }
     log.writer().write(batch, FileSegmentLog.copyDurability(), (r, seq, loc) -> {
       log.index().apply(new LogIndex.Entry(r.key(), r.generation(), seq, r.codec(), r.rawLength(),
-          r.kind() == KIND_TOMBSTONE, loc));
+          r.kind() == KIND_TOMBSTONE, loc, r.crc()));
       copied++;
     });
   }

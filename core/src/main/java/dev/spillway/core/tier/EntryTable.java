@@ -15,8 +15,18 @@ import java.util.List;
 final class EntryTable {
   private static final int STRIPES = 64;
   private static final int INITIAL = 16;
-  private static final byte EMPTY = 0;
-  private static final byte FULL = 1;
+
+  /** Indexes into the array {@link #locate} fills. */
+  static final int LOC_SEGMENT = 0;
+  static final int LOC_OFFSET = 1;
+  static final int LOC_LENGTH = 2;
+  static final int LOC_CODEC = 3;
+  static final int LOC_RAW = 4;
+  static final int LOC_GENERATION = 5;
+  static final int LOC_SEQUENCE = 6;
+  static final int LOC_CRC = 7;
+  /** Length of the array {@link #locate} fills. */
+  static final int LOC_FIELDS = 8;
 
   private final Stripe[] stripes = new Stripe[STRIPES];
 
@@ -46,21 +56,21 @@ final class EntryTable {
   }
 
   /**
-   * Where the key's data record is, without an entry object: {@code out[0]} segment id, {@code out[1]}
-   * offset, {@code out[2]} length. False (and {@code out} untouched) when the key has no entry or a
-   * tombstone.
+   * Where the key's data record is and what its header holds, without an entry object:
+   * {@code out[LOC_SEGMENT]} segment id, {@code out[LOC_OFFSET]} offset, {@code out[LOC_LENGTH]}
+   * length, {@code out[LOC_CODEC]}, {@code out[LOC_RAW]} raw length, {@code out[LOC_GENERATION]},
+   * {@code out[LOC_SEQUENCE]}, {@code out[LOC_CRC]} the record's CRC32C. False (and {@code out}
+   * untouched) when the key has no entry or a tombstone.
    */
   boolean locate(long key, long[] out) {
     long h = mix(key);
     Stripe s = stripe(h);
     synchronized (s) {
       int i = s.find(key, h);
-      if (i < 0 || s.tomb[i]) {
+      if (i < 0 || s.tombstone(i)) {
         return false;
       }
-      out[0] = s.seg[i];
-      out[1] = s.off[i];
-      out[2] = s.len[i];
+      s.locate(i, out);
       return true;
     }
   }
@@ -75,7 +85,7 @@ final class EntryTable {
     synchronized (s) {
       int i = s.find(e.key(), h);
       if (i >= 0) {
-        if (s.seq[i] >= e.sequence()) {
+        if (s.seq(i) >= e.sequence()) {
           return e;
         }
         LogIndex.Entry old = s.entry(i);
@@ -93,8 +103,8 @@ final class EntryTable {
     Stripe s = stripe(h);
     synchronized (s) {
       int i = s.find(e.key(), h);
-      if (i < 0 || s.seq[i] != e.sequence() || s.seg[i] != e.location().segmentId()
-          || s.off[i] != e.location().offset()) {
+      if (i < 0 || s.seq(i) != e.sequence() || s.seg(i) != e.location().segmentId()
+          || s.off(i) != e.location().offset()) {
         return false;
       }
       s.delete(i);
@@ -129,8 +139,8 @@ final class EntryTable {
     for (Stripe s : stripes) {
       List<LogIndex.Entry> found = new ArrayList<>();
       synchronized (s) {
-        for (int i = 0; i < s.keys.length; i++) {
-          if (s.state[i] == FULL && contains(segments, s.seg[i])) {
+        for (int i = 0; i < s.capacity; i++) {
+          if (s.full(i) && contains(segments, s.seg(i))) {
             found.add(s.entry(i));
           }
         }
@@ -153,8 +163,8 @@ final class EntryTable {
     List<LogIndex.Entry> out = new ArrayList<>();
     for (Stripe s : stripes) {
       synchronized (s) {
-        for (int i = 0; i < s.keys.length; i++) {
-          if (s.state[i] == FULL) {
+        for (int i = 0; i < s.capacity; i++) {
+          if (s.full(i)) {
             out.add(s.entry(i));
           }
         }
@@ -164,20 +174,26 @@ final class EntryTable {
   }
 
   /**
-   * One stripe: rows of parallel arrays, linear probing with backward-shift deletion; doubles at 60%
-   * occupancy, halves under 12.5%.
+   * One stripe: open addressing with linear probing and backward-shift deletion over one
+   * {@code long[]} of rows of {@value #ROW} longs (64 bytes: a lookup touches one or two cache lines,
+   * not one per field as parallel arrays would); doubles at 60% occupancy, halves under 12.5%.
+   * A row: key, sequence, segment id, offset, length | CRC &lt;&lt; 32, generation | raw length &lt;&lt; 32,
+   * flags (FULL, tombstone) | codec &lt;&lt; 8, unused.
    */
   private static final class Stripe {
-    long[] keys;
-    byte[] state;
-    int[] gen;
-    long[] seq;
-    int[] codec;
-    int[] raw;
-    boolean[] tomb;
-    long[] seg;
-    long[] off;
-    int[] len;
+    static final int ROW = 8;
+    private static final int KEY = 0;
+    private static final int SEQ = 1;
+    private static final int SEG = 2;
+    private static final int OFF = 3;
+    private static final int LEN_CRC = 4;
+    private static final int GEN_RAW = 5;
+    private static final int FLAGS = 6;
+    private static final long FULL_BIT = 1;
+    private static final long TOMB_BIT = 2;
+
+    long[] rows;
+    int capacity;
     int size;
     long rebuilds;
 
@@ -185,78 +201,98 @@ final class EntryTable {
       allocate(capacity);
     }
 
-    /** A view of {@code s}'s current arrays (what a rebuild copies from). */
-    private Stripe(Stripe s) {
-      keys = s.keys;
-      state = s.state;
-      gen = s.gen;
-      seq = s.seq;
-      codec = s.codec;
-      raw = s.raw;
-      tomb = s.tomb;
-      seg = s.seg;
-      off = s.off;
-      len = s.len;
-    }
-
-    private void allocate(int capacity) {
-      keys = new long[capacity];
-      state = new byte[capacity];
-      gen = new int[capacity];
-      seq = new long[capacity];
-      codec = new int[capacity];
-      raw = new int[capacity];
-      tomb = new boolean[capacity];
-      seg = new long[capacity];
-      off = new long[capacity];
-      len = new int[capacity];
+    private void allocate(int n) {
+      rows = new long[n * ROW];
+      capacity = n;
       size = 0;
     }
 
     private int home(long h) {
-      return (int) ((h >>> 6) & (keys.length - 1));
+      return (int) ((h >>> 6) & (capacity - 1));
+    }
+
+    boolean full(int i) {
+      return (rows[i * ROW + FLAGS] & FULL_BIT) != 0;
+    }
+
+    boolean tombstone(int i) {
+      return (rows[i * ROW + FLAGS] & TOMB_BIT) != 0;
+    }
+
+    long key(int i) {
+      return rows[i * ROW + KEY];
+    }
+
+    long seq(int i) {
+      return rows[i * ROW + SEQ];
+    }
+
+    long seg(int i) {
+      return rows[i * ROW + SEG];
+    }
+
+    long off(int i) {
+      return rows[i * ROW + OFF];
     }
 
     int find(long key, long h) {
-      int mask = keys.length - 1;
-      for (int i = home(h), n = 0; n < keys.length; i = (i + 1) & mask, n++) {
-        if (state[i] == EMPTY) {
+      int mask = capacity - 1;
+      for (int i = home(h), n = 0; n < capacity; i = (i + 1) & mask, n++) {
+        int r = i * ROW;
+        if ((rows[r + FLAGS] & FULL_BIT) == 0) {
           return -1;
         }
-        if (state[i] == FULL && keys[i] == key) {
+        if (rows[r + KEY] == key) {
           return i;
         }
       }
       return -1;
     }
 
+    /** Fills {@code out} as {@link EntryTable#locate} documents, from row {@code i}. */
+    void locate(int i, long[] out) {
+      int r = i * ROW;
+      long lenCrc = rows[r + LEN_CRC];
+      long genRaw = rows[r + GEN_RAW];
+      out[LOC_SEGMENT] = rows[r + SEG];
+      out[LOC_OFFSET] = rows[r + OFF];
+      out[LOC_LENGTH] = (int) lenCrc;
+      out[LOC_CRC] = (int) (lenCrc >>> 32);
+      out[LOC_GENERATION] = (int) genRaw;
+      out[LOC_RAW] = (int) (genRaw >>> 32);
+      out[LOC_CODEC] = (int) (rows[r + FLAGS] >>> 8);
+      out[LOC_SEQUENCE] = rows[r + SEQ];
+    }
+
     LogIndex.Entry entry(int i) {
-      return new LogIndex.Entry(keys[i], gen[i], seq[i], codec[i], raw[i], tomb[i],
-          new RecordLocation(seg[i], off[i], len[i]));
+      int r = i * ROW;
+      long lenCrc = rows[r + LEN_CRC];
+      long genRaw = rows[r + GEN_RAW];
+      return new LogIndex.Entry(rows[r + KEY], (int) genRaw, rows[r + SEQ], (int) (rows[r + FLAGS] >>> 8),
+          (int) (genRaw >>> 32), tombstone(i), new RecordLocation(rows[r + SEG], rows[r + OFF], (int) lenCrc),
+          (int) (lenCrc >>> 32));
     }
 
     void set(int i, LogIndex.Entry e) {
-      keys[i] = e.key();
-      gen[i] = e.generation();
-      seq[i] = e.sequence();
-      codec[i] = e.codec();
-      raw[i] = e.rawLength();
-      tomb[i] = e.tombstone();
-      seg[i] = e.location().segmentId();
-      off[i] = e.location().offset();
-      len[i] = e.location().length();
+      int r = i * ROW;
+      rows[r + KEY] = e.key();
+      rows[r + SEQ] = e.sequence();
+      rows[r + SEG] = e.location().segmentId();
+      rows[r + OFF] = e.location().offset();
+      rows[r + LEN_CRC] = (e.location().length() & 0xFFFF_FFFFL) | ((long) e.crc() << 32);
+      rows[r + GEN_RAW] = (e.generation() & 0xFFFF_FFFFL) | ((long) e.rawLength() << 32);
+      rows[r + FLAGS] = FULL_BIT | (e.tombstone() ? TOMB_BIT : 0) | ((long) (e.codec() & 0xFF) << 8);
     }
 
     void insert(LogIndex.Entry e, long h) {
-      if ((size + 1) * 10 > keys.length * 6) {
-        rebuild(keys.length * 2);
+      if ((size + 1) * 10 > capacity * 6) {
+        rebuild(capacity * 2);
       }
-      int mask = keys.length - 1;
+      int mask = capacity - 1;
       int i = home(h);
-      while (state[i] == FULL) {
+      while (full(i)) {
         i = (i + 1) & mask;
       }
-      state[i] = FULL;
       set(i, e);
       size++;
     }
@@ -268,55 +304,37 @@ final class EntryTable {
      * nothing; it halves only when under an eighth full.
      */
     void delete(int i) {
-      int mask = keys.length - 1;
+      int mask = capacity - 1;
       int hole = i;
-      for (int j = (hole + 1) & mask; state[j] == FULL; j = (j + 1) & mask) {
-        int home = home(mix(keys[j]));
+      for (int j = (hole + 1) & mask; full(j); j = (j + 1) & mask) {
+        int home = home(mix(key(j)));
         if (((j - home) & mask) >= ((j - hole) & mask)) {
-          move(j, hole);
+          System.arraycopy(rows, j * ROW, rows, hole * ROW, ROW);
           hole = j;
         }
       }
-      state[hole] = EMPTY;
+      java.util.Arrays.fill(rows, hole * ROW, hole * ROW + ROW, 0L);
       size--;
-      if (keys.length > INITIAL && size * 8 < keys.length) {
-        rebuild(keys.length / 2);
+      if (capacity > INITIAL && size * 8 < capacity) {
+        rebuild(capacity / 2);
       }
     }
 
-    private void move(int from, int to) {
-      copyRow(this, from, to);
-    }
-
-    /** Row {@code from} of {@code src} (this stripe, or its arrays before a rebuild) into row {@code to}. */
-    private void copyRow(Stripe src, int from, int to) {
-      state[to] = FULL;
-      keys[to] = src.keys[from];
-      gen[to] = src.gen[from];
-      seq[to] = src.seq[from];
-      codec[to] = src.codec[from];
-      raw[to] = src.raw[from];
-      tomb[to] = src.tomb[from];
-      seg[to] = src.seg[from];
-      off[to] = src.off[from];
-      len[to] = src.len[from];
-    }
-
-    /** Rehashes into {@code capacity} rows; rows move as they are (no entries built). */
-    private void rebuild(int capacity) {
-      Stripe old = new Stripe(this);
-      allocate(capacity);
+    private void rebuild(int newCapacity) {
+      long[] old = rows;
+      int oldCapacity = capacity;
+      allocate(newCapacity);
       rebuilds++;
-      int mask = capacity - 1;
-      for (int j = 0; j < old.keys.length; j++) {
-        if (old.state[j] != FULL) {
+      int mask = newCapacity - 1;
+      for (int j = 0; j < oldCapacity; j++) {
+        if ((old[j * ROW + FLAGS] & FULL_BIT) == 0) {
           continue;
         }
-        int i = home(mix(old.keys[j]));
-        while (state[i] == FULL) {
+        int i = home(mix(old[j * ROW + KEY]));
+        while (full(i)) {
           i = (i + 1) & mask;
         }
-        copyRow(old, j, i);
+        System.arraycopy(old, j * ROW, rows, i * ROW, ROW);
         size++;
       }
     }

@@ -37,8 +37,11 @@ final class FileSegmentLog implements SegmentLog {
   private static final class ReadScratch {
     final ByteBuffer buffer = ByteBuffer.allocateDirect(SMALL_READ).order(java.nio.ByteOrder.LITTLE_ENDIAN);
     final MemorySegment segment = MemorySegment.ofBuffer(buffer);
-    /** A located record: segment id, offset, length ({@link LogIndex#locate}). */
-    final long[] where = new long[3];
+    /** A located record ({@link EntryTable#locate}). */
+    final long[] where = new long[EntryTable.LOC_FIELDS];
+    /** A record header rebuilt from the index, for the CRC of a payload read alone. */
+    final ByteBuffer header = RecordFormat.allocateHeader();
+    final java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
   }
 
   /** How often a read by key retries when compaction moved its record between lookup and read. */
@@ -177,7 +180,8 @@ final class FileSegmentLog implements SegmentLog {
   }
 
   private static LogIndex.Entry entry(SegmentWriter.Pending r, long seq, RecordLocation loc) {
-    return new LogIndex.Entry(r.key(), r.generation(), seq, r.codec(), r.rawLength(), r.kind() == KIND_TOMBSTONE, loc);
+    return new LogIndex.Entry(r.key(), r.generation(), seq, r.codec(), r.rawLength(), r.kind() == KIND_TOMBSTONE, loc,
+        r.crc());
   }
 
   @Override
@@ -253,17 +257,21 @@ final class FileSegmentLog implements SegmentLog {
   @Override
   public long readInto(long key, ByteBuffer dst, int offset, int capacity) throws IOException {
     java.util.Objects.checkFromIndexSize(offset, capacity, dst.limit());
-    long[] where = SCRATCH.get().where;
+    ReadScratch scratch = SCRATCH.get();
+    long[] where = scratch.where;
     for (int attempt = 0; ; attempt++) {
       ensureOpen();
       if (!index.locate(key, where)) { // primitive: a restore allocates no entry or location
         return -1;
       }
-      long segmentId = where[0];
-      long at = where[1];
-      int length = (int) where[2];
+      long segmentId = where[EntryTable.LOC_SEGMENT];
+      long at = where[EntryTable.LOC_OFFSET];
+      int length = (int) where[EntryTable.LOC_LENGTH];
+      int raw = (int) where[EntryTable.LOC_RAW];
+      boolean direct = dst.isDirect() && NativeFiles.available() && length - RECORD_HEADER_LENGTH == raw
+          && RecordEncoder.storesRaw(codecs.byId((int) where[EntryTable.LOC_CODEC]), raw);
       try {
-        if (length > SMALL_READ) {
+        if (length > SMALL_READ && !direct) {
           return readInto(new RecordLocation(segmentId, at, length), MemorySegment.ofBuffer(dst).asSlice(offset, capacity));
         }
         long stamp = lifecycle.readLock();
@@ -271,6 +279,12 @@ final class FileSegmentLog implements SegmentLog {
           SegmentFile segment = segments.get(segmentId);
           if (segment == null) {
             throw new SegmentGoneException(new RecordLocation(segmentId, at, length));
+          }
+          if (direct && segment.fd >= 0) {
+            return readPayloadInto(segment, key, where, dst, offset, capacity, scratch);
+          }
+          if (length > SMALL_READ) {
+            return readInto(new RecordLocation(segmentId, at, length), MemorySegment.ofBuffer(dst).asSlice(offset, capacity));
           }
           return readSmallInto(segment, at, length, dst, offset, capacity);
         } finally {
@@ -282,6 +296,45 @@ final class FileSegmentLog implements SegmentLog {
         }
       }
     }
+  }
+
+  /**
+   * A record stored raw, read the restore's way: its payload alone, with one {@code pread} straight
+   * into {@code dst[offset, offset + raw)} (no scratch buffer, no copy), then checked there. The
+   * header is not read: the index holds every field of it (see {@link EntryTable#locate}), so the
+   * record's CRC32C is recomputed over the header as the index describes it and the payload as read,
+   * and compared with the CRC the index recorded when the record was written (or recovered). A payload
+   * that differs in any bit from what was written fails that check; a damaged header on disk does not
+   * matter to this read (its bytes are not returned), and recovery and {@code inspect} still see it.
+   */
+  private long readPayloadInto(SegmentFile segment, long key, long[] where, ByteBuffer dst, int offset,
+      int capacity, ReadScratch scratch) throws IOException {
+    long at = where[EntryTable.LOC_OFFSET];
+    int raw = (int) where[EntryTable.LOC_RAW];
+    int codec = (int) where[EntryTable.LOC_CODEC];
+    if (raw > capacity) {
+      throw new IllegalArgumentException("record at segment " + segment.id + " offset " + at + " has " + raw
+          + " raw bytes but the destination holds only " + capacity);
+    }
+    if (at < FILE_HEADER_LENGTH || segment.size() - at < RECORD_HEADER_LENGTH + (long) raw) {
+      throw new CorruptRecordException(segment.path, at, "no room for a " + (RECORD_HEADER_LENGTH + raw)
+          + "-byte record (file holds " + segment.size() + " bytes)");
+    }
+    long address = MemorySegment.ofBuffer(dst).address() + offset;
+    NativeFiles.readFully(segment.fd, address, raw, at + RECORD_HEADER_LENGTH, segment.path);
+    java.util.zip.CRC32C crc = scratch.crc;
+    crc.reset();
+    RecordFormat.writeHeader(scratch.header, 0, KIND_DATA, codec, (int) where[EntryTable.LOC_GENERATION], key,
+        where[EntryTable.LOC_SEQUENCE], raw, raw);
+    RecordFormat.crcHeader(crc, scratch.header, 0);
+    crc.update(dst.slice(offset, raw));
+    int expected = (int) where[EntryTable.LOC_CRC];
+    if ((int) crc.getValue() != expected) {
+      throw new CorruptRecordException(segment.path, at, String.format(java.util.Locale.ROOT,
+          "checksum mismatch of the payload read (the record was written with 0x%08x, the bytes read give"
+              + " 0x%08x)", expected, (int) crc.getValue()));
+    }
+    return raw;
   }
 
   @Override

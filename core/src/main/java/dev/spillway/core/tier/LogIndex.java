@@ -14,7 +14,7 @@ import java.util.concurrent.atomic.AtomicLong;
 final class LogIndex {
   /** The latest record of a key. */
   record Entry(long key, int generation, long sequence, int codec, int rawLength, boolean tombstone,
-      RecordLocation location) {
+      RecordLocation location, int crc) {
     RecordInfo info() {
       return new RecordInfo(key, generation, sequence, codec, rawLength, location);
     }

@@ -128,7 +128,7 @@ final class LogScanner {
         try {
           r = scanner.scan(ch, file, id, id == newest, (h, offset) -> index.apply(new LogIndex.Entry(h.key(),
               h.generation(), h.sequence(), h.codec(), h.rawLength(), h.tombstone(),
-              new RecordLocation(id, offset, h.length()))));
+              new RecordLocation(id, offset, h.length()), h.crc())));
         } catch (IOException | RuntimeException ex) {
           ch.close();
           throw ex;

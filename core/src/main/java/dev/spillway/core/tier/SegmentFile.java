@@ -13,6 +13,12 @@ final class SegmentFile {
   final Path path;
   final Path directory;
   final FileChannel channel;
+  /**
+   * A read-only descriptor for {@link NativeFiles#readFully}, or -1 (no native reads: read through
+   * {@link #channel}). Closed with the channel, under the log's lifecycle write lock, so no read by
+   * a holder of the read lock ever sees it closed or reused.
+   */
+  final int fd;
   private volatile long size;
 
   SegmentFile(long id, Path path, FileChannel channel, long size) {
@@ -21,6 +27,7 @@ final class SegmentFile {
     this.directory = path.getParent();
     this.channel = channel;
     this.size = size;
+    this.fd = NativeFiles.openForRead(path);
   }
 
   long size() {
@@ -32,7 +39,11 @@ final class SegmentFile {
   }
 
   void close() throws IOException {
-    channel.close();
+    try {
+      channel.close();
+    } finally {
+      NativeFiles.close(fd);
+    }
   }
 
   @Override

@@ -34,6 +34,8 @@ final class SegmentWriter {
     final long key;
     final int rawLength;
     final ByteBuffer stored;
+    /** The record's CRC32C as written (its header's CRC field); set by the writer. */
+    private int crc;
 
     Pending(byte kind, int codec, int generation, long key, int rawLength, ByteBuffer stored) {
       this.kind = kind;
@@ -71,6 +73,11 @@ final class SegmentWriter {
 
     int length() {
       return RECORD_HEADER_LENGTH + (stored == null ? 0 : stored.remaining());
+    }
+
+    /** The CRC32C the writer gave the record (valid once it is acknowledged). */
+    int crc() {
+      return crc;
     }
   }
 
@@ -216,7 +223,8 @@ final class SegmentWriter {
         if (stored > 0) {
           RecordFormat.crcPayload(crc, payload);
         }
-        staging.putInt(at + RECORD_CRC_OFFSET, (int) crc.getValue());
+        r.crc = (int) crc.getValue();
+        staging.putInt(at + RECORD_CRC_OFFSET, r.crc);
         staging.position(at + RECORD_HEADER_LENGTH);
         if (stored > 0) {
           if (stored > staging.remaining() && stored <= STAGED_PAYLOAD) {

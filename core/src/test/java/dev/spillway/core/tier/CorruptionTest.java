@@ -127,9 +127,24 @@ class CorruptionTest {
             org.assertj.core.api.Assertions.assertThatThrownBy(() -> log.readInto(k, offHeap))
                 .as("readInto, flip at %d (seed %d)", pos, seed)
                 .isInstanceOf(CorruptRecordException.class);
-            org.assertj.core.api.Assertions.assertThatThrownBy(() -> log.readInto(k, shared, 3, 1 << 19))
-                .as("readInto at an offset, flip at %d (seed %d)", pos, seed)
-                .isInstanceOf(CorruptRecordException.class);
+            // The restore's read of a record stored raw reads the payload alone and checks it against
+            // the CRC the index holds: a flip in the header on disk is then no flip in what it reads,
+            // so it may return the bytes, but only exactly the bytes written.
+            boolean inHeader = pos < locations.get((int) k).offset() + SegmentDescriptor.RECORD_HEADER_LENGTH;
+            long got;
+            try {
+              got = log.readInto(k, shared, 3, 1 << 19);
+            } catch (CorruptRecordException expected) {
+              got = -2;
+            }
+            if (got != -2) {
+              assertThat(inHeader).as("readInto at an offset returned data despite a payload flip at %d (seed %d)",
+                  pos, seed).isTrue();
+              byte[] back = new byte[(int) got];
+              shared.get(3, back);
+              assertThat(back).as("readInto at an offset, header flip at %d (seed %d)", pos, seed)
+                  .isEqualTo(written.get(k));
+            }
           } else {
             assertThat(log.read(key)).get().isEqualTo(written.get(key));
             long n = log.readInto(key, offHeap);

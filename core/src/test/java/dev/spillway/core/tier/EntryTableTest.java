@@ -13,7 +13,7 @@ class EntryTableTest {
 
   private static LogIndex.Entry entry(long key, long seq, SplittableRandom r) {
     return new LogIndex.Entry(key, r.nextInt(), seq, r.nextInt(3), r.nextInt(1 << 20), r.nextBoolean(),
-        new RecordLocation(r.nextInt(100), r.nextLong(1L << 40), r.nextInt(1 << 20)));
+        new RecordLocation(r.nextInt(100), r.nextLong(1L << 40), r.nextInt(1 << 20)), r.nextInt());
   }
 
   @ParameterizedTest
@@ -54,7 +54,8 @@ class EntryTableTest {
             assertThat(table.remove(old)).isTrue();
             model.remove(key);
           } else if (old != null) {
-            LogIndex.Entry other = new LogIndex.Entry(key, 0, old.sequence() + 1_000_000, 0, 0, false, old.location());
+            LogIndex.Entry other = new LogIndex.Entry(key, 0, old.sequence() + 1_000_000, 0, 0, false, old.location(),
+                old.crc());
             assertThat(table.remove(other)).as("another record of the key is not removed").isFalse();
           }
         }
