@@ -238,25 +238,23 @@ final class FileSegmentLog implements SegmentLog {
 
   @Override
   public long readInto(long key, MemorySegment dst) throws IOException {
-    for (int attempt = 0; ; attempt++) {
-      ensureOpen();
-      LogIndex.Entry entry = index.get(key); // the entry alone: a restore is frequent, so no RecordInfo
-      if (entry == null || entry.tombstone()) {
-        return -1;
-      }
-      try {
-        return readInto(entry.location(), dst);
-      } catch (SegmentGoneException e) {
-        if (attempt >= MOVED_RETRIES) {
-          throw e;
-        }
-      }
-    }
+    return readByKey(key, dst, null, 0, dst.byteSize());
   }
 
   @Override
   public long readInto(long key, ByteBuffer dst, int offset, int capacity) throws IOException {
     java.util.Objects.checkFromIndexSize(offset, capacity, dst.limit());
+    return readByKey(key, MemorySegment.ofBuffer(dst), dst, offset, capacity);
+  }
+
+  /**
+   * A read by key into {@code dst[offset, offset + capacity)} (also framed by {@code view}, a buffer
+   * over the same memory, when the caller has one: small records then go through this thread's
+   * scratch buffer without allocating). A record stored raw whose destination is off the heap is read
+   * by {@link #readPayloadInto}; others are read whole and checked, then copied or decoded.
+   */
+  private long readByKey(long key, MemorySegment dst, ByteBuffer view, long offset, long capacity)
+      throws IOException {
     ReadScratch scratch = SCRATCH.get();
     long[] where = scratch.where;
     for (int attempt = 0; ; attempt++) {
@@ -268,11 +266,11 @@ final class FileSegmentLog implements SegmentLog {
       long at = where[EntryTable.LOC_OFFSET];
       int length = (int) where[EntryTable.LOC_LENGTH];
       int raw = (int) where[EntryTable.LOC_RAW];
-      boolean direct = dst.isDirect() && NativeFiles.available() && length - RECORD_HEADER_LENGTH == raw
+      boolean direct = dst.isNative() && NativeFiles.available() && length - RECORD_HEADER_LENGTH == raw
           && RecordEncoder.storesRaw(codecs.byId((int) where[EntryTable.LOC_CODEC]), raw);
       try {
-        if (length > SMALL_READ && !direct) {
-          return readInto(new RecordLocation(segmentId, at, length), MemorySegment.ofBuffer(dst).asSlice(offset, capacity));
+        if (!direct && (length > SMALL_READ || view == null)) {
+          return readInto(new RecordLocation(segmentId, at, length), dst.asSlice(offset, capacity));
         }
         long stamp = lifecycle.readLock();
         try {
@@ -283,13 +281,15 @@ final class FileSegmentLog implements SegmentLog {
           if (direct && segment.fd >= 0) {
             return readPayloadInto(segment, key, where, dst, offset, capacity, scratch);
           }
-          if (length > SMALL_READ) {
-            return readInto(new RecordLocation(segmentId, at, length), MemorySegment.ofBuffer(dst).asSlice(offset, capacity));
+          if (length <= SMALL_READ && view != null) {
+            return readSmallInto(segment, at, length, view, (int) offset, (int) capacity);
           }
-          return readSmallInto(segment, at, length, dst, offset, capacity);
         } finally {
           lifecycle.unlockRead(stamp);
         }
+        // A segment without a native descriptor: the whole-record read, which takes the lock itself
+        // (a read lock is not taken twice: a waiting writer would make the second wait forever).
+        return readInto(new RecordLocation(segmentId, at, length), dst.asSlice(offset, capacity));
       } catch (SegmentGoneException e) {
         if (attempt >= MOVED_RETRIES) {
           throw e;
@@ -307,8 +307,8 @@ final class FileSegmentLog implements SegmentLog {
    * that differs in any bit from what was written fails that check; a damaged header on disk does not
    * matter to this read (its bytes are not returned), and recovery and {@code inspect} still see it.
    */
-  private long readPayloadInto(SegmentFile segment, long key, long[] where, ByteBuffer dst, int offset,
-      int capacity, ReadScratch scratch) throws IOException {
+  private long readPayloadInto(SegmentFile segment, long key, long[] where, MemorySegment dst, long offset,
+      long capacity, ReadScratch scratch) throws IOException {
     long at = where[EntryTable.LOC_OFFSET];
     int raw = (int) where[EntryTable.LOC_RAW];
     int codec = (int) where[EntryTable.LOC_CODEC];
@@ -320,14 +320,14 @@ final class FileSegmentLog implements SegmentLog {
       throw new CorruptRecordException(segment.path, at, "no room for a " + (RECORD_HEADER_LENGTH + raw)
           + "-byte record (file holds " + segment.size() + " bytes)");
     }
-    long address = MemorySegment.ofBuffer(dst).address() + offset;
-    NativeFiles.readFully(segment.fd, address, raw, at + RECORD_HEADER_LENGTH, segment.path);
+    MemorySegment into = dst.asSlice(offset, raw); // bounds checked against dst: the pread writes only here
+    NativeFiles.readFully(segment.fd, into.address(), raw, at + RECORD_HEADER_LENGTH, segment.path);
     java.util.zip.CRC32C crc = scratch.crc;
     crc.reset();
     RecordFormat.writeHeader(scratch.header, 0, KIND_DATA, codec, (int) where[EntryTable.LOC_GENERATION], key,
         where[EntryTable.LOC_SEQUENCE], raw, raw);
     RecordFormat.crcHeader(crc, scratch.header, 0);
-    crc.update(dst.slice(offset, raw));
+    crc.update(into.asByteBuffer());
     int expected = (int) where[EntryTable.LOC_CRC];
     if ((int) crc.getValue() != expected) {
       throw new CorruptRecordException(segment.path, at, String.format(java.util.Locale.ROOT,
