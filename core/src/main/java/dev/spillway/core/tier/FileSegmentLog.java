@@ -244,14 +244,15 @@ final class FileSegmentLog implements SegmentLog {
   @Override
   public long readInto(long key, ByteBuffer dst, int offset, int capacity) throws IOException {
     java.util.Objects.checkFromIndexSize(offset, capacity, dst.limit());
-    return readByKey(key, MemorySegment.ofBuffer(dst), dst, offset, capacity);
+    return readByKey(key, null, dst, offset, capacity);
   }
 
   /**
-   * A read by key into {@code dst[offset, offset + capacity)} (also framed by {@code view}, a buffer
-   * over the same memory, when the caller has one: small records then go through this thread's
-   * scratch buffer without allocating). A record stored raw whose destination is off the heap is read
-   * by {@link #readPayloadInto}; others are read whole and checked, then copied or decoded.
+   * A read by key into {@code [offset, offset + capacity)} of {@code dst}, or of {@code view} when
+   * {@code dst} is null (a buffer the caller shares: small records then go through this thread's
+   * scratch buffer, and no segment is made of it unless needed, so the read allocates nothing once
+   * compiled). A record stored raw whose destination is off the heap is read by
+   * {@link #readPayloadInto}; others are read whole and checked, then copied or decoded.
    */
   private long readByKey(long key, MemorySegment dst, ByteBuffer view, long offset, long capacity)
       throws IOException {
@@ -266,11 +267,12 @@ final class FileSegmentLog implements SegmentLog {
       long at = where[EntryTable.LOC_OFFSET];
       int length = (int) where[EntryTable.LOC_LENGTH];
       int raw = (int) where[EntryTable.LOC_RAW];
-      boolean direct = dst.isNative() && NativeFiles.available() && length - RECORD_HEADER_LENGTH == raw
+      boolean offHeap = dst != null ? dst.isNative() : view.isDirect();
+      boolean direct = offHeap && NativeFiles.available() && length - RECORD_HEADER_LENGTH == raw
           && RecordEncoder.storesRaw(codecs.byId((int) where[EntryTable.LOC_CODEC]), raw);
       try {
         if (!direct && (length > SMALL_READ || view == null)) {
-          return readInto(new RecordLocation(segmentId, at, length), dst.asSlice(offset, capacity));
+          return readInto(new RecordLocation(segmentId, at, length), segmentOf(dst, view).asSlice(offset, capacity));
         }
         long stamp = lifecycle.readLock();
         try {
@@ -279,7 +281,7 @@ final class FileSegmentLog implements SegmentLog {
             throw new SegmentGoneException(new RecordLocation(segmentId, at, length));
           }
           if (direct && segment.fd >= 0) {
-            return readPayloadInto(segment, key, where, dst, offset, capacity, scratch);
+            return readPayloadInto(segment, key, where, segmentOf(dst, view), offset, capacity, scratch);
           }
           if (length <= SMALL_READ && view != null) {
             return readSmallInto(segment, at, length, view, (int) offset, (int) capacity);
@@ -289,13 +291,17 @@ final class FileSegmentLog implements SegmentLog {
         }
         // A segment without a native descriptor: the whole-record read, which takes the lock itself
         // (a read lock is not taken twice: a waiting writer would make the second wait forever).
-        return readInto(new RecordLocation(segmentId, at, length), dst.asSlice(offset, capacity));
+        return readInto(new RecordLocation(segmentId, at, length), segmentOf(dst, view).asSlice(offset, capacity));
       } catch (SegmentGoneException e) {
         if (attempt >= MOVED_RETRIES) {
           throw e;
         }
       }
     }
+  }
+
+  private static MemorySegment segmentOf(MemorySegment dst, ByteBuffer view) {
+    return dst != null ? dst : MemorySegment.ofBuffer(view);
   }
 
   /**
