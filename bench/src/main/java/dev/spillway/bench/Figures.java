@@ -55,7 +55,7 @@ final class Figures {
    * limit it is held to, and whether it {@code met} that limit.
    */
   record Target(String what, String measured, String limit, boolean met) {
-    private static final String LINE = "  %-42s %-36s %-34s %s";
+    private static final String LINE = "  %-42s %-36s %-38s %s";
 
     /** The column titles of {@link #line}. */
     static String header() {
