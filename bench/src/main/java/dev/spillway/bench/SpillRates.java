@@ -45,7 +45,8 @@ import java.util.concurrent.CompletableFuture;
  * limit in the same round.
  *
  * <p>Per round, in an order that reverses every other round: the raw write (the peer: the same bytes
- * in the same 4 MiB gathering writes to a fresh file, not forced, as spills are not), with
+ * in the same 4 MiB gathering writes to a fresh file, not forced, as spills are not; the median of
+ * {@value #RAW_WRITES} back to back), with
  * {@code --with-force} also the raw write forced after each batch (shown, not judged), the codec's own
  * rate ({@link CodecRates}, on 1 thread and on {@link CodecRates#pipelineThreads} threads), and each
  * spill side (a fresh allocator per side). Per row and round:
@@ -65,6 +66,8 @@ import java.util.concurrent.CompletableFuture;
 final class SpillRates implements AutoCloseable {
   static final double SPILL_TARGET = 0.80;
   static final double PIPELINE_TARGET = 1.00;
+  /** Raw writes per round, of which the median is the round's raw write rate. */
+  static final int RAW_WRITES = 3;
 
   /** How a side moves the bytes. */
   private enum How {
@@ -103,10 +106,10 @@ final class SpillRates implements AutoCloseable {
   void printHeader() {
     System.out.printf(Locale.ROOT, "%nspill throughput: %s per round; sync = spill(handles) in %s batches (the"
         + " caller encodes), pipeline = SpillPipeline defaults (queue %d, %d encoders, %s / %s batches); spills"
-        + " not forced; raw write = the same %s gathering writes, not forced; MiB/s of raw bytes, median"
-        + " [min–max] of %d rounds%n", Sizes.format(o.totalBytes()), Sizes.format(BATCH_BYTES), spill.queueSize(),
-        spill.encodeParallelism(), Sizes.format(spill.batchBytes()), duration(spill.batchDelay()),
-        Sizes.format(BATCH_BYTES), o.rounds());
+        + " not forced; raw write = the same %s gathering writes, not forced (median of %d per round); MiB/s of"
+        + " raw bytes, median [min–max] of %d rounds%n", Sizes.format(o.totalBytes()), Sizes.format(BATCH_BYTES),
+        spill.queueSize(), spill.encodeParallelism(), Sizes.format(spill.batchBytes()),
+        duration(spill.batchDelay()), Sizes.format(BATCH_BYTES), RAW_WRITES, o.rounds());
     System.out.printf(Locale.ROOT, "limit = min(raw write × raw/stored, codec on thr threads), by: w = the"
         + " write term, c = the codec term, w/c = each in some rounds; target: spill >= %.2f× limit%n",
         SPILL_TARGET);
@@ -249,7 +252,7 @@ final class SpillRates implements AutoCloseable {
     Files.createDirectories(dir);
     try {
       return switch (side.how) {
-        case WRITE -> new Figure(rawWrite(dir.resolve("raw"), data, perBatch, false), 0, 0, 0);
+        case WRITE -> new Figure(rawWriteRate(dir, data, perBatch), 0, 0, 0);
         case FORCED_WRITE -> new Figure(rawWrite(dir.resolve("raw"), data, perBatch, true), 0, 0, 0);
         case SYNC -> spillRound(dir, data, perBatch, side.codec, crcs, false);
         default -> spillRound(dir, data, perBatch, side.codec, crcs, true);
@@ -257,6 +260,21 @@ final class SpillRates implements AutoCloseable {
     } finally {
       deleteTree(dir);
     }
+  }
+
+  /**
+   * The median rate of {@value #RAW_WRITES} raw writes back to back, each to a new file in {@code dir}
+   * deleted right after it: one write to the page cache takes well under a second, so a single one is
+   * at the mercy of the scheduler on a busy machine.
+   */
+  private static double rawWriteRate(Path dir, MemorySegment[] data, int perBatch) throws IOException {
+    double[] rates = new double[RAW_WRITES];
+    for (int i = 0; i < RAW_WRITES; i++) {
+      Path file = dir.resolve("raw-" + i);
+      rates[i] = rawWrite(file, data, perBatch, false);
+      Files.delete(file);
+    }
+    return median(rates);
   }
 
   /**
