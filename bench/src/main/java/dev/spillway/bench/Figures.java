@@ -11,7 +11,7 @@ import java.util.stream.Stream;
 
 /**
  * What every workload main needs once: the median and range of per-round figures, how they are
- * printed, a random permutation, and the removal of a benchmark's files.
+ * printed (targets as MET or MISS), a random permutation, and the removal of a benchmark's files.
  */
 final class Figures {
   private Figures() {}
@@ -43,6 +43,28 @@ final class Figures {
   /** {@code median [min–max]}, unpadded. */
   static String spread(double[] values, String format) {
     return spread(values, format, 0);
+  }
+
+  /** {@code MET} when a target is met, {@code MISS} otherwise. */
+  static String verdict(boolean met) {
+    return met ? "MET" : "MISS";
+  }
+
+  /**
+   * One line of a "targets" summary: what was measured, its value (median [min–max] over rounds), the
+   * limit it is held to, and whether it {@code met} that limit.
+   */
+  record Target(String what, String measured, String limit, boolean met) {
+    private static final String LINE = "  %-42s %-36s %-38s %s";
+
+    /** The column titles of {@link #line}. */
+    static String header() {
+      return String.format(Locale.ROOT, LINE, "target", "measured", "limit", "verdict");
+    }
+
+    String line() {
+      return String.format(Locale.ROOT, LINE, what, measured, limit, verdict(met));
+    }
   }
 
   static double mibPerSecond(long bytes, long nanos) {
