@@ -31,7 +31,10 @@ public interface Codec {
 
   /**
    * Encodes {@code raw} into {@code stored}, which has at least {@code maxStoredLength(raw.remaining())}
-   * bytes remaining; returns the stored length, or {@link #STORE_RAW}.
+   * bytes remaining, or at least {@code raw.remaining()}: an encoded form that does not fit in as many
+   * bytes as the raw ones does not pay, and is {@link #STORE_RAW} (so a caller may offer a buffer of
+   * the raw length, half what LZ4's bound would take for a 4 KiB block). Returns the stored length, or
+   * {@link #STORE_RAW}.
    */
   int encode(ByteBuffer raw, ByteBuffer stored);
 

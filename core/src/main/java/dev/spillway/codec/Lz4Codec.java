@@ -64,7 +64,15 @@ final class Lz4Codec implements Codec {
       return STORE_RAW;
     }
     // Absolute offsets: lz4 moves neither buffer's position.
-    int stored0 = compressor.compress(raw, offset, rawLength, stored, stored.position(), stored.remaining());
+    int stored0;
+    try {
+      stored0 = compressor.compress(raw, offset, rawLength, stored, stored.position(), stored.remaining());
+    } catch (LZ4Exception tooLarge) {
+      if (stored.remaining() >= maxStoredLength(rawLength)) {
+        throw tooLarge; // not for want of room: a bug, not incompressible data
+      }
+      return STORE_RAW; // more than the room offered, which is at least the raw length: does not pay
+    }
     // Keep LZ4 only when it saves at least minGain of the raw bytes.
     if (rawLength - stored0 < minGain * rawLength || stored0 >= rawLength) {
       return STORE_RAW;

@@ -186,4 +186,30 @@ class CodecRoundTripTest {
     assertThat(CODECS.raw().maxStoredLength(100)).isEqualTo(100);
     assertThat(CODECS.lz4().maxStoredLength(1 << 30)).isGreaterThan(1L << 30).isLessThan((1L << 30) + (8 << 20));
   }
+
+  /**
+   * LZ4 offered only the raw length of room (what the spill encoder offers): data that compresses
+   * comes out as with the full bound, byte for byte; data that does not is STORE_RAW, never an
+   * exception or a write past the room.
+   */
+  @ParameterizedTest
+  @MethodSource("sizes")
+  void lz4WithRoomOfTheRawLengthOnlyIsExactOrStoresRaw(int size) {
+    Codec lz4 = CODECS.lz4();
+    for (byte[] raw : List.of(compressible(size, 3), incompressible(size, 4))) {
+      ByteBuffer full = ByteBuffer.allocateDirect((int) Math.max(1, lz4.maxStoredLength(size)));
+      ByteBuffer tight = ByteBuffer.allocateDirect(size + 8);
+      tight.put(size, (byte) 0x5A).limit(size); // a guard byte just past the room offered
+      int wide = lz4.encode(ByteBuffer.wrap(raw), 0, size, full);
+      int narrow = lz4.encode(ByteBuffer.wrap(raw), 0, size, tight);
+      assertThat(tight.limit(size + 8).get(size)).as("nothing written past the room").isEqualTo((byte) 0x5A);
+      assertThat(narrow).isEqualTo(wide);
+      if (narrow != Codec.STORE_RAW) {
+        assertThat(tight.slice(0, narrow)).isEqualTo(full.slice(0, wide));
+        ByteBuffer back = ByteBuffer.allocate(size);
+        lz4.decode(tight.slice(0, narrow), back);
+        assertThat(back.array()).isEqualTo(raw);
+      }
+    }
+  }
 }

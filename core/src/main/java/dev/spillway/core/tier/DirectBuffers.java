@@ -13,7 +13,7 @@ final class DirectBuffers {
   static final int MIN_SHIFT = 12;
   static final int MAX_SHIFT = 24;
   /** Free bytes kept per capacity class. */
-  static final long RETAINED_PER_CLASS = 32L << 20;
+  static final long RETAINED_PER_CLASS = 16L << 20;
 
   /** The process-wide pool (the buffers hold no state between uses). */
   static final DirectBuffers SHARED = new DirectBuffers();

@@ -97,6 +97,33 @@ final class EntryTable {
     }
   }
 
+  /** Result of {@link #removeKey}: the key had no entry. */
+  static final int REMOVED_NONE = 0;
+  /** Result of {@link #removeKey}: a data record's entry was removed. */
+  static final int REMOVED_DATA = 1;
+  /** Result of {@link #removeKey}: a tombstone's entry was removed. */
+  static final int REMOVED_TOMBSTONE = 2;
+
+  /**
+   * Removes the key's entry, whatever record it names, without building an entry object; fills
+   * {@code out} as {@link #locate} does with what it held. Returns {@link #REMOVED_NONE},
+   * {@link #REMOVED_DATA} or {@link #REMOVED_TOMBSTONE}.
+   */
+  int removeKey(long key, long[] out) {
+    long h = mix(key);
+    Stripe s = stripe(h);
+    synchronized (s) {
+      int i = s.find(key, h);
+      if (i < 0) {
+        return REMOVED_NONE;
+      }
+      boolean tombstone = s.tombstone(i);
+      s.locate(i, out);
+      s.delete(i);
+      return tombstone ? REMOVED_TOMBSTONE : REMOVED_DATA;
+    }
+  }
+
   /** Removes the key's entry if it is still the record {@code e} names (same sequence). */
   boolean remove(LogIndex.Entry e) {
     long h = mix(e.key());
@@ -175,13 +202,13 @@ final class EntryTable {
 
   /**
    * One stripe: open addressing with linear probing and backward-shift deletion over one
-   * {@code long[]} of rows of {@value #ROW} longs (64 bytes: a lookup touches one or two cache lines,
+   * {@code long[]} of rows of {@value #ROW} longs (56 bytes: a lookup touches one or two cache lines,
    * not one per field as parallel arrays would); doubles at 60% occupancy, halves under 12.5%.
    * A row: key, sequence, segment id, offset, length | CRC &lt;&lt; 32, generation | raw length &lt;&lt; 32,
-   * flags (FULL, tombstone) | codec &lt;&lt; 8, unused.
+   * flags (FULL, tombstone) | codec &lt;&lt; 8.
    */
   private static final class Stripe {
-    static final int ROW = 8;
+    static final int ROW = 7;
     private static final int KEY = 0;
     private static final int SEQ = 1;
     private static final int SEG = 2;

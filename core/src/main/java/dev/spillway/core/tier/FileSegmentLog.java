@@ -513,9 +513,9 @@ final class FileSegmentLog implements SegmentLog {
     try {
       ensureOpen();
       int n = 0;
+      long[] scratch = SCRATCH.get().where;
       for (int i = 0; i < count; i++) {
-        LogIndex.Entry e = index.get(keys[i]);
-        if (e != null && index.remove(e)) {
+        if (index.removeKey(keys[i], scratch)) {
           n++;
         }
       }

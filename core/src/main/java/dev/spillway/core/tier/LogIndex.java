@@ -63,13 +63,31 @@ final class LogIndex {
     return false;
   }
 
+  /**
+   * Removes the key's entry, whatever record it names (the spill log forgetting a block that came
+   * back); builds no entry object. {@code scratch} has {@link EntryTable#LOC_FIELDS} longs.
+   */
+  boolean removeKey(long key, long[] scratch) {
+    int removed = entries.removeKey(key, scratch);
+    if (removed == EntryTable.REMOVED_NONE) {
+      return false;
+    }
+    account(scratch[EntryTable.LOC_SEGMENT], (int) scratch[EntryTable.LOC_LENGTH],
+        removed == EntryTable.REMOVED_TOMBSTONE, -1);
+    return true;
+  }
+
   private void account(Entry e, int sign) {
-    Usage u = usage.computeIfAbsent(e.location().segmentId(), id -> new Usage());
-    if (e.tombstone()) {
-      u.tombstoneBytes.addAndGet(sign * (long) e.location().length());
+    account(e.location().segmentId(), e.location().length(), e.tombstone(), sign);
+  }
+
+  private void account(long segmentId, int length, boolean tombstone, int sign) {
+    Usage u = usage.computeIfAbsent(segmentId, id -> new Usage());
+    if (tombstone) {
+      u.tombstoneBytes.addAndGet(sign * (long) length);
       tombstones.addAndGet(sign);
     } else {
-      u.dataBytes.addAndGet(sign * (long) e.location().length());
+      u.dataBytes.addAndGet(sign * (long) length);
     }
   }
 

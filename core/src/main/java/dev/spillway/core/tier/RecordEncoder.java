@@ -64,7 +64,9 @@ final class RecordEncoder {
    */
   private static EncodedRecord compress(long key, int generation, Codec codec, ByteBuffer source, int offset,
       int length) {
-    ByteBuffer out = DirectBuffers.SHARED.take((int) codec.maxStoredLength(length));
+    // The raw length is room enough (Codec#encode): an encoding longer than the bytes it encodes is
+    // stored raw anyway, and LZ4's bound would put a 4 KiB block's output in an 8 KiB buffer.
+    ByteBuffer out = DirectBuffers.SHARED.take((int) Math.min(codec.maxStoredLength(length), length));
     boolean kept = false;
     try {
       int stored = codec.encode(source, offset, length, out);
