@@ -80,19 +80,33 @@ final class EntryTable {
    * replaced, {@code e} itself when it was refused, or null when the key had none.
    */
   LogIndex.Entry putIfNewer(LogIndex.Entry e) {
-    long h = mix(e.key());
+    LogIndex.Entry old = putIfNewer(e.key(), e.generation(), e.sequence(), e.codec(), e.rawLength(), e.tombstone(),
+        e.location(), e.crc());
+    return old == REFUSED ? e : old;
+  }
+
+  /** What the primitive {@link #putIfNewer(long, int, long, int, int, boolean, RecordLocation, int)} answers when it refused. */
+  static final LogIndex.Entry REFUSED = new LogIndex.Entry(0, 0, -1, 0, 0, false, new RecordLocation(-1, -1, -1), 0);
+
+  /**
+   * {@link #putIfNewer(LogIndex.Entry)} from the record's fields, building no entry for it (the
+   * writer's path: one per record appended); returns the entry it replaced, {@link #REFUSED}, or null.
+   */
+  LogIndex.Entry putIfNewer(long key, int generation, long sequence, int codec, int rawLength, boolean tombstone,
+      RecordLocation location, int crc) {
+    long h = mix(key);
     Stripe s = stripe(h);
     synchronized (s) {
-      int i = s.find(e.key(), h);
+      int i = s.find(key, h);
       if (i >= 0) {
-        if (s.seq(i) >= e.sequence()) {
-          return e;
+        if (s.seq(i) >= sequence) {
+          return REFUSED;
         }
         LogIndex.Entry old = s.entry(i);
-        s.set(i, e);
+        s.set(i, key, generation, sequence, codec, rawLength, tombstone, location, crc);
         return old;
       }
-      s.insert(e, h);
+      s.insert(key, generation, sequence, codec, rawLength, tombstone, location, crc, h);
       return null;
     }
   }
@@ -300,18 +314,20 @@ final class EntryTable {
           (int) (lenCrc >>> 32));
     }
 
-    void set(int i, LogIndex.Entry e) {
+    void set(int i, long key, int generation, long sequence, int codec, int rawLength, boolean tombstone,
+        RecordLocation location, int crc) {
       int r = i * ROW;
-      rows[r + KEY] = e.key();
-      rows[r + SEQ] = e.sequence();
-      rows[r + SEG] = e.location().segmentId();
-      rows[r + OFF] = e.location().offset();
-      rows[r + LEN_CRC] = (e.location().length() & 0xFFFF_FFFFL) | ((long) e.crc() << 32);
-      rows[r + GEN_RAW] = (e.generation() & 0xFFFF_FFFFL) | ((long) e.rawLength() << 32);
-      rows[r + FLAGS] = FULL_BIT | (e.tombstone() ? TOMB_BIT : 0) | ((long) (e.codec() & 0xFF) << 8);
+      rows[r + KEY] = key;
+      rows[r + SEQ] = sequence;
+      rows[r + SEG] = location.segmentId();
+      rows[r + OFF] = location.offset();
+      rows[r + LEN_CRC] = (location.length() & 0xFFFF_FFFFL) | ((long) crc << 32);
+      rows[r + GEN_RAW] = (generation & 0xFFFF_FFFFL) | ((long) rawLength << 32);
+      rows[r + FLAGS] = FULL_BIT | (tombstone ? TOMB_BIT : 0) | ((long) (codec & 0xFF) << 8);
     }
 
-    void insert(LogIndex.Entry e, long h) {
+    void insert(long key, int generation, long sequence, int codec, int rawLength, boolean tombstone,
+        RecordLocation location, int crc, long h) {
       if ((size + 1) * 10 > capacity * 6) {
         rebuild(capacity * 2);
       }
@@ -320,7 +336,7 @@ final class EntryTable {
       while (full(i)) {
         i = (i + 1) & mask;
       }
-      set(i, e);
+      set(i, key, generation, sequence, codec, rawLength, tombstone, location, crc);
       size++;
     }
 

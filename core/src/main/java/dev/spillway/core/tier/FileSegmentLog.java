@@ -160,7 +160,7 @@ final class FileSegmentLog implements SegmentLog {
     try {
       ensureOpen();
       writer.write(pending, settings.durability(), (r, seq, loc) -> {
-        index.apply(entry(r, seq, loc));
+        apply(r, seq, loc);
         out.add(loc);
       });
     } finally {
@@ -179,9 +179,9 @@ final class FileSegmentLog implements SegmentLog {
     return encoder.encode(key, generation, codec, source, offset, length);
   }
 
-  private static LogIndex.Entry entry(SegmentWriter.Pending r, long seq, RecordLocation loc) {
-    return new LogIndex.Entry(r.key(), r.generation(), seq, r.codec(), r.rawLength(), r.kind() == KIND_TOMBSTONE, loc,
-        r.crc());
+  /** Indexes a record the writer acknowledged, building no entry object. */
+  private void apply(SegmentWriter.Pending r, long seq, RecordLocation loc) {
+    index.apply(r.key(), r.generation(), seq, r.codec(), r.rawLength(), r.kind() == KIND_TOMBSTONE, loc, r.crc());
   }
 
   @Override
@@ -204,7 +204,7 @@ final class FileSegmentLog implements SegmentLog {
         }
       }
       if (!tombstones.isEmpty()) {
-        writer.write(tombstones, settings.durability(), (r, seq, loc) -> index.apply(entry(r, seq, loc)));
+        writer.write(tombstones, settings.durability(), (r, seq, loc) -> apply(r, seq, loc));
       }
       return tombstones.size();
     } finally {

@@ -54,6 +54,23 @@ final class LogIndex {
     return true;
   }
 
+  /**
+   * {@link #apply(Entry)} from the record's fields, building no entry (the writer's path, once per
+   * record appended).
+   */
+  boolean apply(long key, int generation, long sequence, int codec, int rawLength, boolean tombstone,
+      RecordLocation location, int crc) {
+    Entry old = entries.putIfNewer(key, generation, sequence, codec, rawLength, tombstone, location, crc);
+    if (old == EntryTable.REFUSED) {
+      return false;
+    }
+    if (old != null) {
+      account(old, -1);
+    }
+    account(location.segmentId(), location.length(), tombstone, +1);
+    return true;
+  }
+
   /** Removes {@code e} if it is still the key's entry (a tombstone compaction dropped). */
   boolean remove(Entry e) {
     if (entries.remove(e)) {
