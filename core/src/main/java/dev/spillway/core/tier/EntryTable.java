@@ -79,6 +79,8 @@ final class EntryTable {
    * Puts {@code e} unless the key has an entry of an equal or higher sequence; returns the entry it
    * replaced, {@code e} itself when it was refused, or null when the key had none.
    */
+  // Identity on purpose: REFUSED is a sentinel instance, not a value.
+  @SuppressWarnings("ReferenceEquality")
   LogIndex.Entry putIfNewer(LogIndex.Entry e) {
     LogIndex.Entry old = putIfNewer(e.key(), e.generation(), e.sequence(), e.codec(), e.rawLength(), e.tombstone(),
         e.location(), e.crc());

@@ -58,6 +58,8 @@ final class LogIndex {
    * {@link #apply(Entry)} from the record's fields, building no entry (the writer's path, once per
    * record appended).
    */
+  // Identity on purpose: REFUSED is a sentinel instance, not a value.
+  @SuppressWarnings("ReferenceEquality")
   boolean apply(long key, int generation, long sequence, int codec, int rawLength, boolean tombstone,
       RecordLocation location, int crc) {
     Entry old = entries.putIfNewer(key, generation, sequence, codec, rawLength, tombstone, location, crc);
