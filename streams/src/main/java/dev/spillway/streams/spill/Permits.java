@@ -1,6 +1,7 @@
 package dev.spillway.streams.spill;
 
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
@@ -50,15 +51,38 @@ final class Permits {
 
   /** Returns a permit: to the first waiter, or to the pool. */
   void release() {
-    CompletableFuture<Void> next;
+    release(1);
+  }
+
+  /**
+   * Returns {@code n} permits at once (a group's answers): to the first waiters, the rest to the pool.
+   * One lock for all of them.
+   */
+  void release(int n) {
+    if (n <= 0) {
+      return;
+    }
+    CompletableFuture<Void> first;
+    List<CompletableFuture<Void>> more = List.of();
     synchronized (this) {
-      next = waiters.poll();
-      if (next == null) {
-        available++;
+      first = waiters.poll();
+      if (first == null) {
+        available += n;
         return;
       }
+      int handed = Math.min(n, waiters.size() + 1);
+      if (handed > 1) {
+        more = new ArrayList<>(handed - 1);
+        for (int i = 1; i < handed; i++) {
+          more.add(waiters.poll());
+        }
+      }
+      available += n - handed;
     }
-    next.complete(null); // outside the lock: the waiter's continuation runs here
+    first.complete(null); // outside the lock: the waiters' continuations run here
+    for (CompletableFuture<Void> f : more) {
+      f.complete(null);
+    }
   }
 
   /** Refuses new callers and fails every waiter with {@code cause}. */
