@@ -129,6 +129,9 @@ public final class SpillPipeline implements SpillRequests, AutoCloseable {
   private final PipelineCounters count = new PipelineCounters();
   /** Writer state: touched only by the one write in progress (the write stage runs one at a time). */
   private final WriteBackoff backoff;
+  private final SerialWriter serialWriter;
+  /** The write step failed in a way that stops the stream: the batch waiting behind it is not written. */
+  private volatile boolean writerBroken;
 
   private SpillPipeline(BlockAllocator allocator, SpillSettings settings, ActorSystem<?> system, BatchWriter writer) {
     this.allocator = allocator;
@@ -138,6 +141,7 @@ public final class SpillPipeline implements SpillRequests, AutoCloseable {
     this.io = IoDispatcher.of(system);
     this.permits = new Permits(settings.queueSize(), settings.queueSize());
     this.backoff = new WriteBackoff(settings.minBackoff(), settings.maxBackoff());
+    this.serialWriter = new SerialWriter(io, backoff::remainingNanos);
     // A group is at most a quarter of a batch (so batches still close near batch-bytes) and at most
     // MAX_GROUP requests, or what arrived within GROUP_DELAY. (Grouping only while the encoders are
     // busy measured slower: every full group was followed by a group of one, each costing a hand-off
@@ -147,7 +151,7 @@ public final class SpillPipeline implements SpillRequests, AutoCloseable {
     Pair<BoundedSourceQueue<RequestGroup>, CompletionStage<Done>> m = Source.<RequestGroup>queue(settings.queueSize())
         .mapAsync(settings.encodeParallelism(), this::toEncoders)
         .groupedWeightedWithin(settings.batchBytes(), g -> Math.max(1L, g.payloadBytes()), settings.batchDelay())
-        .mapAsync(1, this::write)
+        .mapAsync(2, this::write) // the next batch waits in the serial writer: no gap between writes
         .mapAsync(1, this::answer)
         .toMat(Sink.ignore(), Keep.both())
         .run(Materializer.matFromSystem(system));
@@ -494,11 +498,13 @@ public final class SpillPipeline implements SpillRequests, AutoCloseable {
     return g;
   }
 
-  /** Stage two: one append for the batch, after the pause a failure asked for. */
+  /**
+   * Stage two: one append for the batch, after the pause a failure asked for. Batches run one at a
+   * time and in order on the serial writer; the stage lets a second one wait there, so the writer goes
+   * from one batch to the next without waiting for the stream.
+   */
   private CompletionStage<List<RequestGroup>> write(List<RequestGroup> batch) {
-    long wait = backoff.remainingNanos();
-    Executor on = wait > 0 ? CompletableFuture.delayedExecutor(wait, TimeUnit.NANOSECONDS, io) : io;
-    return IoDispatcher.supply(() -> writeBatch(batch), on);
+    return serialWriter.submit(() -> writeBatch(batch));
   }
 
   /**
@@ -510,8 +516,10 @@ public final class SpillPipeline implements SpillRequests, AutoCloseable {
   private List<RequestGroup> writeBatch(List<RequestGroup> batch) {
     List<RequestGroup> mine = new ArrayList<>(batch.size());
     synchronized (transit) {
-      if (stopped) {
-        return List.of(); // the sweep abandoned these groups and answered their requests
+      if (stopped || writerBroken) {
+        // The sweep abandoned these groups and answered their requests, or will: a write step that
+        // broke stops the stream, and nothing is written after it.
+        return List.of();
       }
       for (RequestGroup g : batch) {
         if (live.contains(g)) { // groups whose preparation failed were answered then, and left
@@ -527,6 +535,7 @@ public final class SpillPipeline implements SpillRequests, AutoCloseable {
       failed = false;
       return mine;
     } catch (Throwable t) {
+      writerBroken = true;
       PipelineClosedException error = StageFailures.stageFailed(t);
       for (RequestGroup g : mine) {
         if (g.prepared != null) {
