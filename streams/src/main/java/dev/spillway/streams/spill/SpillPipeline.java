@@ -231,13 +231,15 @@ public final class SpillPipeline implements SpillRequests, AutoCloseable {
    * invalid handle, a full or closed pipeline, a failed batch; any other failure outranks an invalid
    * handle, so a block freed meanwhile does not hide a failed write); the other blocks are still
    * spilled or left resident as their own requests say. The same bounds hold as for {@link #spill}, but nothing is
-   * allocated per block beyond its request: this is the control plane's way to spill a round of cold
-   * blocks.
+   * allocated per block beyond its request (no future), the requests enter the collector up to a
+   * group at a time under one lock, and the round is answered once: this is the control plane's way
+   * to spill a round of cold blocks (the idle detector's and pressure rounds go through it).
    */
   @Override
   public CompletionStage<Void> spillAll(long[] handles, int from, int count) {
     Objects.checkFromIndexSize(from, count, handles.length);
     BulkAnswer bulk = new BulkAnswer(count);
+    List<SpillRequest> ready = new ArrayList<>(Math.min(count, MAX_GROUP));
     for (int i = from; i < from + count; i++) {
       SpillRequest r;
       try {
@@ -246,11 +248,20 @@ public final class SpillPipeline implements SpillRequests, AutoCloseable {
         bulk.arrive(e);
         continue;
       }
+      if (permits.tryAcquire()) {
+        ready.add(r); // the common case: gathered, then added to the collector under one lock
+        if (ready.size() == MAX_GROUP) {
+          enqueueAll(ready);
+        }
+        continue;
+      }
+      enqueueAll(ready);
       if (!admit(r)) {
         bulk.arrive(closed || stopped ? closedError() : new SpillQueueFullException(settings.queueSize(),
             " and as many callers wait for room"));
       }
     }
+    enqueueAll(ready);
     return bulk.done;
   }
 
@@ -402,6 +413,46 @@ public final class SpillPipeline implements SpillRequests, AutoCloseable {
       long seq = timerFor;
       var _ = system.scheduler().scheduleOnce(GROUP_DELAY, () -> flush(seq), system.executionContext());
     }
+  }
+
+  /** {@link #enqueue} of each of {@code rs} (which hold permits), under one lock; clears {@code rs}. */
+  private void enqueueAll(List<SpillRequest> rs) {
+    if (rs.isEmpty()) {
+      return;
+    }
+    count.accepted.add(rs.size());
+    long timerFor = -1;
+    boolean refused = false;
+    synchronized (collect) {
+      if (collecting) {
+        for (SpillRequest r : rs) {
+          if (open == null) {
+            open = new RequestGroup(MAX_GROUP);
+            timerFor = ++openSeq;
+          }
+          open.add(r);
+          if (open.size == MAX_GROUP || open.kib >= groupKiB) {
+            RequestGroup full = open;
+            open = null;
+            seal(full);
+            timerFor = -1;
+          }
+        }
+      } else {
+        refused = true;
+      }
+    }
+    if (refused) {
+      Tally tally = new Tally();
+      for (SpillRequest r : rs) {
+        tally.answer(r, null, closedError());
+      }
+      tally.done();
+    } else if (timerFor >= 0) {
+      long seq = timerFor;
+      var _ = system.scheduler().scheduleOnce(GROUP_DELAY, () -> flush(seq), system.executionContext());
+    }
+    rs.clear();
   }
 
   /** The timer of group {@code seq}: sends it to the stream if it is still being gathered. */
