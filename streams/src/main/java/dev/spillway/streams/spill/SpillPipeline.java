@@ -270,27 +270,34 @@ public final class SpillPipeline implements SpillRequests, AutoCloseable {
    * when none is free and {@code queue-size} callers wait already.
    */
   private boolean admit(SpillRequest r) {
-    if (permits.tryAcquire()) {
-      enqueue(r); // the common case: no future to wait on
-      return true;
-    }
-    CompletableFuture<Void> permit = permits.acquire();
-    if (permit == null) {
-      if (!closed && !stopped) {
-        count.rejectedFull.increment();
+    switch (permits.acquireOrWait(r)) {
+      case ADMITTED -> enqueue(r);
+      case WAITING -> {
+        // Enqueued by the answers that release a permit to it, or failed when the pipeline closes.
       }
-      return false;
-    }
-    // The answer reaches the caller through r; nothing waits on the stage whenComplete returns.
-    var _ = permit.whenComplete((ok, error) -> {
-      if (error != null) {
-        count.failed.increment();
-        r.fail(error);
-      } else {
-        enqueue(r);
+      case REFUSED -> {
+        if (!closed && !stopped) {
+          count.rejectedFull.increment();
+        }
+        return false;
       }
-    });
+    }
     return true;
+  }
+
+  /** Fails the requests that waited for a permit the pipeline will never give (it closed or stopped). */
+  private void refuseWaiters() {
+    List<SpillRequest> waiting = permits.close();
+    if (waiting.isEmpty()) {
+      return;
+    }
+    PipelineClosedException error = closedError();
+    count.failed.add(waiting.size());
+    for (SpillRequest r : waiting) {
+      if (r.claim()) {
+        r.fail(error);
+      }
+    }
   }
 
   /** A snapshot of the counters. */
@@ -309,7 +316,7 @@ public final class SpillPipeline implements SpillRequests, AutoCloseable {
       synchronized (this) {
         if (!closed) {
           closed = true;
-          permits.close(closedError());
+          refuseWaiters();
           synchronized (collect) {
             if (collecting && open != null) {
               RequestGroup g = open;
@@ -790,7 +797,10 @@ public final class SpillPipeline implements SpillRequests, AutoCloseable {
       if (failed > 0) {
         count.failed.add(failed);
       }
-      permits.release(claimed.size());
+      List<SpillRequest> admitted = permits.release(claimed.size());
+      if (!admitted.isEmpty()) {
+        enqueueAll(new ArrayList<>(admitted)); // waiters that now hold a permit, under one lock
+      }
       for (int i = 0; i < claimed.size(); i++) {
         if (answers.get(i) instanceof Throwable t) {
           claimed.get(i).fail(t);
@@ -833,7 +843,7 @@ public final class SpillPipeline implements SpillRequests, AutoCloseable {
       working = Set.copyOf(busy);
     }
     try {
-      permits.close(closedError());
+      refuseWaiters();
       for (RequestGroup g : abandon) {
         if (g.prepared != null && !g.written) {
           StageFailures.abandon(g.prepared);
