@@ -306,6 +306,16 @@ final class BudgetedAllocator implements BlockAllocator {
     }
 
     @Override
+    public PreparedSpill prepareSpillInPlace(long[] handles, int from, int count) {
+      return control.prepareSpillInPlace(handles, from, count);
+    }
+
+    @Override
+    public boolean spillEncodingIsCheap() {
+      return control.spillEncodingIsCheap();
+    }
+
+    @Override
     public void writeSpills(List<PreparedSpill> batch) {
       control.writeSpills(batch);
     }

@@ -24,6 +24,14 @@ final class CompressionProbe {
     return misses.get() < MISSES_TO_BACK_OFF || skips.incrementAndGet() % SAMPLE_EVERY == 0;
   }
 
+  /**
+   * Whether attempts are backed off now: the last {@link #MISSES_TO_BACK_OFF} records did not pay, so
+   * encoding a record costs about what copying it does.
+   */
+  boolean backedOff() {
+    return misses.get() >= MISSES_TO_BACK_OFF;
+  }
+
   /** What an attempt gave: {@code paid} when the codec's output was kept. */
   void attempted(boolean paid) {
     if (paid) {

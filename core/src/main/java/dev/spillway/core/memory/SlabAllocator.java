@@ -363,6 +363,18 @@ final class SlabAllocator extends BlockAccess implements BlockAllocator, Allocat
     return mover.spiller.prepare(handles, from, count, invalidHandle, /* copy= */ true, /* strict= */ false);
   }
 
+  @Override
+  public PreparedSpill prepareSpillInPlace(long[] handles, int from, int count) {
+    Objects.checkFromIndexSize(from, count, handles.length);
+    ensureOpen();
+    requireTier();
+    return mover.spiller.prepare(handles, from, count, invalidHandle, /* copy= */ false, /* strict= */ false);
+  }
+
+  @Override
+  public boolean spillEncodingIsCheap() {
+    return mover != null && mover.spiller.encodesCheaply();
+  }
 
   @Override
   public void writeSpills(List<PreparedSpill> batch) {

@@ -61,6 +61,18 @@ final class SpillProtocol {
   }
 
   /**
+   * Whether encoding a block costs about a copy of it: the codec is raw, or the {@link CompressionProbe}
+   * has backed off because the last records did not compress. A pipeline then gains nothing from
+   * encoding ahead of the writer and spills in place instead (see
+   * {@link dev.spillway.memory.spi.AllocatorControl#prepareSpillInPlace}).
+   */
+  // Identity on purpose: the allocator's own raw codec instance stores without encoding.
+  @SuppressWarnings("ReferenceEquality")
+  boolean encodesCheaply() {
+    return codec == raw || probe.backedOff();
+  }
+
+  /**
    * Spills the blocks of {@code handles[from, from + count)} as one batch, under the spill lock. An
    * invalid handle fails the whole call before anything is written (blocks frozen so far go back to
    * normal). Payloads stored raw are written straight from the slots: the lock and the freeze keep
@@ -78,10 +90,13 @@ final class SpillProtocol {
   }
 
   /**
-   * Stage one of a pipelined spill: freezes each block, waits out the writes in flight, and encodes a
-   * copy of each frozen block's bytes into memory the record owns. Runs without the spill lock, so
-   * several groups prepare at once while another is written. With {@code strict} an invalid handle
-   * throws (after unfreezing the group); otherwise it fails only its own request.
+   * Stage one of a pipelined spill: freezes each block, waits out the writes in flight, and encodes
+   * each frozen block's bytes. With {@code copy} a payload stored raw is copied into memory the record
+   * owns, so the group may wait for its write; without it the record points at the block's slot, and
+   * the group must be written at once by the same thread (as {@link #spill} does under the lock; the
+   * pipeline's writer does so when encoding is cheap). Runs without the spill lock, so several groups
+   * prepare at once while another is written. With {@code strict} an invalid handle throws (after
+   * unfreezing the group); otherwise it fails only its own request.
    */
   SpillGroup prepare(long[] handles, int from, int count, LongFunction<RuntimeException> invalid, boolean copy, boolean strict) {
     SpillGroup p = new SpillGroup(handles, from, count);

@@ -42,6 +42,29 @@ public interface AllocatorControl {
   PreparedSpill prepareSpill(long[] handles, int from, int count);
 
   /**
+   * {@link #prepareSpill} without the copy: a record stored raw points at its block's slot, as in the
+   * synchronous {@link #spill}. The group must be passed to {@link #writeSpills} (or abandoned) right
+   * away by the same thread, not left waiting: only the short window of a synchronous spill keeps the
+   * slots in place. For a pipeline's writer when encoding is cheap ({@link #spillEncodingIsCheap}),
+   * where a copy would cost as much as the encoding it lets run ahead. The default copies.
+   *
+   * @throws IllegalStateException when the allocator has no tier
+   */
+  default PreparedSpill prepareSpillInPlace(long[] handles, int from, int count) {
+    return prepareSpill(handles, from, count);
+  }
+
+  /**
+   * Whether encoding a spill costs about a copy now: the spill codec is raw, or LZ4 is backed off
+   * because recent records did not compress (see {@code spillway.spill.codec}). A pipeline then spills
+   * in place on its writer ({@link #prepareSpillInPlace}) instead of encoding copies ahead of it. A hint
+   * that may change with every record; false without a tier. The default says false.
+   */
+  default boolean spillEncodingIsCheap() {
+    return false;
+  }
+
+  /**
    * Stage two: appends the records of every group in {@code batch} in one batch (one gathering write,
    * fsync per {@code spillway.tier.durability}) and releases the RAM of each block nobody touched since
    * its preparation. Afterwards each request's {@link PreparedSpill#outcome} is final.

@@ -95,6 +95,71 @@ class PreparedSpillTest extends AllocatorTestBase {
     }
   }
 
+  /**
+   * In place (what a pipeline's writer does when encoding is cheap): records stored raw point at the
+   * slots; written at once they spill and read back byte-exact, and an access between the freeze and
+   * the write keeps its block resident with the new bytes.
+   */
+  @Test
+  void anInPlaceGroupWrittenAtOnceSpillsAndATouchedBlockStaysWithItsNewBytes() {
+    BlockAllocator a = tiered(tmp, "spill.codec = raw");
+    assertThat(a.control().spillEncodingIsCheap()).as("raw codec: encoding is a copy at most").isTrue();
+    List<byte[]> data = new ArrayList<>();
+    long[] h = fill(a, 6, 8192, data, true);
+    PreparedSpill p = a.control().prepareSpillInPlace(h, 0, 6);
+    assertThat(p.pendingBlocks()).isEqualTo(6);
+    assertThat(p.storedBytes()).as("raw: stored as they are").isGreaterThanOrEqualTo(p.rawBytes());
+    a.putLong(h[2], 16, 0x1d1e_5eedL); // touches a frozen block: it stays resident
+    a.control().writeSpills(List.of(p));
+    for (int i = 0; i < 6; i++) {
+      assertThat(p.outcome(i)).as("block %d", i).isEqualTo(i == 2 ? SpillOutcome.BUSY : SpillOutcome.SPILLED);
+    }
+    assertThat(a.isResident(h[2])).isTrue();
+    java.nio.ByteBuffer.wrap(data.get(2)).order(java.nio.ByteOrder.nativeOrder()).putLong(16, 0x1d1e_5eedL);
+    for (int i = 0; i < 6; i++) {
+      assertBytes(a, h[i], data.get(i));
+    }
+    long gone = a.allocate(64);
+    a.free(gone);
+    PreparedSpill bad = a.control().prepareSpillInPlace(new long[] {gone}, 0, 1);
+    assertThat(bad.failure(0)).as("an invalid handle fails only its request").isInstanceOf(InvalidHandleException.class);
+    bad.abandon();
+    a.control().maintain();
+    for (long x : h) {
+      a.free(x);
+    }
+  }
+
+  /**
+   * LZ4: encoding is work until the probe backs off on data that does not compress, and is work again
+   * once a sampled attempt pays.
+   */
+  @Test
+  void encodingIsCheapWhileLz4DoesNotPayAndNotOnceItPaysAgain() {
+    BlockAllocator a = tiered(tmp, "");
+    assertThat(a.control().spillEncodingIsCheap()).as("LZ4, nothing tried yet").isFalse();
+    List<byte[]> data = new ArrayList<>();
+    long[] random = fill(a, CompressionProbe.MISSES_TO_BACK_OFF, 4096, data, false);
+    a.control().spill(random, 0, random.length);
+    assertThat(a.control().spillEncodingIsCheap()).as("16 records in a row did not compress").isTrue();
+    long[] compressible = fill(a, 2 * CompressionProbe.SAMPLE_EVERY, 4096, data, true);
+    a.control().spill(compressible, 0, compressible.length);
+    assertThat(a.control().spillEncodingIsCheap()).as("a sampled attempt paid").isFalse();
+    long[] all = new long[random.length + compressible.length];
+    System.arraycopy(random, 0, all, 0, random.length);
+    System.arraycopy(compressible, 0, all, random.length, compressible.length);
+    for (int i = 0; i < all.length; i++) {
+      assertBytes(a, all[i], data.get(i));
+      a.free(all[i]);
+    }
+    BlockAllocator untiered = BlockAllocator.create(dev.spillway.config.SpillwaySettings.defaults().memory());
+    try {
+      assertThat(untiered.control().spillEncodingIsCheap()).as("no tier").isFalse();
+    } finally {
+      untiered.close();
+    }
+  }
+
   @Test
   void abandonUnfreezesEverythingAndReleasesNothingOfTheBlocks() {
     BlockAllocator a = tiered(tmp, "");
