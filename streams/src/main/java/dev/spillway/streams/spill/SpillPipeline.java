@@ -797,9 +797,15 @@ public final class SpillPipeline implements SpillRequests, AutoCloseable {
       if (failed > 0) {
         count.failed.add(failed);
       }
-      List<SpillRequest> admitted = permits.release(claimed.size());
-      if (!admitted.isEmpty()) {
-        enqueueAll(new ArrayList<>(admitted)); // waiters that now hold a permit, under one lock
+      // Waiters that now hold a permit, enqueued under one lock; then those that began to wait
+      // while these were being enqueued (Permits: a later request never overtakes an earlier one).
+      for (List<SpillRequest> admitted = permits.release(claimed.size()); !admitted.isEmpty(); ) {
+        int n = admitted.size();
+        try {
+          enqueueAll(new ArrayList<>(admitted));
+        } finally {
+          admitted = permits.handedOff(n);
+        }
       }
       for (int i = 0; i < claimed.size(); i++) {
         if (answers.get(i) instanceof Throwable t) {
