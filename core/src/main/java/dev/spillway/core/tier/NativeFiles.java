@@ -53,8 +53,7 @@ final class NativeFiles {
     MethodHandle preadErrno = null;
     StructLayout state = null;
     VarHandle errno = null;
-    if (System.getProperty("os.name", "").toLowerCase(Locale.ROOT).contains("linux")
-        && !Boolean.getBoolean("spillway.tier.no-native-reads")) {
+    if (System.getProperty("os.name", "").toLowerCase(Locale.ROOT).contains("linux")) {
       try {
         Linker linker = Linker.nativeLinker();
         var lookup = linker.defaultLookup();
@@ -85,7 +84,7 @@ final class NativeFiles {
 
   private NativeFiles() {}
 
-  /** Whether native reads are available (Linux, and not turned off). */
+  /** Whether native reads are available (Linux). */
   static boolean available() {
     return OPEN != null;
   }
