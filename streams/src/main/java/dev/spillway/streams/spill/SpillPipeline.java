@@ -398,17 +398,7 @@ public final class SpillPipeline implements SpillRequests, AutoCloseable {
     long timerFor = -1;
     synchronized (collect) {
       if (collecting) {
-        if (open == null) {
-          open = new RequestGroup(MAX_GROUP);
-          timerFor = ++openSeq;
-        }
-        open.add(r);
-        if (open.size == MAX_GROUP || open.kib >= groupKiB) {
-          RequestGroup full = open;
-          open = null;
-          seal(full);
-          timerFor = -1;
-        }
+        timerFor = addLocked(r, timerFor);
         r = null;
       }
     }
@@ -416,8 +406,33 @@ public final class SpillPipeline implements SpillRequests, AutoCloseable {
       answer(r, null, closedError()); // closed, or the stream stopped, since the request was made
       return;
     }
-    if (timerFor >= 0) {
-      long seq = timerFor;
+    startTimer(timerFor);
+  }
+
+  /**
+   * Adds {@code r} to the open group (opening one if none is), sealing the group once it is full;
+   * the caller holds {@link #collect}. Returns the sequence of the group this caller opened and that
+   * is still open (its timer is the caller's to start), given the one before this add, or -1.
+   */
+  private long addLocked(SpillRequest r, long timerFor) {
+    long opened = timerFor;
+    if (open == null) {
+      open = new RequestGroup(MAX_GROUP);
+      opened = ++openSeq;
+    }
+    open.add(r);
+    if (open.size == MAX_GROUP || open.kib >= groupKiB) {
+      RequestGroup full = open;
+      open = null;
+      seal(full);
+      opened = -1;
+    }
+    return opened;
+  }
+
+  /** Starts the timer that sends group {@code seq} after {@link #GROUP_DELAY}; none for -1. */
+  private void startTimer(long seq) {
+    if (seq >= 0) {
       var _ = system.scheduler().scheduleOnce(GROUP_DELAY, () -> flush(seq), system.executionContext());
     }
   }
@@ -433,17 +448,7 @@ public final class SpillPipeline implements SpillRequests, AutoCloseable {
     synchronized (collect) {
       if (collecting) {
         for (SpillRequest r : rs) {
-          if (open == null) {
-            open = new RequestGroup(MAX_GROUP);
-            timerFor = ++openSeq;
-          }
-          open.add(r);
-          if (open.size == MAX_GROUP || open.kib >= groupKiB) {
-            RequestGroup full = open;
-            open = null;
-            seal(full);
-            timerFor = -1;
-          }
+          timerFor = addLocked(r, timerFor);
         }
       } else {
         refused = true;
@@ -455,9 +460,8 @@ public final class SpillPipeline implements SpillRequests, AutoCloseable {
         tally.answer(r, null, closedError());
       }
       tally.done();
-    } else if (timerFor >= 0) {
-      long seq = timerFor;
-      var _ = system.scheduler().scheduleOnce(GROUP_DELAY, () -> flush(seq), system.executionContext());
+    } else {
+      startTimer(timerFor);
     }
     rs.clear();
   }
