@@ -15,5 +15,6 @@ module dev.spillway.core {
   exports dev.spillway.memory;
   exports dev.spillway.memory.spi;
   exports dev.spillway.codec;
+  exports dev.spillway.map;
   exports dev.spillway.core.tier to dev.spillway.cli;
 }

@@ -46,7 +46,9 @@ public final class KnownKeys {
   static final List<String> IO_DISPATCHER = List.of(SpillwaySettings.ROOT, "streams", "io-dispatcher");
 
   /** Maps with user-named members, and the keys each member may hold. */
-  private static final Map<List<String>, List<String>> MAPS = Map.of(POOL_CLASSES, PoolSettings.CLASS_KEYS);
+  static final List<String> MAPS_SECTION = List.of(SpillwaySettings.ROOT, MapSettings.SECTION);
+  private static final Map<List<String>, List<String>> MAPS = Map.of(POOL_CLASSES, PoolSettings.CLASS_KEYS,
+      MAPS_SECTION, MapSettings.KEYS);
   /** Sections another library reads. Known even when the module that defines them is not on the class path. */
   private static final Set<List<String>> FOREIGN = Set.of(IO_DISPATCHER);
 

@@ -11,7 +11,8 @@ import com.typesafe.config.ConfigFactory;
  */
 public record SpillwaySettings(
     MemorySettings memory, TierSettings tier, CodecSettings codec, SpillSettings spill,
-    StreamSettings streams, ControlSettings control, MetricsSettings metrics) {
+    StreamSettings streams, ControlSettings control, MetricsSettings metrics,
+    java.util.Map<String, MapSettings> maps) {
 
   /** The root path of Spillway's keys. */
   public static final String ROOT = "spillway";
@@ -44,36 +45,64 @@ public record SpillwaySettings(
         SpillSettings.read(root.child("spill")),
         StreamSettings.read(root.child("streams")),
         ControlSettings.read(root.child("control")),
-        MetricsSettings.read(root.child("metrics")));
+        MetricsSettings.read(root.child("metrics")),
+        MapSettings.read(root));
+  }
+
+  /** Compact constructor: keeps an unmodifiable copy of {@code maps}, which must hold {@code default}. */
+  public SpillwaySettings {
+    maps = java.util.Map.copyOf(maps);
+    if (!maps.containsKey(MapSettings.DEFAULT)) {
+      throw new SettingsException(ROOT + ".maps.default", "is missing: every map falls back to it");
+    }
+  }
+
+  /**
+   * The settings of the map called {@code name}: {@code spillway.maps.<name>} over {@code
+   * spillway.maps.default}, or the default's under that name when the map has no section.
+   *
+   * @throws IllegalArgumentException when {@code name} is not a valid map name
+   */
+  public MapSettings mapSettings(String name) {
+    MapSettings.checkName(name);
+    MapSettings own = maps.get(name);
+    return own != null ? own : maps.get(MapSettings.DEFAULT).withName(name);
+  }
+
+  /** A copy with other settings for the map {@code value.name()} (its default if named {@code default}). */
+  public SpillwaySettings withMap(MapSettings value) {
+    java.util.Map<String, MapSettings> copy = new java.util.TreeMap<>(maps);
+    copy.put(value.name(), value);
+    return new SpillwaySettings(memory, tier, codec, spill, streams, control, metrics, copy);
   }
 
   /** A copy with other memory settings. */
   public SpillwaySettings withMemory(MemorySettings value) {
-    return new SpillwaySettings(value, tier, codec, spill, streams, control, metrics);
+    return new SpillwaySettings(value, tier, codec, spill, streams, control, metrics, maps);
   }
 
   /** A copy with other tier settings. */
   public SpillwaySettings withTier(TierSettings value) {
-    return new SpillwaySettings(memory, value, codec, spill, streams, control, metrics);
+    return new SpillwaySettings(memory, value, codec, spill, streams, control, metrics, maps);
   }
 
   /** A copy with other spill settings. */
   public SpillwaySettings withSpill(SpillSettings value) {
-    return new SpillwaySettings(memory, tier, codec, value, streams, control, metrics);
+    return new SpillwaySettings(memory, tier, codec, value, streams, control, metrics, maps);
   }
 
   /** A copy with other stream settings. */
   public SpillwaySettings withStreams(StreamSettings value) {
-    return new SpillwaySettings(memory, tier, codec, spill, value, control, metrics);
+    return new SpillwaySettings(memory, tier, codec, spill, value, control, metrics, maps);
   }
 
   /** A copy with other control-plane settings. */
   public SpillwaySettings withControl(ControlSettings value) {
-    return new SpillwaySettings(memory, tier, codec, spill, streams, value, metrics);
+    return new SpillwaySettings(memory, tier, codec, spill, streams, value, metrics, maps);
   }
 
   /** A copy with other metrics settings. */
   public SpillwaySettings withMetrics(MetricsSettings value) {
-    return new SpillwaySettings(memory, tier, codec, spill, streams, control, value);
+    return new SpillwaySettings(memory, tier, codec, spill, streams, control, value, maps);
   }
 }

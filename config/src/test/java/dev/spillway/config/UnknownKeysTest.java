@@ -109,7 +109,7 @@ class UnknownKeysTest {
     assertThat(refused("spillway.tier.size = 1 GiB").getMessage()).startsWith("spillway.tier.size: is not a Spillway"
         + " setting (set in String: 1); allowed in spillway.tier: compaction, default-parent, directories, durability, segment-size\n");
     assertThat(refused("spillway.storage = 1").getMessage())
-        .contains("allowed in spillway: codec, control, memory, metrics, spill, streams, tier\n");
+        .contains("allowed in spillway: codec, control, maps, memory, metrics, spill, streams, tier\n");
   }
 
   @Test

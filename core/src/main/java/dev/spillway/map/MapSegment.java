@@ -1,0 +1,446 @@
+package dev.spillway.map;
+
+import dev.spillway.config.MapSettings;
+import dev.spillway.map.policy.ReplacementPolicies;
+import dev.spillway.map.policy.ReplacementPolicy;
+import dev.spillway.memory.BlockAllocator;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.IntPredicate;
+
+/**
+ * One segment of a {@link SpillMap}: a lock, an {@link OffHeapIndex}, the blocks of its entries, its
+ * policies and its counters. Each entry's block holds its key (when longer than {@link
+ * OffHeapIndex#INLINE_KEY} bytes) followed by its value. Every method that touches state expects the
+ * caller to hold {@link #lock}; the map does that around each call.
+ *
+ * <p>A replaced value gets a new block, written before the old one is freed, so that a failure to
+ * allocate leaves the entry as it was, and a replaced entry that had gone to NVMe is never read back
+ * just to be overwritten.
+ */
+final class MapSegment<K, V> implements OffHeapIndex.BlockKeys {
+  /** Minimum block size the map demotes: a record and its index entry would cost more than it frees. */
+  static final long MIN_DEMOTE_BYTES = 1024;
+  /** Rows the expiry sweep looks at per write. */
+  private static final int SWEEP_PER_WRITE = 8;
+  /** The weight the demotion policy is sized for, per segment. */
+  private static final long DEMOTION_MAXIMUM = 1 << 16;
+
+  final ReentrantLock lock = new ReentrantLock();
+  private final OffHeapSpillMap<K, V> map;
+  private final BlockAllocator memory;
+  final OffHeapIndex index;
+  private final ReplacementPolicy eviction;
+  private final ReplacementPolicy demotion;
+  private final ReplacementPolicy l1;
+  private final boolean byteWeights;
+  private final long expireAfterWriteNanos;
+  private final long expireAfterAccessNanos;
+  private Object[] l1Values;
+  private int sweepCursor;
+  boolean closed;
+
+  long l1Hits;
+  long l2Hits;
+  long l3Hits;
+  long misses;
+  long puts;
+  long removals;
+  long evictions;
+  long expirations;
+  long promotions;
+  long demotions;
+  long loads;
+  long loadNanos;
+
+  MapSegment(OffHeapSpillMap<K, V> map, BlockAllocator memory, MapSettings settings, int segments) {
+    this.map = map;
+    this.memory = memory;
+    this.index = new OffHeapIndex(memory, this);
+    if (settings.mode() == MapSettings.Mode.CACHE) {
+      eviction = ReplacementPolicies.create(settings.evictionPolicy());
+      byteWeights = settings.maximumBytes() > 0;
+      long total = byteWeights ? settings.maximumBytes() : settings.maximumEntries();
+      eviction.setMaximum(Math.max(1, ceilDiv(total, segments)));
+    } else {
+      eviction = null;
+      byteWeights = false;
+    }
+    demotion = ReplacementPolicies.create(settings.demotionPolicy());
+    demotion.setMaximum(DEMOTION_MAXIMUM);
+    if (settings.l1Entries() > 0) {
+      l1 = ReplacementPolicies.create(settings.l1Policy());
+      l1.setMaximum(Math.max(1, ceilDiv(settings.l1Entries(), segments)));
+      l1Values = new Object[0];
+    } else {
+      l1 = null;
+    }
+    expireAfterWriteNanos = settings.expireAfterWrite().toNanos();
+    expireAfterAccessNanos = settings.expireAfterAccess().toNanos();
+  }
+
+  private static long ceilDiv(long a, long b) {
+    return (a + b - 1) / b;
+  }
+
+  // ---- lookups -------------------------------------------------------------------------------
+
+  /** The live row of the key, or -1; an expired entry met here is removed (EXPIRED). */
+  int lookup(long hash, MemorySegment key, int keyLength, long now, List<Removal<K, V>> removed) {
+    int row = index.find(hash, key, keyLength);
+    if (row >= 0 && isExpired(row, now)) {
+      remove(row, RemovalCause.EXPIRED, removed);
+      return -1;
+    }
+    return row;
+  }
+
+  @Override
+  public boolean keyEquals(int row, MemorySegment key, int keyLength) {
+    // Keys longer than the inline room lead the block: read just them, without restoring a spilled block.
+    MemorySegment stored = map.keyPrefix(index.handle(row), keyLength);
+    return MemorySegment.mismatch(stored, 0, keyLength, key, 0, keyLength) == -1;
+  }
+
+  private boolean isExpired(int row, long now) {
+    return (expireAfterWriteNanos > 0 && now - index.writeTime(row) >= expireAfterWriteNanos)
+        || (expireAfterAccessNanos > 0 && now - index.accessTime(row) >= expireAfterAccessNanos);
+  }
+
+  /**
+   * The value of {@code row} for a read: from the on-heap level when it is there, else decoded from
+   * its block (restoring it when it had gone to NVMe); counts the hit and feeds the policies.
+   */
+  V read(int row, long now) {
+    if (expireAfterAccessNanos > 0) {
+      index.setAccessTime(row, now);
+    }
+    long hash = index.hash(row);
+    if (eviction != null) {
+      eviction.onAccess(row, hash);
+    }
+    if (l1 != null && row < l1Values.length && l1Values[row] != null) {
+      l1Hits++;
+      l1.onAccess(row, hash);
+      @SuppressWarnings("unchecked")
+      V v = (V) l1Values[row];
+      return v;
+    }
+    long handle = index.handle(row);
+    if (memory.isResident(handle)) {
+      l2Hits++;
+      touchResident(row, hash, handle);
+    } else {
+      l3Hits++;
+      promotions++;
+    }
+    V value = map.decodeValue(handle, valueOffset(row), index.valueLength(row), true);
+    if (!demotion.contains(row)) {
+      demotion.onInsert(row, hash, 1);
+    }
+    if (l1 != null) {
+      putL1(row, hash, value);
+      promotions++;
+    }
+    return value;
+  }
+
+  private void touchResident(int row, long hash, long handle) {
+    if (demotion.contains(row)) {
+      demotion.onAccess(row, hash);
+    } else if (memory.isResident(handle)) {
+      demotion.onInsert(row, hash, 1);
+    }
+  }
+
+  /** The value of {@code row} without counting a read or restoring its block (for old values and listeners). */
+  V peek(int row) {
+    if (l1 != null && row < l1Values.length && l1Values[row] != null) {
+      @SuppressWarnings("unchecked")
+      V v = (V) l1Values[row];
+      return v;
+    }
+    return map.decodeValue(index.handle(row), valueOffset(row), index.valueLength(row), false);
+  }
+
+  /** The stored key of {@code row}, decoded. */
+  K key(int row) {
+    int length = index.keyLength(row);
+    if (length <= OffHeapIndex.INLINE_KEY) {
+      return map.decodeInlineKey(index, row, length);
+    }
+    return map.decodeKey(map.keyPrefix(index.handle(row), length), length);
+  }
+
+  /** Whether the value bytes of {@code row} equal {@code value[0, length)}. */
+  boolean valueEquals(int row, MemorySegment value, long length) {
+    if (index.valueLength(row) != length) {
+      return false;
+    }
+    MemorySegment stored = map.peekBlock(index.handle(row));
+    long off = valueOffset(row);
+    return MemorySegment.mismatch(stored, off, off + length, value, 0, length) == -1;
+  }
+
+  boolean isResident(int row) {
+    return (l1 != null && row < l1Values.length && l1Values[row] != null) || memory.isResident(index.handle(row));
+  }
+
+  private long valueOffset(int row) {
+    int k = index.keyLength(row);
+    return k > OffHeapIndex.INLINE_KEY ? k : 0;
+  }
+
+  // ---- writes --------------------------------------------------------------------------------
+
+  /**
+   * A new entry. Its block is allocated and written first and the index grown after, so that when
+   * either fails nothing is left behind.
+   */
+  int insert(long hash, MemorySegment key, int keyLength, MemorySegment value, long valueLength, long now,
+      List<Removal<K, V>> removed) {
+    long handle = writeBlock(key, keyLength, value, valueLength);
+    int row;
+    try {
+      row = index.insert(hash, key, keyLength);
+    } catch (RuntimeException | Error e) {
+      memory.free(handle);
+      throw e;
+    }
+    index.setHandle(row, handle);
+    index.setValueLength(row, (int) valueLength);
+    index.setWriteTime(row, now);
+    index.setAccessTime(row, now);
+    ensureRows(index.rowLimit());
+    demotion.onInsert(row, hash, 1);
+    puts++;
+    if (eviction != null) {
+      eviction.onInsert(row, hash, weight(keyLength, valueLength));
+      evictOverMaximum(removed);
+    }
+    sweep(now, removed);
+    return row;
+  }
+
+  /** A new value for the entry of {@code row}; {@code old} is the value reported as REPLACED, if any. */
+  void replace(int row, MemorySegment value, long valueLength, long now, List<Removal<K, V>> removed,
+      boolean report) {
+    long hash = index.hash(row);
+    int keyLength = index.keyLength(row);
+    MemorySegment key = keyLength > OffHeapIndex.INLINE_KEY ? map.keyPrefix(index.handle(row), keyLength) : null;
+    long handle = writeBlock(key, keyLength, value, valueLength);
+    if (report) {
+      removed.add(new Removal<>(key(row), peek(row), RemovalCause.REPLACED));
+    }
+    long old = index.handle(row);
+    index.setHandle(row, handle);
+    index.setValueLength(row, (int) valueLength);
+    index.setWriteTime(row, now);
+    index.setAccessTime(row, now);
+    memory.free(old);
+    dropL1(row);
+    if (demotion.contains(row)) {
+      demotion.onUpdate(row, hash, 1);
+    } else {
+      demotion.onInsert(row, hash, 1);
+    }
+    puts++;
+    if (eviction != null) {
+      eviction.onUpdate(row, hash, weight(keyLength, valueLength));
+      evictOverMaximum(removed);
+    }
+    sweep(now, removed);
+  }
+
+  private long writeBlock(MemorySegment key, int keyLength, MemorySegment value, long valueLength) {
+    long keyBytes = keyLength > OffHeapIndex.INLINE_KEY ? keyLength : 0;
+    long handle = memory.allocate(Math.max(1, keyBytes + valueLength));
+    try {
+      if (keyBytes > 0) {
+        memory.write(handle, 0, key, 0, keyBytes);
+      }
+      if (valueLength > 0) {
+        memory.write(handle, keyBytes, value, 0, valueLength);
+      }
+    } catch (RuntimeException | Error e) {
+      memory.free(handle);
+      throw e;
+    }
+    return handle;
+  }
+
+  private long weight(int keyLength, long valueLength) {
+    return byteWeights ? Math.max(1, keyLength + valueLength) : 1;
+  }
+
+  /** Removes the entry of {@code row}, reporting it with {@code cause} when there is a listener. */
+  void remove(int row, RemovalCause cause, List<Removal<K, V>> removed) {
+    if (removed != null && map.hasListener()) {
+      removed.add(new Removal<>(key(row), peek(row), cause));
+    }
+    long handle = index.handle(row);
+    dropL1(row);
+    demotion.onRemove(row);
+    if (eviction != null) {
+      eviction.onRemove(row);
+    }
+    index.remove(row);
+    memory.free(handle);
+    switch (cause) {
+      case EXPIRED -> expirations++;
+      case EVICTED -> evictions++;
+      default -> removals++;
+    }
+  }
+
+  private void evictOverMaximum(List<Removal<K, V>> removed) {
+    while (eviction.weightedSize() > eviction.maximum()) {
+      int victim = eviction.victim();
+      if (victim < 0) {
+        return;
+      }
+      remove(victim, RemovalCause.EVICTED, removed);
+    }
+  }
+
+  /** Looks at a few rows after the sweep cursor and removes those that expired. */
+  private void sweep(long now, List<Removal<K, V>> removed) {
+    if (expireAfterWriteNanos == 0 && expireAfterAccessNanos == 0) {
+      return;
+    }
+    int limit = index.rowLimit();
+    for (int i = 0; i < SWEEP_PER_WRITE && limit > 0; i++) {
+      int row = sweepCursor++ % limit;
+      if (sweepCursor >= limit) {
+        sweepCursor = 0;
+      }
+      if (index.isUsed(row) && isExpired(row, now)) {
+        remove(row, RemovalCause.EXPIRED, removed);
+      }
+    }
+  }
+
+  /** Removes every expired entry. */
+  void expireAll(long now, List<Removal<K, V>> removed) {
+    if (expireAfterWriteNanos == 0 && expireAfterAccessNanos == 0) {
+      return;
+    }
+    for (int row = 0; row < index.rowLimit(); row++) {
+      if (index.isUsed(row) && isExpired(row, now)) {
+        remove(row, RemovalCause.EXPIRED, removed);
+      }
+    }
+  }
+
+  // ---- levels --------------------------------------------------------------------------------
+
+  private void ensureRows(int rows) {
+    demotion.ensureRows(rows);
+    if (eviction != null) {
+      eviction.ensureRows(rows);
+    }
+    if (l1 != null) {
+      l1.ensureRows(rows);
+      if (l1Values.length < rows) {
+        l1Values = Arrays.copyOf(l1Values, Math.max(rows, l1Values.length * 2));
+      }
+    }
+  }
+
+  private void putL1(int row, long hash, V value) {
+    if (l1Values[row] != null) {
+      return;
+    }
+    l1Values[row] = value;
+    l1.onInsert(row, hash, 1);
+    while (l1.weightedSize() > l1.maximum()) {
+      int victim = l1.victim();
+      if (victim < 0) {
+        break;
+      }
+      l1.onRemove(victim);
+      l1Values[victim] = null;
+    }
+  }
+
+  private void dropL1(int row) {
+    if (l1 != null && row < l1Values.length && l1Values[row] != null) {
+      l1Values[row] = null;
+      l1.onRemove(row);
+    }
+  }
+
+  int l1Size() {
+    return l1 == null ? 0 : l1.size();
+  }
+
+  /**
+   * Spills resident entries in demotion order until {@code bytes} of blocks went or the order ran
+   * out; returns the bytes spilled. Entries under {@link #MIN_DEMOTE_BYTES} stay.
+   */
+  long demote(long bytes) {
+    List<Integer> rows = new ArrayList<>();
+    long[] want = {0};
+    IntPredicate pick = row -> {
+      long handle = index.handle(row);
+      long capacity = memory.capacity(handle);
+      if (capacity >= MIN_DEMOTE_BYTES && memory.isResident(handle)) {
+        rows.add(row);
+        want[0] += capacity;
+      }
+      return want[0] < bytes;
+    };
+    demotion.forEachColdest(pick);
+    if (rows.isEmpty()) {
+      return 0;
+    }
+    long[] handles = new long[rows.size()];
+    for (int i = 0; i < handles.length; i++) {
+      handles[i] = index.handle(rows.get(i));
+    }
+    var report = memory.control().spill(handles, 0, handles.length);
+    long spilled = 0;
+    for (int i = 0; i < handles.length; i++) {
+      int row = rows.get(i);
+      if (!memory.isResident(handles[i])) {
+        spilled += memory.capacity(handles[i]);
+        demotion.onRemove(row);
+        dropL1(row);
+      }
+    }
+    demotions += report.spilled();
+    return spilled;
+  }
+
+  /** Frees every entry and the index (close). */
+  void freeAll() {
+    for (int row = 0; row < index.rowLimit(); row++) {
+      if (index.isUsed(row)) {
+        memory.free(index.handle(row));
+      }
+    }
+    index.close();
+    if (l1Values != null) {
+      Arrays.fill(l1Values, null);
+    }
+    closed = true;
+  }
+
+  /** Every live row, for iteration and clear. */
+  int[] liveRows() {
+    int[] out = new int[index.size()];
+    int n = 0;
+    for (int row = 0; row < index.rowLimit() && n < out.length; row++) {
+      if (index.isUsed(row)) {
+        out[n++] = row;
+      }
+    }
+    return n == out.length ? out : Arrays.copyOf(out, n);
+  }
+
+  /** An entry that left, for the removal listener. */
+  record Removal<K, V>(K key, V value, RemovalCause cause) {}
+}
