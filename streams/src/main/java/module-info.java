@@ -11,4 +11,5 @@ module dev.spillway.streams {
 
   exports dev.spillway.streams.bulk;
   exports dev.spillway.streams.spill;
+  exports dev.spillway.streams.map;
 }

@@ -787,6 +787,11 @@ final class OffHeapSpillMap<K, V> extends AbstractMap<K, V> implements SpillMap<
   }
 
   @Override
+  public boolean isClosed() {
+    return closed;
+  }
+
+  @Override
   public void close() {
     if (closed) {
       return;

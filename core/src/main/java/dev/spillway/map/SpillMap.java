@@ -77,6 +77,9 @@ public interface SpillMap<K, V> extends ConcurrentMap<K, V>, AutoCloseable {
   /** Removes expired entries now (they are otherwise removed as they are met, a few per write). */
   void cleanUp();
 
+  /** Whether {@link #close()} was called. */
+  boolean isClosed();
+
   /** A snapshot of the map's figures. */
   MapStats stats();
 
