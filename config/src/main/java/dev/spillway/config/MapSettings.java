@@ -25,7 +25,8 @@ import java.util.TreeMap;
  * @param maximumEntries the entry bound of a cache (0: none)
  * @param maximumBytes the byte bound of a cache, counting each entry's key and value bytes (0: none)
  * @param evictionPolicy which entry a full cache drops
- * @param demotionPolicy which resident entries a store or cache sends to NVMe first
+ * @param demotionPolicy which resident entries a store sends to NVMe first (a cache demotes in the
+ *     order of its eviction policy)
  * @param l1Entries how many decoded values the on-heap level keeps (0: no on-heap level)
  * @param l1Policy which value the on-heap level drops when full
  * @param expireAfterWrite entries expire this long after their last write (zero: never)

@@ -33,7 +33,9 @@ final class MapSegment<K, V> implements OffHeapIndex.BlockKeys {
   private final OffHeapSpillMap<K, V> map;
   private final BlockAllocator memory;
   final OffHeapIndex index;
+  /** A cache's eviction order (null in a store); it also orders a cache's demotion. */
   private final ReplacementPolicy eviction;
+  /** A store's demotion order over its resident entries (null in a cache, which demotes by {@link #eviction}). */
   private final ReplacementPolicy demotion;
   private final ReplacementPolicy l1;
   private final boolean byteWeights;
@@ -69,8 +71,12 @@ final class MapSegment<K, V> implements OffHeapIndex.BlockKeys {
       eviction = null;
       byteWeights = false;
     }
-    demotion = ReplacementPolicies.create(settings.demotionPolicy());
-    demotion.setMaximum(DEMOTION_MAXIMUM);
+    if (eviction == null) {
+      demotion = ReplacementPolicies.create(settings.demotionPolicy());
+      demotion.setMaximum(DEMOTION_MAXIMUM);
+    } else {
+      demotion = null; // one policy, one set of per-row arrays: a cache demotes in the order it would evict
+    }
     if (settings.l1Entries() > 0) {
       l1 = ReplacementPolicies.create(settings.l1Policy());
       l1.setMaximum(Math.max(1, ceilDiv(settings.l1Entries(), segments)));
@@ -138,7 +144,7 @@ final class MapSegment<K, V> implements OffHeapIndex.BlockKeys {
       promotions++;
     }
     V value = map.decodeValue(handle, valueOffset(row), index.valueLength(row), true);
-    if (!demotion.contains(row)) {
+    if (demotion != null && !demotion.contains(row)) {
       demotion.onInsert(row, hash, 1);
     }
     if (l1 != null) {
@@ -149,6 +155,9 @@ final class MapSegment<K, V> implements OffHeapIndex.BlockKeys {
   }
 
   private void touchResident(int row, long hash, long handle) {
+    if (demotion == null) {
+      return;
+    }
     if (demotion.contains(row)) {
       demotion.onAccess(row, hash);
     } else if (memory.isResident(handle)) {
@@ -215,7 +224,9 @@ final class MapSegment<K, V> implements OffHeapIndex.BlockKeys {
     index.setWriteTime(row, now);
     index.setAccessTime(row, now);
     ensureRows(index.rowLimit());
-    demotion.onInsert(row, hash, 1);
+    if (demotion != null) {
+      demotion.onInsert(row, hash, 1);
+    }
     puts++;
     if (eviction != null) {
       eviction.onInsert(row, hash, weight(keyLength, valueLength));
@@ -242,10 +253,12 @@ final class MapSegment<K, V> implements OffHeapIndex.BlockKeys {
     index.setAccessTime(row, now);
     memory.free(old);
     dropL1(row);
-    if (demotion.contains(row)) {
-      demotion.onUpdate(row, hash, 1);
-    } else {
-      demotion.onInsert(row, hash, 1);
+    if (demotion != null) {
+      if (demotion.contains(row)) {
+        demotion.onUpdate(row, hash, 1);
+      } else {
+        demotion.onInsert(row, hash, 1);
+      }
     }
     puts++;
     if (eviction != null) {
@@ -283,7 +296,9 @@ final class MapSegment<K, V> implements OffHeapIndex.BlockKeys {
     }
     long handle = index.handle(row);
     dropL1(row);
-    demotion.onRemove(row);
+    if (demotion != null) {
+      demotion.onRemove(row);
+    }
     if (eviction != null) {
       eviction.onRemove(row);
     }
@@ -338,7 +353,9 @@ final class MapSegment<K, V> implements OffHeapIndex.BlockKeys {
   // ---- levels --------------------------------------------------------------------------------
 
   private void ensureRows(int rows) {
-    demotion.ensureRows(rows);
+    if (demotion != null) {
+      demotion.ensureRows(rows);
+    }
     if (eviction != null) {
       eviction.ensureRows(rows);
     }
@@ -393,7 +410,7 @@ final class MapSegment<K, V> implements OffHeapIndex.BlockKeys {
       }
       return want[0] < bytes;
     };
-    demotion.forEachColdest(pick);
+    (demotion != null ? demotion : eviction).forEachColdest(pick);
     if (rows.isEmpty()) {
       return 0;
     }
@@ -407,7 +424,9 @@ final class MapSegment<K, V> implements OffHeapIndex.BlockKeys {
       int row = rows.get(i);
       if (!memory.isResident(handles[i])) {
         spilled += memory.capacity(handles[i]);
-        demotion.onRemove(row);
+        if (demotion != null) {
+          demotion.onRemove(row);
+        }
         dropL1(row);
       }
     }

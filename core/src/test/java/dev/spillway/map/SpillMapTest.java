@@ -299,6 +299,49 @@ class SpillMapTest {
     assertThat(m.stats().evictions()).isEqualTo(1);
   }
 
+  /**
+   * Through the whole map (one segment), LRU, MRU and FIFO give exactly the hits of a plain reference
+   * cache on the same Zipf-like trace: a miss loads the key with {@code computeIfAbsent}.
+   */
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.ValueSource(strings = {"lru", "mru", "fifo"})
+  void aCacheGivesExactlyTheHitsOfAReferenceImplementation(String policy) {
+    int capacity = 100;
+    SpillMap<Long, Long> m = map("exact-" + policy, Long.class, Long.class,
+        MapSettings.builder("exact-" + policy).maximumEntries(capacity).segments(1).evictionPolicy(policy).build());
+    java.util.LinkedHashMap<Long, Long> reference = new java.util.LinkedHashMap<>(16, 0.75f, !policy.equals("fifo"));
+    java.util.SplittableRandom r = new java.util.SplittableRandom(11);
+    long hits = 0;
+    long referenceHits = 0;
+    for (int i = 0; i < 50_000; i++) {
+      long key = (long) Math.floor(Math.pow(1000, r.nextDouble())); // skewed over 1..1000
+      boolean[] loaded = {false};
+      m.computeIfAbsent(key, k -> {
+        loaded[0] = true;
+        return k;
+      });
+      hits += loaded[0] ? 0 : 1;
+      if (reference.get(key) != null) {
+        referenceHits++;
+      } else {
+        if (reference.size() == capacity) {
+          Long victim = null;
+          for (Long k : reference.keySet()) {
+            victim = k; // the last is the most recently used: MRU's victim
+            if (!policy.equals("mru")) {
+              break; // the first is the least recently used (or the oldest, for FIFO)
+            }
+          }
+          reference.remove(victim);
+        }
+        reference.put(key, key);
+      }
+    }
+    assertThat(hits).as("hits of %s", policy).isEqualTo(referenceHits).isPositive();
+    assertThat(m.keySet()).isEqualTo(reference.keySet());
+    assertThat(m.stats().hits()).isEqualTo(hits);
+  }
+
   @Test
   void aCacheBoundedByBytesCountsKeyAndValueBytes() {
     SpillMap<Long, byte[]> m = map("bytes", Long.class, byte[].class,

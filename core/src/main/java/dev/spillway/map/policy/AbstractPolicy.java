@@ -13,8 +13,8 @@ abstract class AbstractPolicy implements ReplacementPolicy {
   /** Rows are {@code 0 <= row < 2^31 - 1}: {@link Integer#MAX_VALUE} itself is no row. */
   static final int ROW_LIMIT = Integer.MAX_VALUE;
 
-  /** The weight of each row, 0 when the row is not tracked. */
-  long[] weights = new long[0];
+  /** Each row's weight, 0 when untracked; an int (4 bytes a row): one entry weighs at most 2 GiB - 1. */
+  int[] weights = new int[0];
   private int size;
   private long weightedSize;
   private long maximum = Long.MAX_VALUE;
@@ -68,7 +68,7 @@ abstract class AbstractPolicy implements ReplacementPolicy {
       throw new IllegalArgumentException("weight " + weight + " of row " + row
           + " would overflow the weighted size " + weightedSize);
     }
-    weights[row] = weight;
+    weights[row] = (int) weight;
     size++;
     weightedSize += weight;
     inserted(row, hash, weight);
@@ -89,7 +89,7 @@ abstract class AbstractPolicy implements ReplacementPolicy {
       throw new IllegalArgumentException("weight " + weight + " of row " + row
           + " would overflow the weighted size " + weightedSize);
     }
-    weights[row] = weight;
+    weights[row] = (int) weight;
     weightedSize += weight - old;
     updated(row, hash, old, weight);
   }
@@ -167,8 +167,9 @@ abstract class AbstractPolicy implements ReplacementPolicy {
   }
 
   private static void checkWeight(int row, long weight) {
-    if (weight < 1) {
-      throw new IllegalArgumentException("weight " + weight + " of row " + row + " is below 1");
+    if (weight < 1 || weight > Integer.MAX_VALUE) {
+      throw new IllegalArgumentException("weight " + weight + " of row " + row + " is not allowed: 1 to "
+          + Integer.MAX_VALUE);
     }
   }
 
