@@ -58,7 +58,7 @@ final class TieredRun {
     TieredRun run = new TieredRun(side, totalBytes, threads, kind);
     Files.createDirectories(dir);
     Map<String, String> result = new LinkedHashMap<>();
-    TieredStore store = TieredStore.open(side, totalBytes, budgetBytes, dir, spillwayConf, maintainMillis);
+    TieredStore store = TieredStore.open(side, totalBytes, budgetBytes, dir, spillwayConf, maintainMillis, kind);
     try {
       Histogram loadLatency = new Histogram(HIGHEST_NANOS, 3);
       long loadNanos = run.load(store, loadLatency);

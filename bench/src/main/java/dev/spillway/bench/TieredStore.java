@@ -43,12 +43,16 @@ interface TieredStore extends AutoCloseable {
 
   /** Opens the store of {@code side}. */
   static TieredStore open(String side, long totalBytes, long budgetBytes, Path dir, String spillwayConf,
-      int maintainMillis) {
+      int maintainMillis, TieredValues.Kind kind) {
     return switch (side) {
       case "spillway" -> new SpillwayStore(totalBytes, budgetBytes, dir, spillwayConf, maintainMillis);
+      case "spillmap" -> new KeyedStores.SpillMapStore(budgetBytes, dir);
       case "ehcache" -> new EhcacheStore(totalBytes, budgetBytes, dir);
+      case "mapdb" -> new KeyedStores.MapDbStore(budgetBytes, dir);
+      case "ohc" -> new KeyedStores.OhcStore(budgetBytes, kind);
+      case "caffeine" -> new KeyedStores.CaffeineStore(budgetBytes, kind);
       case "chm" -> new ChmStore(totalBytes);
-      default -> throw new IllegalArgumentException("no side named '" + side + "': spillway, ehcache, chm");
+      default -> throw new IllegalArgumentException("no side named '" + side + "': " + TieredWorkload.SIDES);
     };
   }
 
