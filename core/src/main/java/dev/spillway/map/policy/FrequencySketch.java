@@ -9,50 +9,57 @@ import java.util.Arrays;
  *
  * <ul>
  *   <li><b>Sketch</b>: {@link #DEPTH} rows of {@code width} counters of 4 bits (16 to a {@code
- *       long}), {@code width} the expected entries rounded up to a power of two ({@link
- *       #COUNTERS_PER_ENTRY} per entry). A key's counter in row {@code i} is {@code (a + i * b) &
+ *       long}), {@code width} {@link #COUNTERS_PER_ENTRY} times the expected entries rounded up to
+ *       a power of two. A key's counter in row {@code i} is {@code (a + i * b) &
  *       (width - 1)}, {@code a} and {@code b} the two halves of a 64-bit mix of the key (double
  *       hashing, Kirsch and Mitzenmacher). An increment raises the key's counters that are below 15
  *       (15 saturates); the estimate is the least of the four.
  *   <li><b>Doorkeeper</b>: a Bloom filter of {@link #DOOR_BITS_PER_ENTRY} bits per expected entry
  *       (rounded up to a power of two) and {@link #DOOR_PROBES} probes, in front of the sketch: a
  *       key's first increment only sets its doorkeeper bits, later ones raise its counters. So the
- *       many keys seen once in a sample never reach the counters, and a sketch four times narrower
- *       than Caffeine's (which has no doorkeeper) is as accurate; the frequency is the sketch's
- *       estimate plus 1 when the doorkeeper holds the key.
+ *       many keys seen once in a sample never reach the counters, which stay lower for the keys that
+ *       matter; the frequency is the sketch's estimate plus 1 when the doorkeeper holds the key.
  *   <li><b>Aging</b>: every increment that raises a counter counts towards a sample of {@link
  *       #SAMPLE_PER_ENTRY} times the expected entries (first occurrences, which only reach the
  *       doorkeeper, do not count, as in Caffeine's simulator with a doorkeeper: counting them made
- *       samples so short on a long-tailed trace that hit ratios fell by 0.3 point); when it is
+ *       samples so short on a long-tailed trace that hit ratios fell by 0.3 to 0.4 point); when it is
  *       full, every counter is halved (rounding down), the doorkeeper is cleared, and the count
  *       restarts from half the additions that survive (less a quarter of the odd counters, whose
  *       halves were rounded down: an estimate, as in Caffeine's {@code FrequencySketch}), so old
  *       popularity fades.
  * </ul>
  *
- * <p>{@link #ensureCapacity} grows the arrays (never shrinks them) without losing the history: the
- * width doubles by copying each row onto both halves, where a key's counter lands given the
- * masked index (the same for the doorkeeper's bits). Keys are {@code int}s from {@link #keyOf}: a
- * policy stores one per row and needs no 64-bit hash to compare candidates. Not thread-safe.
+ * <p>{@link #ensureCapacity} grows the arrays (never shrinks them) and keeps the history, aged: the
+ * width doubles by copying each row onto both halves (where a key's counter lands given the masked
+ * index, so every estimate stays an upper bound), then every counter is halved and the doorkeeper
+ * starts empty, as at the end of a sample. Halving is what makes copying safe: a policy's rows, and
+ * so its sketch, may grow from a few dozen while it fills, and a small sketch's counters and
+ * doorkeeper, saturated by collisions, would otherwise be copied into every new key's estimate
+ * (measured: one-hit keys then beat hot ones); each growth halves what they brought. Keys are
+ * {@code int}s from {@link #keyOf}: a policy stores one per row and needs no 64-bit hash to compare
+ * candidates. Not thread-safe.
  */
 final class FrequencySketch {
   static final int DEPTH = 4;
   static final int MAX_COUNT = 15;
   /**
-   * Counters in each row per expected entry (before rounding up to a power of two). 2 and 4 gained
-   * 0.1 to 0.3 point of hit ratio on HitRatioBenchmark's traces for twice and four times the memory.
+   * Counters in each row per expected entry (before rounding up to a power of two): Caffeine's
+   * budget (8 bytes per entry). At 1, a row's counters averaged about an entry's frequency, and a new
+   * key's least counter often tied hot keys of frequency 4 or 5 (tests caught one-hit keys beating
+   * them); 2 and 4 gained 0.2 and 0.35 point of hit ratio on HitRatioBenchmark's Zipf trace over 1.
    */
-  static final int COUNTERS_PER_ENTRY = 1;
+  static final int COUNTERS_PER_ENTRY = 4;
   /**
    * Doorkeeper bits per expected entry (before rounding up to a power of two). A sample holds up to
-   * 10 first occurrences per entry on a long-tailed trace: at 8 bits most of the filter was set and
-   * its false positives blurred the frequencies; 32 bits gained nothing over 16.
+   * 10 first occurrences per entry on a long-tailed trace, so at 8 bits most of the filter is set by
+   * its end and false positives blur the frequencies: 16 bits gained 0.15 to 0.3 point of hit ratio
+   * over 8 on HitRatioBenchmark's traces, 32 less than 0.1 over 16.
    */
   static final int DOOR_BITS_PER_ENTRY = 16;
   static final int DOOR_PROBES = 3;
   /** The sample, in increments, that ends in aging: this many times the expected entries. */
   static final int SAMPLE_PER_ENTRY = 10;
-  /** Expected entries are taken between these (at 2^24 entries: 32 MiB of counters, 32 MiB of doorkeeper). */
+  /** Expected entries are taken between these (at 2^24 entries: 128 MiB of counters, 32 MiB of doorkeeper). */
   static final long MIN_ENTRIES = 16;
   static final long MAX_ENTRIES = 1L << 24;
 
@@ -105,13 +112,10 @@ final class FrequencySketch {
     }
     int doorBits = (int) (pow2 * DOOR_BITS_PER_ENTRY);
     if (doorBits > doorMask + 1) {
-      int oldLongs = door.length;
-      long[] grown = new long[doorBits >>> 6];
-      for (int at = 0; oldLongs > 0 && at < grown.length; at += oldLongs) {
-        System.arraycopy(door, 0, grown, at, oldLongs);
-      }
-      door = grown;
+      door = new long[doorBits >>> 6];
       doorMask = doorBits - 1;
+      halve(); // the counters copied above, and the doorkeeper, now empty, start a new sample
+      additions /= 2;
     }
     additions = Math.min(additions, sampleSize - 1);
   }
@@ -172,13 +176,19 @@ final class FrequencySketch {
 
   /** Halves every counter and clears the doorkeeper (the TinyLFU reset). */
   void age() {
+    long odd = halve();
+    additions = (int) Math.max(0, (additions - (odd >>> 2)) / 2);
+  }
+
+  /** Halves every counter, clears the doorkeeper; the number of odd counters (rounded down). */
+  private long halve() {
     long odd = 0;
     for (int i = 0; i < table.length; i++) {
       odd += Long.bitCount(table[i] & ONE_MASK);
       table[i] = (table[i] >>> 1) & RESET_MASK;
     }
     Arrays.fill(door, 0);
-    additions = (int) Math.max(0, (additions - (odd >>> 2)) / 2);
+    return odd;
   }
 
   /** Forgets every count (keeps the arrays). */
