@@ -90,7 +90,7 @@ class ReplacementPoliciesTest {
     assertThatThrownBy(() -> policy.onInsert(1_000, 0, 1)).isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("row 1000 is beyond the").hasMessageContaining("call ensureRows(1001) first");
     assertThatThrownBy(() -> policy.onInsert(2, 0, 0)).isInstanceOf(IllegalArgumentException.class)
-        .hasMessage("weight 0 of row 2 is below 1");
+        .hasMessage("weight 0 of row 2 is not allowed: 1 to 2147483647");
     assertThatThrownBy(() -> policy.onAccess(2, 0)).isInstanceOf(IllegalStateException.class)
         .hasMessage("onAccess(2): row 2 is not tracked");
     assertThatThrownBy(() -> policy.onUpdate(2, 0, 1)).isInstanceOf(IllegalStateException.class)
@@ -101,9 +101,9 @@ class ReplacementPoliciesTest {
     assertThatThrownBy(() -> policy.onInsert(2, 0, 1)).isInstanceOf(IllegalStateException.class)
         .hasMessage("row 2 is tracked already: onRemove it before inserting it again");
     assertThatThrownBy(() -> policy.onUpdate(2, 0, -4)).isInstanceOf(IllegalArgumentException.class)
-        .hasMessage("weight -4 of row 2 is below 1");
-    assertThatThrownBy(() -> policy.onInsert(3, 0, Long.MAX_VALUE)).isInstanceOf(IllegalArgumentException.class)
-        .hasMessageContaining("would overflow the weighted size 3");
+        .hasMessage("weight -4 of row 2 is not allowed: 1 to 2147483647");
+    assertThatThrownBy(() -> policy.onInsert(3, 0, Integer.MAX_VALUE + 1L)).isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("weight 2147483648 of row 3 is not allowed: 1 to 2147483647");
     assertThat(policy.size()).as("nothing counted by the refusals").isEqualTo(1);
     assertThat(policy.weightedSize()).isEqualTo(3);
     assertThat(policy.contains(2)).isTrue();
