@@ -7,6 +7,7 @@ import dev.spillway.Spillway;
 import dev.spillway.map.MapStats;
 import dev.spillway.map.SpillMap;
 import dev.spillway.map.SpillMaps;
+import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -33,13 +34,21 @@ import org.mapdb.Serializer;
 final class KeyedStores {
   private KeyedStores() {}
 
-  /** {@code SpillMap<Long, byte[]>} in store mode over the facade's memory (its budget, its tier). */
+  /**
+   * {@code SpillMap<Long, byte[]>} in store mode over the facade's memory (its budget, its tier). Side
+   * {@code spillmap} reads with {@link SpillMap#getBytes} into the reader's buffer (no garbage); side
+   * {@code spillmap-get} with {@link SpillMap#get}, a new array per read, as {@code Map} users do.
+   */
   static final class SpillMapStore implements TieredStore {
     private final Spillway spillway;
     private final SpillMap<Long, byte[]> map;
+    private final boolean intoBuffer;
+    /** Per reader: its buffer and the segment over it (the reader passes the same buffer every time). */
+    private final ThreadLocal<Object[]> views = ThreadLocal.withInitial(() -> new Object[2]);
     private volatile MapStats atReads;
 
-    SpillMapStore(long budgetBytes, Path dir) {
+    SpillMapStore(long budgetBytes, Path dir, boolean intoBuffer) {
+      this.intoBuffer = intoBuffer;
       this.spillway = Spillway.create(ConfigFactory.parseString("spillway { control.budget = " + budgetBytes
           + " B, tier.directories = [\"" + dir.toAbsolutePath() + "\"], tier.durability = none }"));
       this.map = SpillMaps.builder(spillway.memory(), "tiered", Long.class, byte[].class).build();
@@ -52,7 +61,15 @@ final class KeyedStores {
 
     @Override
     public byte[] get(int key, byte[] scratch) {
-      return map.get((long) key);
+      if (!intoBuffer) {
+        return map.get((long) key);
+      }
+      Object[] view = views.get();
+      if (!scratch.equals(view[0])) { // arrays compare by identity
+        view[0] = scratch;
+        view[1] = MemorySegment.ofArray(scratch);
+      }
+      return map.getBytes((long) key, (MemorySegment) view[1]) < 0 ? null : scratch;
     }
 
     @Override

@@ -46,7 +46,8 @@ interface TieredStore extends AutoCloseable {
       int maintainMillis, TieredValues.Kind kind) {
     return switch (side) {
       case "spillway" -> new SpillwayStore(totalBytes, budgetBytes, dir, spillwayConf, maintainMillis);
-      case "spillmap" -> new KeyedStores.SpillMapStore(budgetBytes, dir);
+      case "spillmap" -> new KeyedStores.SpillMapStore(budgetBytes, dir, true);
+      case "spillmap-get" -> new KeyedStores.SpillMapStore(budgetBytes, dir, false);
       case "ehcache" -> new EhcacheStore(totalBytes, budgetBytes, dir);
       case "mapdb" -> new KeyedStores.MapDbStore(budgetBytes, dir);
       case "ohc" -> new KeyedStores.OhcStore(budgetBytes, kind);

@@ -154,6 +154,38 @@ final class MapSegment<K, V> implements OffHeapIndex.BlockKeys {
     return value;
   }
 
+  /**
+   * {@link #read} as bytes: copies the value's encoded bytes into {@code dst} (restoring the block
+   * when it had gone to NVMe) and returns their length; a {@code dst} too small gets nothing, and
+   * nothing is counted, so that the caller's retry counts once.
+   */
+  long readBytes(int row, long now, MemorySegment dst) {
+    int length = index.valueLength(row);
+    if (length > dst.byteSize()) {
+      return length;
+    }
+    if (expireAfterAccessNanos > 0) {
+      index.setAccessTime(row, now);
+    }
+    long hash = index.hash(row);
+    if (eviction != null) {
+      eviction.onAccess(row, hash);
+    }
+    long handle = index.handle(row);
+    if (memory.isResident(handle)) {
+      l2Hits++;
+      touchResident(row, hash, handle);
+    } else {
+      l3Hits++;
+      promotions++;
+    }
+    memory.read(handle, valueOffset(row), dst, 0, length);
+    if (demotion != null && !demotion.contains(row)) {
+      demotion.onInsert(row, hash, 1);
+    }
+    return length;
+  }
+
   private void touchResident(int row, long hash, long handle) {
     if (demotion == null) {
       return;

@@ -281,6 +281,26 @@ final class OffHeapSpillMap<K, V> extends AbstractMap<K, V> implements SpillMap<
   }
 
   @Override
+  public long getBytes(K key, MemorySegment dst) {
+    Objects.requireNonNull(dst, "dst");
+    Scratch s = encodeKey(key);
+    MapSegment<K, V> seg = segmentOf(s);
+    List<Removal<K, V>> removed = removals();
+    lock(seg);
+    try {
+      long now = ticker.getAsLong();
+      int row = seg.lookup(s.hash, s.keySegment, s.keyLength, now, removed);
+      if (row < 0) {
+        seg.misses++;
+        return -1;
+      }
+      return seg.readBytes(row, now, dst);
+    } finally {
+      finish(seg, s, removed);
+    }
+  }
+
+  @Override
   public boolean containsKey(Object key) {
     if (!keys.type().isInstance(key)) {
       Objects.requireNonNull(key, () -> "map '" + name + "': null keys are not allowed");

@@ -51,6 +51,16 @@ public interface SpillMap<K, V> extends ConcurrentMap<K, V>, AutoCloseable {
    */
   void set(K key, V value);
 
+  /**
+   * Reads the value of {@code key} as its encoded bytes (for {@code byte[]} values: the value itself)
+   * into {@code dst} from offset 0, creating no garbage: the read path for callers that keep a buffer.
+   * Returns the value's length; when that exceeds {@code dst}'s size nothing is copied or counted and
+   * the caller may retry with a larger buffer. Returns -1 when the key is absent. A read like {@link
+   * #get} otherwise (statistics, policies, restore from NVMe), except that it does not fill the
+   * on-heap level.
+   */
+  long getBytes(K key, java.lang.foreign.MemorySegment dst);
+
   /** Removes {@code key} without reading its value; true when it was present. */
   boolean delete(K key);
 

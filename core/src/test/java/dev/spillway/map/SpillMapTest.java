@@ -395,6 +395,27 @@ class SpillMapTest {
   }
 
   @Test
+  void getBytesCopiesIntoTheCallersBufferAndSaysWhenItIsTooSmall() {
+    SpillMap<Long, byte[]> m = map("bytes-read", Long.class, byte[].class, null);
+    byte[] v = new byte[3000];
+    new java.util.Random(5).nextBytes(v);
+    m.put(1L, v);
+    m.demote(Long.MAX_VALUE);
+    byte[] small = new byte[100];
+    assertThat(m.getBytes(1L, MemorySegment.ofArray(small))).isEqualTo(3000);
+    assertThat(small).as("nothing copied").containsOnly(0);
+    assertThat(m.stats().hits()).as("nothing counted").isZero();
+    byte[] big = new byte[4096];
+    assertThat(m.getBytes(1L, MemorySegment.ofArray(big))).isEqualTo(3000);
+    assertThat(java.util.Arrays.copyOf(big, 3000)).isEqualTo(v);
+    assertThat(m.getBytes(2L, MemorySegment.ofArray(big))).isEqualTo(-1);
+    MapStats s = m.stats();
+    assertThat(s.l3Hits()).isEqualTo(1);
+    assertThat(s.misses()).isEqualTo(1);
+    assertThat(m.isResident(1L)).isTrue();
+  }
+
+  @Test
   void smallEntriesStayInRamWhenDemoting() {
     SpillMap<Long, Long> m = map("small", Long.class, Long.class, null);
     m.put(1L, 2L);
