@@ -104,6 +104,7 @@ public final class Spillway implements AutoCloseable {
   static final Duration TIER_CHECK_INTERVAL = Duration.ofSeconds(5);
 
   private static final AtomicLong INSTANCES = new AtomicLong();
+  private static final System.Logger LOG = System.getLogger(Spillway.class.getName());
 
   private final ActorSystem<?> system;
   private final boolean ownsSystem;
@@ -348,9 +349,9 @@ public final class Spillway implements AutoCloseable {
   // ---- keyed maps ------------------------------------------------------------------------------
 
   /**
-   * The keyed map {@code name} of {@code keyType} to {@code valueType}: a {@link java.util.concurrent.ConcurrentMap} whose
-   * entries live off the Java heap in {@link #memory()} (so a write at the budget waits for room as an
-   * allocation does) and go to NVMe when RAM runs short. Opened at the first call, with the settings
+   * The keyed map {@code name} of {@code keyType} to {@code valueType}: a {@link
+   * java.util.concurrent.ConcurrentMap} whose entries live off the Java heap in {@link #memory()} (so a
+   * write at the budget waits for room as an allocation does) and go to NVMe when RAM runs short. Opened at the first call, with the settings
    * of {@code spillway.maps.<name>} over {@code spillway.maps.default}; a type without a built-in
    * codec ({@link MapCodecs#of}) goes through Kryo with the classes of {@code
    * spillway.codec.kryo.classes} registered. Later calls with the same name return the same map. A
@@ -390,6 +391,10 @@ public final class Spillway implements AutoCloseable {
     Objects.requireNonNull(valueType, () -> "map '" + name + "': valueType must not be null");
     synchronized (mapsLock) {
       ensureOpen(); // close() may have closed every map meanwhile
+      if (resourcesClosed.get()) {
+        throw new IllegalStateException("this Spillway's resources are released (its actor system stopped):"
+            + " create a new one (Spillway.create or attach)");
+      }
       OpenMap<?, ?> open = maps.get(name);
       if (open != null && !open.map().isClosed()) {
         if (options != null) {
@@ -667,7 +672,12 @@ public final class Spillway implements AutoCloseable {
         metrics.updateMaps(all);
       }
       return Boolean.TRUE;
-    }, io).whenComplete((ok, failure) -> mapMetricsRunning.set(false));
+    }, io).whenComplete((ok, failure) -> {
+      mapMetricsRunning.set(false);
+      if (failure != null && !resourcesClosed.get()) {
+        LOG.log(System.Logger.Level.WARNING, "the keyed maps' metrics update failed", failure);
+      }
+    });
   }
 
   /** The idle detector's view of the allocator and the pipeline. */
