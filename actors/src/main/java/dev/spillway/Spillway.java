@@ -22,9 +22,17 @@ import dev.spillway.actors.pressure.MemorySources;
 import dev.spillway.actors.pressure.PressureClassifier;
 import dev.spillway.actors.pressure.PressureSample;
 import dev.spillway.actors.pressure.PressureWatermarks;
+import dev.spillway.codec.Codecs;
+import dev.spillway.codec.KryoCodec;
 import dev.spillway.config.ControlSettings;
+import dev.spillway.config.MapSettings;
 import dev.spillway.config.Sizes;
 import dev.spillway.config.SpillwaySettings;
+import dev.spillway.map.MapClosedException;
+import dev.spillway.map.MapCodecs;
+import dev.spillway.map.MapStats;
+import dev.spillway.map.SpillMap;
+import dev.spillway.map.SpillMaps;
 import dev.spillway.memory.AllocatorStats;
 import dev.spillway.memory.BlockAllocator;
 import dev.spillway.memory.spi.AllocatorControl;
@@ -37,6 +45,7 @@ import dev.spillway.streams.bulk.Export;
 import dev.spillway.streams.bulk.Ingest;
 import dev.spillway.streams.bulk.IngestSummary;
 import dev.spillway.streams.bulk.Prefetch;
+import dev.spillway.streams.map.MapStreams;
 import dev.spillway.streams.spill.IoDispatcher;
 import dev.spillway.streams.spill.PipelineClosedException;
 import dev.spillway.streams.spill.SpillPipeline;
@@ -50,9 +59,13 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 import java.util.function.UnaryOperator;
 
 /**
@@ -65,6 +78,8 @@ import java.util.function.UnaryOperator;
  *   long h = memory.allocate(4096);                     // waits for room at the budget, then OutOfBudgetException
  *   memory.putLong(h, 0, 42);
  *   spillway.statsAsync().toCompletableFuture().join(); // a name says when a call is asynchronous
+ *   SpillMap<String, byte[]> users = spillway.map("users", String.class, byte[].class); // keyed, off-heap
+ *   users.put("ada", new byte[] {1, 2, 3});
  * }
  * }</pre>
  *
@@ -89,6 +104,7 @@ public final class Spillway implements AutoCloseable {
   static final Duration TIER_CHECK_INTERVAL = Duration.ofSeconds(5);
 
   private static final AtomicLong INSTANCES = new AtomicLong();
+  private static final System.Logger LOG = System.getLogger(Spillway.class.getName());
 
   private final ActorSystem<?> system;
   private final boolean ownsSystem;
@@ -106,6 +122,25 @@ public final class Spillway implements AutoCloseable {
   private final AtomicBoolean closed = new AtomicBoolean();
   /** Runs {@link #close()} when the JVM exits without it: SIGTERM, SIGINT (Ctrl-C), {@code System.exit}. */
   private final Thread shutdownHook;
+  /** Where blocking work of the facade runs: the maps' statistics and demotion. */
+  private final Executor io;
+
+  /**
+   * The maps {@link #map} opened, by name. Read without a lock (the metrics tick, the control
+   * plane's demotion); changed under {@link #mapsLock}, but for closed maps dropped by the metrics.
+   */
+  private final Map<String, OpenMap<?, ?>> maps = new ConcurrentHashMap<>();
+  /** Held while a map opens and while {@link #close()} closes them all. */
+  private final Object mapsLock = new Object();
+  /** The Kryo codec of map types without a built-in codec, made at the first such map; under {@link #mapsLock}. */
+  private KryoCodec mapKryo;
+  /** Whether the maps' statistics of a metrics tick are being collected (on the I/O executor). */
+  private final AtomicBoolean mapMetricsRunning = new AtomicBoolean();
+  /** Which open map a demotion asks first, in turn, so that no map always pays first. */
+  private final AtomicInteger demotionTurn = new AtomicInteger();
+
+  /** An open map and the types it was opened with. */
+  private record OpenMap<K, V>(SpillMap<K, V> map, Class<K> keyType, Class<V> valueType) {}
 
   /**
    * @param pipelineView the allocator as the spill pipeline sees it: itself, or (in tests) one whose
@@ -121,6 +156,7 @@ public final class Spillway implements AutoCloseable {
     long budget = BudgetResolver.resolve(control, sources.read());
     SpillwaySettings settings = configured.withMemory(configured.memory().forBudget(budget));
     this.settings = settings;
+    this.io = IoDispatcher.of(system);
     try {
       this.allocator = BlockAllocator.open(settings);
       this.spi = allocator.control();
@@ -291,6 +327,158 @@ public final class Spillway implements AutoCloseable {
     return Prefetch.flow(memory, settings.streams(), system);
   }
 
+  /**
+   * A sink loading entries into {@code map} (a later entry of a key replaces an earlier one) over
+   * {@code spillway.streams.restore-parallelism} lanes on the I/O dispatcher; completes with the
+   * number written. See {@link MapStreams#sink}.
+   */
+  public <K, V> Sink<Map.Entry<K, V>, CompletionStage<Long>> mapSink(SpillMap<K, V> map) {
+    ensureOpen();
+    return MapStreams.sink(Objects.requireNonNull(map, "map"), settings.streams(), system);
+  }
+
+  /**
+   * Every entry of {@code map}, entries on NVMe read without being restored into RAM. See {@link
+   * MapStreams#source}.
+   */
+  public <K, V> Source<Map.Entry<K, V>, NotUsed> mapSource(SpillMap<K, V> map) {
+    ensureOpen();
+    return MapStreams.source(Objects.requireNonNull(map, "map"), system);
+  }
+
+  // ---- keyed maps ------------------------------------------------------------------------------
+
+  /**
+   * The keyed map {@code name} of {@code keyType} to {@code valueType}: a {@link
+   * java.util.concurrent.ConcurrentMap} whose entries live off the Java heap in {@link #memory()} (so a
+   * write at the budget waits for room as an allocation does) and go to NVMe when RAM runs short. Opened at the first call, with the settings
+   * of {@code spillway.maps.<name>} over {@code spillway.maps.default}; a type without a built-in
+   * codec ({@link MapCodecs#of}) goes through Kryo with the classes of {@code
+   * spillway.codec.kryo.classes} registered. Later calls with the same name return the same map. A
+   * map closed by its user is opened again, empty: maps do not outlive their instance. {@link
+   * #close()} closes every map.
+   *
+   * @throws IllegalArgumentException when {@code name} is not a valid map name, when the map is open
+   *     with other types (naming both), or when a type has no codec
+   * @throws NullPointerException when a type is null
+   * @throws IllegalStateException when this Spillway is closed
+   */
+  public <K, V> SpillMap<K, V> map(String name, Class<K> keyType, Class<V> valueType) {
+    return openMap(name, keyType, valueType, null);
+  }
+
+  /**
+   * Opens the keyed map {@code name} as {@link #map(String, Class, Class)} does, after {@code options}
+   * had its say on the builder: a removal listener, codecs of its own, settings given in code ({@code
+   * builder.settings(MapSettings.builder(name)...build())}; they must keep the name).
+   *
+   * @throws IllegalStateException when a map of that name is open already (options apply only to a
+   *     map being opened: close it first), or this Spillway is closed
+   * @throws IllegalArgumentException as {@link #map(String, Class, Class)}, or when {@code options}
+   *     gave settings of another name
+   */
+  public <K, V> SpillMap<K, V> map(String name, Class<K> keyType, Class<V> valueType,
+      Consumer<SpillMaps.Builder<K, V>> options) {
+    Objects.requireNonNull(options, () -> "map '" + name + "': options must not be null");
+    return openMap(name, keyType, valueType, options);
+  }
+
+  private <K, V> SpillMap<K, V> openMap(String name, Class<K> keyType, Class<V> valueType,
+      Consumer<SpillMaps.Builder<K, V>> options) {
+    ensureOpen();
+    MapSettings.checkName(name);
+    Objects.requireNonNull(keyType, () -> "map '" + name + "': keyType must not be null");
+    Objects.requireNonNull(valueType, () -> "map '" + name + "': valueType must not be null");
+    synchronized (mapsLock) {
+      ensureOpen(); // close() may have closed every map meanwhile
+      if (resourcesClosed.get()) {
+        throw new IllegalStateException("this Spillway's resources are released (its actor system stopped):"
+            + " create a new one (Spillway.create or attach)");
+      }
+      OpenMap<?, ?> open = maps.get(name);
+      if (open != null && !open.map().isClosed()) {
+        if (options != null) {
+          throw new IllegalStateException("map '" + name + "' is open already (" + types(open.keyType(),
+              open.valueType()) + "): options apply only when a map is opened; close it first, or call"
+              + " map(name, keyType, valueType) for the open one");
+        }
+        if (open.keyType() != keyType || open.valueType() != valueType) {
+          throw new IllegalArgumentException("map '" + name + "' is open with " + types(open.keyType(),
+              open.valueType()) + ", not " + types(keyType, valueType) + ": a map keeps the types it was opened"
+              + " with (close it to open it again with others, or use another name)");
+        }
+        @SuppressWarnings("unchecked") // the types were checked above
+        SpillMap<K, V> same = (SpillMap<K, V>) open.map();
+        return same;
+      }
+      SpillMaps.Builder<K, V> builder = SpillMaps.builder(memory, name, keyType, valueType)
+          .settings(settings.mapSettings(name));
+      if (!MapCodecs.isBuiltIn(keyType) || !MapCodecs.isBuiltIn(valueType)) {
+        if (mapKryo == null) {
+          mapKryo = Codecs.from(settings.codec()).kryo();
+        }
+        builder.kryo(mapKryo);
+      }
+      if (options != null) {
+        options.accept(builder);
+      }
+      SpillMap<K, V> map = builder.build();
+      if (!map.name().equals(name)) {
+        map.close();
+        throw new IllegalArgumentException("map '" + name + "': the options gave it the settings of map '"
+            + map.name() + "' (their name becomes the map's): use MapSettings.builder(\"" + name + "\")");
+      }
+      maps.put(name, new OpenMap<>(map, keyType, valueType));
+      return map;
+    }
+  }
+
+  private static String types(Class<?> keyType, Class<?> valueType) {
+    return "keys " + keyType.getTypeName() + " and values " + valueType.getTypeName();
+  }
+
+  /** The maps open now. */
+  private List<SpillMap<?, ?>> openMaps() {
+    List<SpillMap<?, ?>> open = new ArrayList<>();
+    for (OpenMap<?, ?> m : maps.values()) {
+      if (!m.map().isClosed()) {
+        open.add(m.map());
+      }
+    }
+    return open;
+  }
+
+  /** Closes every map (their memory goes back to the allocator); once the facade is closing. */
+  private void closeMaps() {
+    synchronized (mapsLock) {
+      try {
+        for (OpenMap<?, ?> m : maps.values()) {
+          m.map().close();
+        }
+      } finally {
+        maps.clear();
+      }
+    }
+  }
+
+  /**
+   * Asks the open maps, in turn, to send {@code bytes} of their coldest resident entries to NVMe, each
+   * in its own demotion order; returns the bytes spilled. Runs on the I/O executor.
+   */
+  private long demoteMaps(List<SpillMap<?, ?>> open, long bytes) {
+    int first = Math.floorMod(demotionTurn.getAndIncrement(), open.size());
+    long done = 0;
+    for (int k = 0; k < open.size() && done < bytes; k++) {
+      SpillMap<?, ?> map = open.get((first + k) % open.size());
+      try {
+        done += map.demote(bytes - done);
+      } catch (MapClosedException e) {
+        // Closed meanwhile: nothing of it is left in RAM.
+      }
+    }
+    return done;
+  }
+
   // ---- admin -----------------------------------------------------------------------------------
 
   /** Where the Prometheus endpoint listens, when {@code spillway.metrics.prometheus.enabled} turned it on (127.0.0.1 only). */
@@ -389,13 +577,18 @@ public final class Spillway implements AutoCloseable {
   private final AtomicBoolean resourcesClosed = new AtomicBoolean();
 
   /**
-   * Pipeline first (it drains into the allocator; no new one starts after it), then metrics and the
-   * allocator (which deletes its private tier directory); once.
+   * The maps first (their entries go back to the allocator), then the pipeline (it drains into the
+   * allocator; no new one starts after it), then metrics and the allocator (which deletes its private
+   * tier directory); once.
    */
   private void closeResources() {
     if (resourcesClosed.compareAndSet(false, true)) {
       try {
-        pipeline.close();
+        try {
+          closeMaps();
+        } finally {
+          pipeline.close();
+        }
       } finally {
         try {
           metrics.close();
@@ -426,7 +619,6 @@ public final class Spillway implements AutoCloseable {
         new PressureWatermarks(c.lowWater(), c.highWater(), c.hysteresis(), c.minAvailable()));
     IdleDetector.Timing timing = new IdleDetector.Timing(c.sweepInterval(),
         IdleDetector.Timing.sweepsFor(c.idleAfter(), c.sweepInterval()), c.shrinkAfter(), c.lowWater());
-    java.util.concurrent.Executor io = IoDispatcher.of(system);
     TierActor.Setup tier = new TierActor.Setup(
         () -> SpillPipeline.start(pipelineAllocator, settings.spill(), system), pipeline, spi.tierDirectories(),
         TIER_CHECK_INTERVAL, io, settings.spill().minBackoff(), settings.spill().maxBackoff());
@@ -450,6 +642,42 @@ public final class Spillway implements AutoCloseable {
       metrics.recordAccesses(split[0], split[1]);
     }
     metrics.update(stats, pipeline.stats());
+    updateMapMetrics();
+  }
+
+  /**
+   * The maps' series, from their statistics, collected on the I/O executor: a map's statistics wait
+   * for each of its segments' locks, which a write waiting at the budget holds, and the tick runs on
+   * the actor that makes room. One collection at a time; a map closed since the previous one is left
+   * out, which removes its series.
+   */
+  private void updateMapMetrics() {
+    if (maps.isEmpty() || !mapMetricsRunning.compareAndSet(false, true)) {
+      return;
+    }
+    IoDispatcher.supply(() -> {
+      List<MapStats> all = new ArrayList<>();
+      for (Map.Entry<String, OpenMap<?, ?>> e : List.copyOf(maps.entrySet())) {
+        SpillMap<?, ?> map = e.getValue().map();
+        try {
+          all.add(map.stats());
+        } catch (MapClosedException closedMeanwhile) {
+          // Left out: its series go.
+        }
+        if (map.isClosed()) {
+          maps.remove(e.getKey(), e.getValue()); // unless opened again meanwhile
+        }
+      }
+      if (!resourcesClosed.get()) {
+        metrics.updateMaps(all);
+      }
+      return Boolean.TRUE;
+    }, io).whenComplete((ok, failure) -> {
+      mapMetricsRunning.set(false);
+      if (failure != null && !resourcesClosed.get()) {
+        LOG.log(System.Logger.Level.WARNING, "the keyed maps' metrics update failed", failure);
+      }
+    });
   }
 
   /** The idle detector's view of the allocator and the pipeline. */
@@ -496,6 +724,15 @@ public final class Spillway implements AutoCloseable {
         activity.put(p.name(), p.allocations() + p.frees());
       }
       return activity;
+    }
+
+    @Override
+    public CompletionStage<Long> demoteMaps(long bytes) {
+      List<SpillMap<?, ?>> open = bytes > 0 ? openMaps() : List.of();
+      if (open.isEmpty()) {
+        return CompletableFuture.completedFuture(0L);
+      }
+      return IoDispatcher.supply(() -> Spillway.this.demoteMaps(open, bytes), io);
     }
   }
 }

@@ -5,7 +5,8 @@ import com.typesafe.config.ConfigFactory;
 import dev.spillway.Spillway;
 import dev.spillway.SpillwayStats;
 import dev.spillway.config.Sizes;
-import dev.spillway.memory.BlockAllocator;
+import dev.spillway.map.MapStats;
+import dev.spillway.map.SpillMap;
 import dev.spillway.memory.SpillStats;
 import java.io.PrintStream;
 import java.lang.management.GarbageCollectorMXBean;
@@ -18,16 +19,19 @@ import java.util.concurrent.TimeUnit;
 /**
  * The main job, on embedded defaults except for a small budget: the whole system runs (the facade,
  * the actors keeping memory within the budget, the spill pipeline, the NVMe tier in the default
- * private directory of this run, the Prometheus endpoint on 127.0.0.1). A working set four times the budget
- * is written as 4 KiB values, then read with Zipf(0.99)-skewed access, every read verified, while a
- * progress line shows the tier's figures; then every value is verified once more and freed, and a
- * summary table gives throughput, RAM hit ratio, spill and restore counts and latencies, resident
- * against spilled bytes and GC time.
+ * private directory of this run, the Prometheus endpoint on 127.0.0.1). A working set four times the
+ * budget is written as 4 KiB values under string keys into a keyed map ({@code spillway.map(...)}), then
+ * read by key with Zipf(0.99)-skewed access, every read verified, while a progress line shows the
+ * tier's figures; then every value is verified once more and the map is closed, and a summary table
+ * gives throughput, RAM hit ratio, spill and restore counts and latencies, the map's hits per level
+ * and demotions, resident against spilled bytes and GC time.
  */
 final class DemoJob {
   static final long BUDGET = 32L << 20;
   static final int VALUE = 4096;
   static final int READS = 200_000;
+  /** The name of the demo's map ({@code spillway.maps.demo} would configure it). */
+  static final String MAP = "demo";
   private static final double ZIPF_S = 0.99;
 
   private final PrintStream out;
@@ -46,20 +50,18 @@ final class DemoJob {
     long gcBefore = gcMillis();
     long start = System.nanoTime();
     try (Spillway spillway = Spillway.create(config)) {
-      BlockAllocator memory = spillway.memory();
+      SpillMap<String, byte[]> map = spillway.map(MAP, String.class, byte[].class);
       int values = (int) (4 * BUDGET / VALUE);
-      out.printf("Spillway demo: %d values of %s (%s, 4x the %s budget) on the embedded defaults%n", values,
-          Sizes.format(VALUE), Sizes.format((long) values * VALUE), Sizes.format(BUDGET));
+      out.printf("Spillway demo: %d values of %s (%s, 4x the %s budget) on the embedded defaults, in the map '%s'%n",
+          values, Sizes.format(VALUE), Sizes.format((long) values * VALUE), Sizes.format(BUDGET), MAP);
       out.printf("tier: %s; metrics: http://127.0.0.1:%d/metrics%n", spillway.tierDirectories().getFirst(),
           spillway.metricsEndpoint().map(a -> a.getPort()).orElse(-1));
-      long[] handles = new long[values];
       byte[] buf = new byte[VALUE];
       Progress progress = new Progress(out, terminal, spillway);
       long loadStart = System.nanoTime();
       for (int i = 0; i < values; i++) {
-        handles[i] = memory.allocate(VALUE);
         fill(buf, i);
-        memory.write(handles[i], 0, buf, 0, VALUE);
+        map.set(key(i), buf); // the map copies the bytes
         progress.step("load ", i + 1, values);
       }
       double loadSeconds = (System.nanoTime() - loadStart) / 1e9;
@@ -70,33 +72,37 @@ final class DemoJob {
       long readStart = System.nanoTime();
       for (int r = 0; r < READS; r++) {
         int i = zipf.next();
-        boolean resident = memory.isResident(handles[i]);
+        String key = key(i);
+        boolean resident = map.isResident(key);
         long t0 = System.nanoTime();
-        memory.read(handles[i], 0, buf, 0, VALUE);
+        byte[] value = map.get(key);
         long t = System.nanoTime() - t0;
         if (!resident) {
           missNanos[misses++] = t;
         }
-        if (!matches(buf, i)) {
+        if (!matches(value, i)) {
           bad++;
         }
         progress.step("read ", r + 1, READS);
       }
       double readSeconds = (System.nanoTime() - readStart) / 1e9;
       for (int i = 0; i < values; i++) {
-        memory.read(handles[i], 0, buf, 0, VALUE);
-        if (!matches(buf, i)) {
+        if (!matches(map.get(key(i)), i)) {
           bad++;
         }
         progress.step("check", i + 1, values);
       }
-      SpillwayStats stats = spillway.statsAsync().toCompletableFuture().get(30, TimeUnit.SECONDS);
-      for (long h : handles) {
-        memory.free(h);
+      if (map.size() != values) {
+        out.printf("FAILED: the map holds %d entries, not %d%n", map.size(), values);
+        bad++;
       }
+      SpillwayStats stats = spillway.statsAsync().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      MapStats mapStats = map.stats();
+      map.close(); // frees every entry, in RAM or on the tier
       long gc = gcMillis() - gcBefore;
       double total = (System.nanoTime() - start) / 1e9;
-      printSummary(values, loadSeconds, readSeconds, misses, Arrays.copyOf(missNanos, misses), stats, gc, total);
+      printSummary(values, loadSeconds, readSeconds, misses, Arrays.copyOf(missNanos, misses), stats, mapStats, gc,
+          total);
       if (bad == 0) {
         out.printf("verified every value (%d reads and %d values): OK%n", READS, values);
         return true;
@@ -110,7 +116,7 @@ final class DemoJob {
   }
 
   private void printSummary(int values, double loadSeconds, double readSeconds, int misses, long[] missNanos,
-      SpillwayStats stats, long gcMillis, double totalSeconds) {
+      SpillwayStats stats, MapStats map, long gcMillis, double totalSeconds) {
     Arrays.sort(missNanos);
     SpillStats spill = stats.allocator().spill();
     String[][] rows = {
@@ -122,6 +128,11 @@ final class DemoJob {
       {"restore latency", misses == 0 ? "no restores" : String.format(Locale.ROOT, "p50 %.1f µs, p99 %.1f µs, max %.1f µs",
           missNanos[misses / 2] / 1e3, missNanos[(int) Math.min(misses - 1, misses * 0.99)] / 1e3,
           missNanos[misses - 1] / 1e3)},
+      {"map '" + map.name() + "'", String.format(Locale.ROOT, "%d entries (index %s off-heap), %d misses, %d demoted,"
+          + " %d promoted", map.entries(), Sizes.format(map.offHeapIndexBytes()), map.misses(), map.demotions(),
+          map.promotions())},
+      {"map hits by level", String.format(Locale.ROOT, "L1 %d, L2 %d, L3 %d (brought back from NVMe)", map.l1Hits(),
+          map.l2Hits(), map.l3Hits())},
       {"spills / restores", spill.spills() + " / " + spill.restores() + " (" + spill.restoresInPlace()
           + " in place, " + spill.failedSpills() + " failed spills)"},
       {"written to the tier", Sizes.format(spill.rawBytesWritten()) + " raw, " + Sizes.format(spill.storedBytesWritten())
@@ -150,6 +161,11 @@ final class DemoJob {
     return sum;
   }
 
+  /** The key of value {@code i}. */
+  static String key(int i) {
+    return "value-" + i;
+  }
+
   /** Value {@code i}: its number, then a stream seeded by it, so a misplaced or torn value is caught. */
   static void fill(byte[] buf, int i) {
     new SplittableRandom(i).nextBytes(buf);
@@ -157,6 +173,9 @@ final class DemoJob {
   }
 
   static boolean matches(byte[] buf, int i) {
+    if (buf == null || buf.length != VALUE) {
+      return false;
+    }
     byte[] expected = new byte[buf.length];
     fill(expected, i);
     return Arrays.equals(buf, expected);

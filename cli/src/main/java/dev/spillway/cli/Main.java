@@ -17,8 +17,8 @@ public final class Main {
   static final String USAGE = """
       usage: spillway [-Dkey=value ...] <command> [options]
       commands:
-        demo       run the whole system on embedded defaults: a working set 4x a 32 MiB budget, Zipf-skewed
-                   reads, every value verified, a summary table (the default command)
+        demo       run the whole system on embedded defaults: a keyed map 4x a 32 MiB budget, Zipf-skewed
+                   reads by key, every value verified, a summary table (the default command)
         ingest     store a file (or standard input) through the streams API under the memory budget, read
                    it back and compare digests; --verify sha256 and --out FILE check the round trip
         inspect    check segment directories without changing them: records, live fraction, every corrupt
@@ -30,8 +30,9 @@ public final class Main {
   static final String DEMO_HELP = """
       usage: spillway demo
         Runs the whole system on the embedded defaults with a 32 MiB budget: writes 32,768 values of 4 KiB
-        (4x the budget), reads 200,000 of them with Zipf(0.99)-skewed access while a progress line shows
-        what is in RAM and on the tier, verifies every value and prints a summary table. Metrics are served
+        under string keys into the keyed map 'demo' (4x the budget), reads 200,000 of them by key with
+        Zipf(0.99)-skewed access while a progress line shows what is in RAM and on the tier, verifies every
+        value and prints a summary table (with the map's hits per level and demotions). Metrics are served
         on http://127.0.0.1:<port>/metrics while it runs. Exit 0 when every value read back right.""";
 
   private Main() {}

@@ -52,8 +52,8 @@ class ArchitectureTest {
   /** Module directory → the packages its module exports to everybody. */
   static final Map<String, Set<String>> API = Map.of(
       "config", Set.of("dev.spillway.config"),
-      "core", Set.of("dev.spillway.memory", "dev.spillway.memory.spi", "dev.spillway.codec"),
-      "streams", Set.of("dev.spillway.streams.bulk", "dev.spillway.streams.spill"),
+      "core", Set.of("dev.spillway.memory", "dev.spillway.memory.spi", "dev.spillway.codec", "dev.spillway.map"),
+      "streams", Set.of("dev.spillway.streams.bulk", "dev.spillway.streams.spill", "dev.spillway.streams.map"),
       "actors", Set.of("dev.spillway"),
       "cli", Set.of());
 

@@ -49,11 +49,18 @@ class MainTest {
     Set<Path> before = privateDirectories();
     assertThat(run()).as(out() + err()).isZero();
     String text = out();
-    assertThat(text).contains("Spillway demo: 32768 values of 4 KiB (128 MiB, 4x the 32 MiB budget)");
+    assertThat(text).contains("Spillway demo: 32768 values of 4 KiB (128 MiB, 4x the 32 MiB budget) on the"
+        + " embedded defaults, in the map 'demo'");
     assertThat(text).containsPattern("metrics: http://127\\.0\\.0\\.1:\\d+/metrics");
     assertThat(text).containsPattern("(?m)^read  \\[#{20}\\] 100%");
     assertThat(text).contains("RAM hit ratio").contains("restore latency").contains("spills / restores")
         .contains("resident vs spilled").contains("GC time");
+    // Keys, not handles: every read went through the map; the first reads of cold keys came from NVMe,
+    // and the control plane made room by asking the map to demote its coldest entries.
+    assertThat(text).containsPattern("(?m)^map 'demo'\\s+32768 entries \\(index \\S+ \\S+ off-heap\\), 0 misses,"
+        + " [1-9]\\d* demoted, [1-9]\\d* promoted$");
+    assertThat(text).containsPattern("(?m)^map hits by level\\s+L1 0, L2 [1-9]\\d*, L3 [1-9]\\d* \\(brought back from"
+        + " NVMe\\)$");
     assertThat(text).containsPattern("(?m)^4KiB\\s");
     assertThat(text).contains("verified every value (200000 reads and 32768 values): OK");
     assertThat(privateDirectories()).as("the demo's private tier directory is gone").isSubsetOf(before);

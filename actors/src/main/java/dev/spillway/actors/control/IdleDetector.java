@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
 /**
@@ -24,8 +25,10 @@ import java.util.concurrent.CompletionStage;
  *   <li>{@code NORMAL}: nothing spills; RAM within the budget is there to be used. The sweep only ages
  *       the blocks.
  *   <li>{@code ELEVATED}: blocks idle for {@code idle-after} (counted in sweeps) spill.
- *   <li>{@code HIGH} and {@code CRITICAL}: the coldest blocks (longest idle first) spill, as many as
- *       it takes to bring live bytes down to {@code low-water} of the budget.
+ *   <li>{@code HIGH} and {@code CRITICAL}: the keyed maps first send their coldest entries to NVMe,
+ *       each in its own demotion-policy order ({@link Target#demoteMaps}); then the coldest blocks
+ *       (longest idle first) spill for what is left, as many as it takes to bring live bytes down to
+ *       {@code low-water} of the budget.
  *   <li>{@link MakeRoom} (an allocation found the budget full): as for {@code HIGH}, at least the bytes
  *       asked for, at once and without aging the clock; then every pool applies its shrink rule. When
  *       live bytes are already under {@code low-water}, the budget is held by free slots of partly
@@ -73,10 +76,20 @@ public final class IdleDetector extends AbstractBehavior<IdleDetector.Command> {
 
     /** Per pool name, allocations plus frees so far (for idleness). */
     Map<String, Long> poolActivity();
+
+    /**
+     * Asks the keyed maps to send about {@code bytes} of their resident entries to NVMe, each in its
+     * own demotion-policy order; completes with the bytes of the blocks they spilled. Whatever blocks
+     * must run off the caller's thread (the detector is an actor). Without maps (the default): 0 at
+     * once.
+     */
+    default CompletionStage<Long> demoteMaps(long bytes) {
+      return CompletableFuture.completedFuture(0L);
+    }
   }
 
   /** Messages the detector takes (from the guardian, its timer and its own rounds). */
-  sealed interface Command permits Sweep, PressureIs, MakeRoom, SpillNow, RoundDone {}
+  sealed interface Command permits Sweep, PressureIs, MakeRoom, SpillNow, MapsDemoted, RoundDone {}
 
   /** Sweep now (the timer sends it). */
   enum Sweep implements Command { INSTANCE }
@@ -98,6 +111,12 @@ public final class IdleDetector extends AbstractBehavior<IdleDetector.Command> {
 
   /** Spill every block idle for {@code idle-after} now, whatever the pressure; {@code replyTo} gets the count. */
   record SpillNow(ActorRef<Spilled> replyTo) implements Command {}
+
+  /**
+   * The maps' demotion of a round ended: {@code demoted} of the {@code wanted} bytes went (0 after a
+   * {@code failure}); the coldest blocks make up the rest.
+   */
+  private record MapsDemoted(long wanted, long demoted, Throwable failure, boolean shrinkAfter) implements Command {}
 
   /** A spill round ended. */
   private record RoundDone(int blocks, Throwable failure) implements Command {}
@@ -158,6 +177,7 @@ public final class IdleDetector extends AbstractBehavior<IdleDetector.Command> {
         .onMessage(PressureIs.class, this::onPressure)
         .onMessage(MakeRoom.class, this::onMakeRoom)
         .onMessage(SpillNow.class, this::onSpillNow)
+        .onMessage(MapsDemoted.class, this::onMapsDemoted)
         .onMessage(RoundDone.class, this::onRoundDone)
         .build();
   }
@@ -179,11 +199,60 @@ public final class IdleDetector extends AbstractBehavior<IdleDetector.Command> {
         // gives their memory back; down to low-water, so that the next allocations find room too.
         startRound(target.sparsest(buffer, Math.max(m.bytes(), target.mappedBytes() - lowWaterBytes())), true);
       } else {
-        int n = target.coldest(buffer);
-        startRound(pick(n, Math.max(m.bytes(), target.liveBytes() - lowWaterBytes())), true);
+        freeColdest(Math.max(m.bytes(), target.liveBytes() - lowWaterBytes()), true);
       }
     }
     return this;
+  }
+
+  /**
+   * A round that frees about {@code bytes} of live RAM: the keyed maps demote their coldest entries
+   * first (on the I/O executor; at once when there are none), then the coldest blocks spill for the
+   * rest.
+   */
+  private void freeColdest(long bytes, boolean shrinkAfter) {
+    spilling = true;
+    CompletableFuture<Long> demoted;
+    try {
+      demoted = target.demoteMaps(bytes).toCompletableFuture();
+    } catch (RuntimeException e) {
+      demoted = CompletableFuture.failedFuture(e);
+    }
+    if (demoted.isDone()) {
+      long freed = 0;
+      Throwable failure = null;
+      try {
+        freed = demoted.join();
+      } catch (RuntimeException e) {
+        failure = e;
+      }
+      onMapsDemoted(new MapsDemoted(bytes, freed, failure, shrinkAfter));
+    } else {
+      // A value, never null: see startRound.
+      getContext().pipeToSelf(demoted, (freed, failure) ->
+          new MapsDemoted(bytes, freed == null ? 0 : freed, failure, shrinkAfter));
+    }
+  }
+
+  private Behavior<Command> onMapsDemoted(MapsDemoted d) {
+    if (d.failure() != null) {
+      getContext().getLog().warn("the maps' demotion failed, spilling the coldest blocks instead: {}",
+          rootCause(d.failure()).toString());
+    }
+    if (d.demoted() > 0) {
+      shrinkAfterRound |= d.shrinkAfter(); // the demoted entries' slots may empty slabs
+    }
+    int n = d.wanted() - d.demoted() > 0 ? target.coldest(buffer) : 0;
+    startRound(pick(n, d.wanted() - d.demoted()), d.shrinkAfter());
+    return this;
+  }
+
+  private static Throwable rootCause(Throwable t) {
+    Throwable cause = t;
+    while (cause instanceof java.util.concurrent.CompletionException && cause.getCause() != null) {
+      cause = cause.getCause();
+    }
+    return cause;
   }
 
   private Behavior<Command> onSpillNow(SpillNow m) {
@@ -196,10 +265,7 @@ public final class IdleDetector extends AbstractBehavior<IdleDetector.Command> {
 
   private Behavior<Command> onRoundDone(RoundDone d) {
     spilling = false;
-    Throwable cause = d.failure();
-    while (cause instanceof java.util.concurrent.CompletionException && cause.getCause() != null) {
-      cause = cause.getCause();
-    }
+    Throwable cause = d.failure() == null ? null : rootCause(d.failure());
     if (cause instanceof dev.spillway.memory.InvalidHandleException) {
       // Routine: a block the sweep named was freed by the application before its spill.
       getContext().getLog().debug("spill round of {} blocks: a block was freed before its spill: {}", d.blocks(),
@@ -240,8 +306,7 @@ public final class IdleDetector extends AbstractBehavior<IdleDetector.Command> {
       return this;
     }
     target.sweepIdle(timing.idleSweeps(), none); // age the clock, then take the coldest
-    int n = target.coldest(buffer);
-    startRound(pick(n, target.liveBytes() - lowWaterBytes()), true);
+    freeColdest(target.liveBytes() - lowWaterBytes(), true);
     return this;
   }
 

@@ -31,7 +31,23 @@ import kamon.metric.MeasurementUnit;
  * spillway_accesses_total                  counter    served=ram|restore   recordAccess(es): the facade's memory()
  * spillway_ram_hit_ratio                   gauge      (none)               recordAccess(es), per update
  * spillway_pressure_level                  gauge      (none)               setPressureLevel
+ * spillway_map_entries                     gauge      map                  MapStats.entries
+ * spillway_map_l1_entries                  gauge      map                  MapStats.l1Entries
+ * spillway_map_index_bytes                 gauge      map                  MapStats.offHeapIndexBytes
+ * spillway_map_hits_total                  counter    map, level=l1|l2|l3  MapStats.l1Hits | l2Hits | l3Hits
+ * spillway_map_misses_total                counter    map                  MapStats.misses
+ * spillway_map_puts_total                  counter    map                  MapStats.puts
+ * spillway_map_removals_total              counter    map, cause=explicit|expired|evicted
+ *                                                                          MapStats.removals | expirations | evictions
+ * spillway_map_promotions_total            counter    map                  MapStats.promotions
+ * spillway_map_demotions_total             counter    map                  MapStats.demotions
+ * spillway_map_loads_total                 counter    map                  MapStats.loads
+ * spillway_map_load_time_seconds_total     counter    map                  MapStats.loadNanos
+ * spillway_map_hit_ratio                   gauge      map                  MapStats hits and misses, per update
  * </pre>
+ *
+ * The {@code map} series come from {@link SpillwayMetrics#updateMaps}; a map left out of an update
+ * (closed) loses its series.
  */
 public enum SpillwayMetric {
   POOL_RESIDENT("spillway.pool.resident", "spillway_pool_resident_bytes", Kind.GAUGE, Unit.BYTES,
@@ -80,7 +96,32 @@ public enum SpillwayMetric {
   RAM_HIT_RATIO("spillway.ram.hit-ratio", "spillway_ram_hit_ratio", Kind.GAUGE, Unit.NONE,
       "Share of the accesses reported between the last two updates served without a restore"),
   PRESSURE_LEVEL("spillway.pressure.level", "spillway_pressure_level", Kind.GAUGE, Unit.NONE,
-      "Memory pressure level (0 = none; higher is worse)");
+      "Memory pressure level (0 = none; higher is worse)"),
+
+  MAP_ENTRIES("spillway.map.entries", "spillway_map_entries", Kind.GAUGE, Unit.NONE,
+      "Entries of the keyed map"),
+  MAP_L1_ENTRIES("spillway.map.l1-entries", "spillway_map_l1_entries", Kind.GAUGE, Unit.NONE,
+      "Decoded values the keyed map holds in its on-heap level"),
+  MAP_INDEX("spillway.map.index", "spillway_map_index_bytes", Kind.GAUGE, Unit.BYTES,
+      "Off-heap bytes of the keyed map's index"),
+  MAP_HITS("spillway.map.hits", "spillway_map_hits_total", Kind.COUNTER, Unit.NONE,
+      "Reads of the keyed map answered, by the level that answered (l3: brought back from NVMe)"),
+  MAP_MISSES("spillway.map.misses", "spillway_map_misses_total", Kind.COUNTER, Unit.NONE,
+      "Reads of absent or expired keys of the keyed map"),
+  MAP_PUTS("spillway.map.puts", "spillway_map_puts_total", Kind.COUNTER, Unit.NONE,
+      "Entries written into the keyed map (inserts and replacements)"),
+  MAP_REMOVALS("spillway.map.removals", "spillway_map_removals_total", Kind.COUNTER, Unit.NONE,
+      "Entries that left the keyed map, by cause"),
+  MAP_PROMOTIONS("spillway.map.promotions", "spillway_map_promotions_total", Kind.COUNTER, Unit.NONE,
+      "Values of the keyed map that moved up a level (restored from NVMe, or decoded on-heap)"),
+  MAP_DEMOTIONS("spillway.map.demotions", "spillway_map_demotions_total", Kind.COUNTER, Unit.NONE,
+      "Entries the keyed map sent to NVMe in its demotion order"),
+  MAP_LOADS("spillway.map.loads", "spillway_map_loads_total", Kind.COUNTER, Unit.NONE,
+      "Values computeIfAbsent computed for absent keys of the keyed map"),
+  MAP_LOAD_TIME("spillway.map.load-time", "spillway_map_load_time_seconds_total", Kind.COUNTER, Unit.NANOSECONDS,
+      "Time spent computing those values"),
+  MAP_HIT_RATIO("spillway.map.hit-ratio", "spillway_map_hit_ratio", Kind.GAUGE, Unit.NONE,
+      "Share of the keyed map's reads between the last two updates that found their key");
 
   /** The Kamon instrument type of a series. */
   public enum Kind { GAUGE, COUNTER, HISTOGRAM }

@@ -1,10 +1,12 @@
 package dev.spillway.actors.metrics;
 
 import dev.spillway.config.MetricsSettings;
+import dev.spillway.map.MapStats;
 import dev.spillway.memory.AllocatorStats;
 import dev.spillway.memory.PoolStats;
 import dev.spillway.streams.spill.PipelineStats;
 import java.net.InetSocketAddress;
+import java.util.Collection;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -21,7 +23,8 @@ import kamon.tag.TagSet;
  * <p>The control plane calls {@link #update} with fresh {@code AllocatorStats} and
  * {@code PipelineStats} at a cadence of its choosing: gauges take the new values, and each counter
  * grows by what its cumulative figure grew since the previous update, so counters never go down, even
- * when a new allocator or pipeline starts counting from zero. The access path calls
+ * when a new allocator or pipeline starts counting from zero. {@link #updateMaps} does the same for
+ * the keyed maps' {@code MapStats}, one set of series per map. The access path calls
  * {@link #recordAccess} and {@link #recordRestoreNanos}, which take no lock and allocate nothing; the
  * pressure monitor calls {@link #setPressureLevel}.
  *
@@ -34,6 +37,7 @@ import kamon.tag.TagSet;
 public final class SpillwayMetrics implements AutoCloseable {
   private final InstrumentSet instruments = new InstrumentSet();
   private final Map<String, PoolInstruments> pools = new LinkedHashMap<>();
+  private final Map<String, MapInstruments> maps = new LinkedHashMap<>();
   private final TierInstruments tiers;
   private final AccessInstruments accesses;
   private final PrometheusEndpoint endpoint;
@@ -94,6 +98,39 @@ public final class SpillwayMetrics implements AutoCloseable {
     });
     tiers.update(allocator, pipeline);
     accesses.publish();
+  }
+
+  /**
+   * Refreshes the series of the keyed maps ({@code spillway_map_*{map=<name>}}) from their
+   * statistics: gauges take the new values, counters grow by what the figures grew since the previous
+   * update (a map opened again under a name counts from zero: its figures add on), and the hit ratio
+   * is that of the reads in between. A map of an earlier update that {@code stats} leaves out (it was
+   * closed) loses its series.
+   *
+   * @param stats {@code SpillMap.stats()} of every open map, at most one per name
+   * @throws IllegalStateException after {@link #close}
+   */
+  public synchronized void updateMaps(Collection<MapStats> stats) {
+    Objects.requireNonNull(stats, "stats");
+    if (closed) {
+      throw new IllegalStateException("SpillwayMetrics is closed: no series is left to update");
+    }
+    Set<String> seen = new HashSet<>();
+    for (MapStats map : stats) {
+      if (!seen.add(map.name())) {
+        throw new IllegalArgumentException("map '" + map.name() + "' is listed twice");
+      }
+    }
+    maps.entrySet().removeIf(e -> {
+      if (seen.contains(e.getKey())) {
+        return false;
+      }
+      e.getValue().remove();
+      return true;
+    });
+    for (MapStats map : stats) {
+      maps.computeIfAbsent(map.name(), MapInstruments::new).update(map);
+    }
   }
 
   /**
@@ -167,6 +204,8 @@ public final class SpillwayMetrics implements AutoCloseable {
         endpoint.close();
       }
     } finally {
+      maps.values().forEach(MapInstruments::remove);
+      maps.clear();
       instruments.removeAll();
     }
   }

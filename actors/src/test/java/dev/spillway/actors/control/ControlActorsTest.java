@@ -162,6 +162,18 @@ class ControlActorsTest {
     public Map<String, Long> poolActivity() {
       return Map.copyOf(activity);
     }
+
+    /** What each demotion asked the maps for; they free up to {@code mapsFree}, or answer with {@code demoted}. */
+    final List<Long> demoteAsks = Collections.synchronizedList(new ArrayList<>());
+    volatile long mapsFree;
+    volatile CompletableFuture<Long> demoted;
+
+    @Override
+    public CompletionStage<Long> demoteMaps(long bytes) {
+      demoteAsks.add(bytes);
+      CompletableFuture<Long> answer = demoted;
+      return answer != null ? answer : CompletableFuture.completedFuture(Math.min(bytes, mapsFree));
+    }
   }
 
   private static IdleDetector.Timing timing(Duration shrinkAfter) {
@@ -221,6 +233,52 @@ class ControlActorsTest {
   }
 
   @Test
+  void atHighTheMapsDemoteFirstAndTheColdestBlocksSpillOnlyForTheRest() throws Exception {
+    FakeTarget target = new FakeTarget();
+    target.live.set(950); // 200 bytes over low-water
+    target.mapsFree = 100;
+    TestProbe<PoolActor.Command> pool = testKit.createTestProbe();
+    ActorRef<IdleDetector.Command> detector = testKit.spawn(IdleDetector.create(target, timing(NEVER),
+        Map.of("4KiB", pool.getRef())));
+    detector.tell(new IdleDetector.PressureIs(PressureLevel.HIGH));
+    detector.tell(IdleDetector.Sweep.INSTANCE);
+    awaitSpills(target, 1);
+    assertThat(target.demoteAsks).containsExactly(200L);
+    assertThat(target.spilled.get(0)).as("the 100 bytes the maps did not free").containsExactly(1);
+    assertThat(pool.receiveMessage()).isInstanceOf(PoolActor.Maintain.class);
+
+    target.mapsFree = 1000; // the maps free it all: no block spills, the pools still shrink
+    detector.tell(IdleDetector.Sweep.INSTANCE);
+    assertThat(pool.receiveMessage()).isInstanceOf(PoolActor.Maintain.class);
+    assertThat(target.demoteAsks).containsExactly(200L, 200L);
+    assertThat(target.spilled).hasSize(1);
+    assertThat(target.sweeps).as("no coldest pick when the maps freed enough").containsExactly(0);
+  }
+
+  @Test
+  void makeRoomWaitsForTheMapsDemotionAndAFailedOneFallsBackToTheColdestBlocks() throws Exception {
+    FakeTarget target = new FakeTarget();
+    target.live.set(800); // over low-water (750): the coldest path
+    target.demoted = new CompletableFuture<>();
+    ActorRef<IdleDetector.Command> detector = testKit.spawn(IdleDetector.create(target, timing(NEVER), Map.of()));
+    TestProbe<IdleDetector.RoomMade> first = testKit.createTestProbe();
+    TestProbe<IdleDetector.RoomMade> second = testKit.createTestProbe();
+    detector.tell(new IdleDetector.MakeRoom(250, 0, first.getRef()));
+    await().atMost(Duration.ofSeconds(5)).until(() -> target.demoteAsks.size() == 1);
+    detector.tell(new IdleDetector.MakeRoom(100, 0, second.getRef())); // joins the round in progress
+    first.expectNoMessage(Duration.ofMillis(100));
+    assertThat(target.spilled).isEmpty();
+    target.demoted.complete(50L);
+    assertThat(first.receiveMessage().blocks()).isEqualTo(2); // 200 bytes left: 2 blocks of 100
+    assertThat(second.receiveMessage().blocks()).isEqualTo(2);
+    assertThat(target.demoteAsks).containsExactly(250L);
+
+    target.demoted = CompletableFuture.failedFuture(new IllegalStateException("no tier"));
+    detector.tell(new IdleDetector.MakeRoom(250, 0, first.getRef()));
+    assertThat(first.receiveMessage().blocks()).as("all of it from the coldest blocks").isEqualTo(3);
+  }
+
+  @Test
   void whenLiveBytesAreUnderLowWaterMakeRoomEmptiesTheSparsestSlabsAndShrinks() throws Exception {
     FakeTarget target = new FakeTarget(); // 500 live of a 1000 budget, all of it mapped: free slots hold it
     TestProbe<PoolActor.Command> pool = testKit.createTestProbe();
@@ -233,6 +291,7 @@ class ControlActorsTest {
     assertThat(target.spilled.get(0)).containsExactly(101, 102, 103, 104);
     assertThat(target.sweeps).containsExactly(-1).doesNotContain(0);
     assertThat(target.sparsestAskedFor).as("down to low-water: 1000 mapped - 750").isEqualTo(250);
+    assertThat(target.demoteAsks).as("emptying slabs is not the maps' business").isEmpty();
     assertThat(pool.receiveMessage()).isInstanceOf(PoolActor.Maintain.class); // the emptied slabs go back
   }
 

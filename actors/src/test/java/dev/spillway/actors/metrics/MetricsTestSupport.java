@@ -4,6 +4,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.spillway.config.MetricsSettings;
 import dev.spillway.config.SpillwaySettings;
+import dev.spillway.map.MapStats;
 import dev.spillway.memory.AllocatorStats;
 import dev.spillway.memory.PoolStats;
 import dev.spillway.memory.SpillStats;
@@ -75,6 +76,15 @@ final class MetricsTestSupport {
 
   static PipelineStats pipeline(int inFlight, long rejectedFull) {
     return new PipelineStats(inFlight, 10, rejectedFull, 5, 0, 0, 1, 1, 0, 4096, 4096, 0);
+  }
+
+  /**
+   * A map's figures: hits per level, misses, removals by cause (explicit, evicted, expired), and the
+   * rest derived from {@code base} so that each counter has a figure of its own.
+   */
+  static MapStats mapStats(String name, long entries, long l1Hits, long l2Hits, long l3Hits, long misses, long base) {
+    return new MapStats(name, entries, entries / 2, l1Hits, l2Hits, l3Hits, misses, base + 1, base + 2, base + 3,
+        base + 4, base + 5, base + 6, base + 7, (base + 8) * 1_000_000_000L, 4096 * entries);
   }
 
   /** The value Kamon's registry holds for a gauge now (gauges keep their value across ticks). */

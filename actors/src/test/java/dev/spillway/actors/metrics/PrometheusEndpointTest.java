@@ -57,6 +57,7 @@ class PrometheusEndpointTest {
   private static void feed(SpillwayMetrics metrics) {
     metrics.update(stats(List.of(pool("4KiB", 4096, 64, 3, 5, 2)), huge(1, 2L << 20, 1, 0),
         spill(4, 1, 16_384, 9_000, 0, 0, 0, 3, tier(1L << 20, 12_288))), pipeline(2, 0));
+    metrics.updateMaps(List.of(MetricsTestSupport.mapStats("users", 10, 1, 2, 3, 4, 10)));
   }
 
   private static boolean canBind(int port) {

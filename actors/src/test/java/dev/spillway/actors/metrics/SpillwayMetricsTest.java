@@ -6,6 +6,7 @@ import static dev.spillway.actors.metrics.MetricsTestSupport.endpointOnAnyPort;
 import static dev.spillway.actors.metrics.MetricsTestSupport.gauge;
 import static dev.spillway.actors.metrics.MetricsTestSupport.huge;
 import static dev.spillway.actors.metrics.MetricsTestSupport.instrumentTags;
+import static dev.spillway.actors.metrics.MetricsTestSupport.mapStats;
 import static dev.spillway.actors.metrics.MetricsTestSupport.noSpills;
 import static dev.spillway.actors.metrics.MetricsTestSupport.pipeline;
 import static dev.spillway.actors.metrics.MetricsTestSupport.pool;
@@ -216,6 +217,83 @@ class SpillwayMetricsTest {
     }
   }
 
+  private static TagSet mapTag(String name) {
+    return TagSet.of(MetricTags.MAP, name);
+  }
+
+  @Test
+  void eachMapHasItsSeriesTaggedWithItsName() {
+    try (SpillwayMetrics metrics = SpillwayMetrics.start(endpointOnAnyPort())) {
+      metrics.updateMaps(List.of(mapStats("users", 10, 1, 2, 3, 4, 10), mapStats("sessions", 20, 0, 0, 0, 0, 100)));
+      assertThat(instrumentTags(SpillwayMetric.MAP_ENTRIES)).containsExactlyInAnyOrder(
+          Map.of("map", "users"), Map.of("map", "sessions"));
+      assertThat(instrumentTags(SpillwayMetric.MAP_HITS)).containsExactlyInAnyOrder(
+          Map.of("map", "users", "level", "l1"), Map.of("map", "users", "level", "l2"),
+          Map.of("map", "users", "level", "l3"), Map.of("map", "sessions", "level", "l1"),
+          Map.of("map", "sessions", "level", "l2"), Map.of("map", "sessions", "level", "l3"));
+      assertThat(instrumentTags(SpillwayMetric.MAP_REMOVALS)).contains(Map.of("map", "users", "cause", "explicit"),
+          Map.of("map", "users", "cause", "expired"), Map.of("map", "users", "cause", "evicted")).hasSize(6);
+      assertThat(gauge(SpillwayMetric.MAP_ENTRIES, mapTag("users"))).isEqualTo(10);
+      assertThat(gauge(SpillwayMetric.MAP_L1_ENTRIES, mapTag("sessions"))).isEqualTo(10);
+      assertThat(gauge(SpillwayMetric.MAP_INDEX, mapTag("users"))).isEqualTo(40_960);
+      assertThat(gauge(SpillwayMetric.MAP_HIT_RATIO, mapTag("users"))).isEqualTo(0.6);
+      assertThat(instrumentTags(SpillwayMetric.MAP_HIT_RATIO)).as("no read, no ratio")
+          .containsExactly(Map.of("map", "users"));
+
+      awaitSample(metrics, "spillway_map_hits_total{map=\"users\",level=\"l1\"}", 1);
+      awaitSample(metrics, "spillway_map_hits_total{map=\"users\",level=\"l2\"}", 2);
+      awaitSample(metrics, "spillway_map_hits_total{map=\"users\",level=\"l3\"}", 3);
+      awaitSample(metrics, "spillway_map_misses_total{map=\"users\"}", 4);
+      awaitSample(metrics, "spillway_map_puts_total{map=\"users\"}", 11);
+      awaitSample(metrics, "spillway_map_removals_total{map=\"users\",cause=\"explicit\"}", 12);
+      awaitSample(metrics, "spillway_map_removals_total{map=\"users\",cause=\"evicted\"}", 13);
+      awaitSample(metrics, "spillway_map_removals_total{map=\"users\",cause=\"expired\"}", 14);
+      awaitSample(metrics, "spillway_map_promotions_total{map=\"users\"}", 15);
+      awaitSample(metrics, "spillway_map_demotions_total{map=\"users\"}", 16);
+      awaitSample(metrics, "spillway_map_loads_total{map=\"users\"}", 17);
+      awaitSample(metrics, "spillway_map_load_time_seconds_total{map=\"users\"}", 18);
+      awaitSample(metrics, "spillway_map_index_bytes{map=\"users\"}", 40_960);
+    }
+  }
+
+  @Test
+  void aMapsHitRatioIsThatOfTheReadsBetweenTwoUpdatesAndCountersFollowAReopenedMap() {
+    try (SpillwayMetrics metrics = SpillwayMetrics.start(endpointOnAnyPort())) {
+      metrics.updateMaps(List.of(mapStats("m", 1, 0, 3, 0, 1, 0)));
+      assertThat(gauge(SpillwayMetric.MAP_HIT_RATIO, mapTag("m"))).isEqualTo(0.75);
+      metrics.updateMaps(List.of(mapStats("m", 1, 0, 4, 0, 4, 0)));
+      assertThat(gauge(SpillwayMetric.MAP_HIT_RATIO, mapTag("m"))).as("1 hit and 3 misses since").isEqualTo(0.25);
+      metrics.updateMaps(List.of(mapStats("m", 1, 0, 4, 0, 4, 0)));
+      assertThat(gauge(SpillwayMetric.MAP_HIT_RATIO, mapTag("m"))).as("no read: unchanged").isEqualTo(0.25);
+      awaitSample(metrics, "spillway_map_misses_total{map=\"m\"}", 4);
+      // Opened again under the name: its figures start from zero and add on.
+      metrics.updateMaps(List.of(mapStats("m", 1, 0, 2, 0, 0, 0)));
+      assertThat(gauge(SpillwayMetric.MAP_HIT_RATIO, mapTag("m"))).isEqualTo(1.0);
+      awaitSample(metrics, "spillway_map_hits_total{map=\"m\",level=\"l2\"}", 6);
+      awaitSample(metrics, "spillway_map_misses_total{map=\"m\"}", 4);
+      assertThatThrownBy(() -> metrics.updateMaps(List.of(mapStats("m", 1, 0, 0, 0, 0, 0),
+          mapStats("m", 1, 0, 0, 0, 0, 0)))).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("twice");
+    }
+  }
+
+  @Test
+  void aMapLeftOutOfAnUpdateLosesItsSeries() {
+    try (SpillwayMetrics metrics = SpillwayMetrics.start(endpointOff())) {
+      metrics.updateMaps(List.of(mapStats("a", 1, 0, 1, 0, 0, 0), mapStats("b", 1, 0, 1, 0, 0, 0)));
+      metrics.updateMaps(List.of(mapStats("b", 2, 0, 1, 0, 0, 0)));
+      // Kamon drops removed instruments at its next tick.
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).untilAsserted(() -> {
+        for (SpillwayMetric metric : SpillwayMetric.values()) {
+          assertThat(instrumentTags(metric)).as(metric.kamonName()).noneMatch(t -> "a".equals(t.get("map")));
+        }
+      });
+      assertThat(gauge(SpillwayMetric.MAP_ENTRIES, mapTag("b"))).isEqualTo(2);
+      metrics.updateMaps(List.of());
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).untilAsserted(() ->
+          assertThat(instrumentTags(SpillwayMetric.MAP_ENTRIES)).isEmpty());
+    }
+  }
+
   @Test
   void closeRemovesEverySeriesAndEndsUpdates() {
     SpillwayMetrics metrics = SpillwayMetrics.start(endpointOff());
@@ -223,7 +301,9 @@ class SpillwayMetricsTest {
     metrics.recordAccess(true);
     metrics.setPressureLevel(1);
     metrics.update(stats(List.of(), huge(0, 0, 0, 0), noSpills()), null);
+    metrics.updateMaps(List.of(mapStats("m", 1, 0, 1, 0, 0, 0)));
     assertThat(instrumentTags(SpillwayMetric.RAM_HIT_RATIO)).hasSize(1);
+    assertThat(instrumentTags(SpillwayMetric.MAP_HIT_RATIO)).hasSize(1);
 
     metrics.close();
     metrics.close();
@@ -231,6 +311,7 @@ class SpillwayMetricsTest {
     MetricsTestSupport.awaitNoSpillwaySeries();
     assertThatThrownBy(() -> metrics.update(stats(List.of(), huge(0, 0, 0, 0), noSpills()), null))
         .isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
+    assertThatThrownBy(() -> metrics.updateMaps(List.of())).isInstanceOf(IllegalStateException.class);
     metrics.recordAccess(false);
     metrics.recordRestoreNanos(1_000);
     metrics.setPressureLevel(3);
