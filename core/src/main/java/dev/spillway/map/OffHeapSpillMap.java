@@ -15,6 +15,7 @@ import java.util.Map;
 import java.util.NoSuchElementException;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BiFunction;
 import java.util.function.Function;
 import java.util.function.LongSupplier;
@@ -42,6 +43,8 @@ final class OffHeapSpillMap<K, V> extends AbstractMap<K, V> implements SpillMap<
   private final RemovalListener<K, V> listener;
   private final LongSupplier ticker;
   private volatile boolean closed;
+  /** The segment the next {@link #demote} starts at. */
+  private final AtomicInteger demoteStart = new AtomicInteger();
 
   @SuppressWarnings("unchecked")
   OffHeapSpillMap(BlockAllocator memory, MapSettings settings, MapCodec<K> keys, MapCodec<V> values,
@@ -750,19 +753,27 @@ final class OffHeapSpillMap<K, V> extends AbstractMap<K, V> implements SpillMap<
     if (memory.control().tierDirectories().isEmpty()) {
       throw new IllegalStateException("map '" + name + "': its allocator has no tier to demote to");
     }
+    // Each segment gives its share first, starting one segment further on every call, then a second
+    // round takes what is still wanted from whichever segments have it: asking segment 0 for everything
+    // first would empty it, hot entries included, while colder entries of other segments stayed.
+    int n = segments.length;
+    int start = demoteStart.getAndIncrement();
+    long share = Math.max(1, (bytes + n - 1) / n);
     long done = 0;
-    for (int i = 0; i < segments.length && done < bytes; i++) {
-      MapSegment<K, V> seg = segments[i];
-      if (!seg.lock.tryLock()) {
-        continue;
-      }
-      try {
-        if (seg.closed) {
-          throw new MapClosedException(name);
+    for (int round = 0; round < 2 && done < bytes; round++) {
+      for (int i = 0; i < n && done < bytes; i++) {
+        MapSegment<K, V> seg = segments[(start + i) & segmentMask];
+        if (!seg.lock.tryLock()) {
+          continue;
         }
-        done += seg.demote(bytes - done);
-      } finally {
-        seg.lock.unlock();
+        try {
+          if (seg.closed) {
+            throw new MapClosedException(name);
+          }
+          done += seg.demote(round == 0 ? Math.min(share, bytes - done) : bytes - done);
+        } finally {
+          seg.lock.unlock();
+        }
       }
     }
     return done;

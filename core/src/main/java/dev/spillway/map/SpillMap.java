@@ -76,7 +76,9 @@ public interface SpillMap<K, V> extends ConcurrentMap<K, V>, AutoCloseable {
   /**
    * Sends resident entries to NVMe in demotion-policy order, coldest first, until about {@code bytes}
    * of their blocks were spilled or nothing more can go (entries whose blocks are under 1 KiB stay in
-   * RAM: their record would cost more than it frees). Segments busy with another call are skipped.
+   * RAM: their record would cost more than it frees). Each segment gives its share (starting one
+   * segment further on every call), then segments that have more give the rest, so that no segment is
+   * emptied of hot entries while another keeps cold ones. Segments busy with another call are skipped.
    * Returns the bytes of the blocks spilled.
    *
    * @throws IllegalStateException when the map's allocator has no tier
