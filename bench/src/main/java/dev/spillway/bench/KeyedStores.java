@@ -6,7 +6,6 @@ import com.typesafe.config.ConfigFactory;
 import dev.spillway.Spillway;
 import dev.spillway.map.MapStats;
 import dev.spillway.map.SpillMap;
-import dev.spillway.map.SpillMaps;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
@@ -35,7 +34,8 @@ final class KeyedStores {
   private KeyedStores() {}
 
   /**
-   * {@code SpillMap<Long, byte[]>} in store mode over the facade's memory (its budget, its tier). Side
+   * {@code SpillMap<Long, byte[]>} in store mode, opened by the facade ({@code Spillway#map}): within
+   * its budget, spilling to its tier, demoted first (in LRU order) when RAM must be freed. Side
    * {@code spillmap} reads with {@link SpillMap#getBytes} into the reader's buffer (no garbage); side
    * {@code spillmap-get} with {@link SpillMap#get}, a new array per read, as {@code Map} users do.
    */
@@ -51,7 +51,7 @@ final class KeyedStores {
       this.intoBuffer = intoBuffer;
       this.spillway = Spillway.create(ConfigFactory.parseString("spillway { control.budget = " + budgetBytes
           + " B, tier.directories = [\"" + dir.toAbsolutePath() + "\"], tier.durability = none }"));
-      this.map = SpillMaps.builder(spillway.memory(), "tiered", Long.class, byte[].class).build();
+      this.map = spillway.map("tiered", Long.class, byte[].class); // the control plane demotes it first
     }
 
     @Override

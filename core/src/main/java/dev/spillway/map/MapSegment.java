@@ -427,10 +427,11 @@ final class MapSegment<K, V> implements OffHeapIndex.BlockKeys {
   }
 
   /**
-   * Spills resident entries in demotion order until {@code bytes} of blocks went or the order ran
-   * out; returns the bytes spilled. Entries under {@link #MIN_DEMOTE_BYTES} stay.
+   * Under the lock: the rows and handles of resident entries, in demotion order, whose blocks add up
+   * to about {@code bytes} (entries under {@link #MIN_DEMOTE_BYTES} are left); null when there are
+   * none. The caller spills them after releasing the lock ({@link #demoted} afterwards).
    */
-  long demote(long bytes) {
+  long[][] demotionCandidates(long bytes) {
     List<Integer> rows = new ArrayList<>();
     long[] want = {0};
     IntPredicate pick = row -> {
@@ -444,25 +445,35 @@ final class MapSegment<K, V> implements OffHeapIndex.BlockKeys {
     };
     (demotion != null ? demotion : eviction).forEachColdest(pick);
     if (rows.isEmpty()) {
-      return 0;
+      return null;
     }
-    long[] handles = new long[rows.size()];
-    for (int i = 0; i < handles.length; i++) {
-      handles[i] = index.handle(rows.get(i));
+    long[][] out = new long[2][rows.size()];
+    for (int i = 0; i < rows.size(); i++) {
+      out[0][i] = rows.get(i);
+      out[1][i] = index.handle(rows.get(i));
     }
-    var report = memory.control().spill(handles, 0, handles.length);
+    return out;
+  }
+
+  /**
+   * Under the lock again, after the spill of {@link #demotionCandidates}: rows still holding the
+   * same block that is now on NVMe leave the demotion order and the on-heap level (a row removed or
+   * replaced meanwhile holds another handle, or none). Returns the bytes of the blocks spilled.
+   */
+  long demoted(long[][] candidates, int spilledCount) {
     long spilled = 0;
-    for (int i = 0; i < handles.length; i++) {
-      int row = rows.get(i);
-      if (!memory.isResident(handles[i])) {
-        spilled += memory.capacity(handles[i]);
+    for (int i = 0; i < candidates[0].length; i++) {
+      int row = (int) candidates[0][i];
+      long handle = candidates[1][i];
+      if (index.isUsed(row) && index.handle(row) == handle && !memory.isResident(handle)) {
+        spilled += memory.capacity(handle);
         if (demotion != null) {
           demotion.onRemove(row);
         }
         dropL1(row);
       }
     }
-    demotions += report.spilled();
+    demotions += spilledCount;
     return spilled;
   }
 

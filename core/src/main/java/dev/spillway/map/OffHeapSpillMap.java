@@ -3,6 +3,7 @@ package dev.spillway.map;
 import dev.spillway.config.MapSettings;
 import dev.spillway.map.MapSegment.Removal;
 import dev.spillway.memory.BlockAllocator;
+import dev.spillway.memory.spi.PreparedSpill;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.AbstractMap;
@@ -762,21 +763,48 @@ final class OffHeapSpillMap<K, V> extends AbstractMap<K, V> implements SpillMap<
     long done = 0;
     for (int round = 0; round < 2 && done < bytes; round++) {
       for (int i = 0; i < n && done < bytes; i++) {
-        MapSegment<K, V> seg = segments[(start + i) & segmentMask];
-        if (!seg.lock.tryLock()) {
-          continue;
-        }
-        try {
-          if (seg.closed) {
-            throw new MapClosedException(name);
-          }
-          done += seg.demote(round == 0 ? Math.min(share, bytes - done) : bytes - done);
-        } finally {
-          seg.lock.unlock();
-        }
+        long want = round == 0 ? Math.min(share, bytes - done) : bytes - done;
+        done += demote(segments[(start + i) & segmentMask], want);
       }
     }
     return done;
+  }
+
+  /**
+   * One segment's part of {@link #demote}: its candidates are picked under its lock, but spilled
+   * after it is released, so that readers and writers of the segment never wait for the tier's write.
+   * A candidate freed meanwhile fails only its own request (its handle is stale: a reused slot has a
+   * new generation), and one read or written meanwhile stays resident: the allocator's spill
+   * protocol sees to both.
+   */
+  private long demote(MapSegment<K, V> seg, long bytes) {
+    long[][] candidates;
+    if (!seg.lock.tryLock()) {
+      return 0;
+    }
+    try {
+      if (seg.closed) {
+        throw new MapClosedException(name);
+      }
+      candidates = seg.demotionCandidates(bytes);
+    } finally {
+      seg.lock.unlock();
+    }
+    if (candidates == null) {
+      return 0;
+    }
+    PreparedSpill group = memory.control().prepareSpill(candidates[1], 0, candidates[1].length);
+    try {
+      memory.control().writeSpills(List.of(group));
+    } finally {
+      group.abandon(); // a no-op once written; gives the blocks back if the write never happened
+    }
+    seg.lock.lock();
+    try {
+      return seg.closed ? 0 : seg.demoted(candidates, group.report().spilled());
+    } finally {
+      seg.lock.unlock();
+    }
   }
 
   @Override
