@@ -7,13 +7,10 @@ import dev.spillway.memory.spi.PreparedSpill;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.AbstractMap;
-import java.util.AbstractSet;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.NoSuchElementException;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -604,7 +601,7 @@ final class OffHeapSpillMap<K, V> extends AbstractMap<K, V> implements SpillMap<
   }
 
   /** The value of {@code key} without counting a read or restoring its block; null when absent. */
-  private V peekValue(K key) {
+  V peekValue(K key) {
     Scratch s = encodeKey(key);
     MapSegment<K, V> seg = segmentOf(s);
     lock(seg);
@@ -618,103 +615,27 @@ final class OffHeapSpillMap<K, V> extends AbstractMap<K, V> implements SpillMap<
 
   @Override
   public Set<Map.Entry<K, V>> entrySet() {
-    return new AbstractSet<>() {
-      @Override
-      public Iterator<Map.Entry<K, V>> iterator() {
-        return new EntryIterator();
-      }
-
-      @Override
-      public int size() {
-        return OffHeapSpillMap.this.size();
-      }
-
-      @Override
-      public boolean isEmpty() {
-        return OffHeapSpillMap.this.isEmpty();
-      }
-
-      @Override
-      public void clear() {
-        OffHeapSpillMap.this.clear();
-      }
-
-      @Override
-      public boolean contains(Object o) {
-        if (!(o instanceof Map.Entry<?, ?> e) || e.getKey() == null || !keys.type().isInstance(e.getKey())) {
-          return false;
-        }
-        V v = peekValue(keys.type().cast(e.getKey()));
-        return v != null && e.getValue() != null && values.type().isInstance(e.getValue())
-            && sameBytes(v, values.type().cast(e.getValue()));
-      }
-
-      @Override
-      public boolean remove(Object o) {
-        return o instanceof Map.Entry<?, ?> e && e.getKey() != null && e.getValue() != null
-            && OffHeapSpillMap.this.remove(e.getKey(), e.getValue());
-      }
-    };
+    return new EntryView<>(this);
   }
 
-  private boolean sameBytes(V a, V b) {
-    byte[] first = values.encode(a).toArray(ValueLayout.JAVA_BYTE);
-    return MemorySegment.mismatch(MemorySegment.ofArray(first), 0, first.length, values.encode(b), 0,
-        values.encode(b).byteSize()) == -1;
+  /** The codec of keys (for the views). */
+  MapCodec<K> keyCodec() {
+    return keys;
   }
 
-  /**
-   * Weakly consistent: takes one segment's keys at a time under its lock, then reads each value as
-   * it is reached (skipping keys removed meanwhile), without restoring blocks that are on NVMe.
-   */
-  private final class EntryIterator implements Iterator<Map.Entry<K, V>> {
-    private int nextSegment;
-    private List<K> batch = List.of();
-    private int position;
-    private Map.Entry<K, V> next;
-    private K lastKey;
-
-    @Override
-    public boolean hasNext() {
-      while (next == null) {
-        if (position < batch.size()) {
-          K k = batch.get(position++);
-          V v = peekValue(k);
-          if (v != null) {
-            next = new MapEntry(k, v);
-          }
-        } else if (nextSegment < segments.length) {
-          batch = keysOf(segments[nextSegment++]);
-          position = 0;
-        } else {
-          return false;
-        }
-      }
-      return true;
-    }
-
-    @Override
-    public Map.Entry<K, V> next() {
-      if (!hasNext()) {
-        throw new NoSuchElementException();
-      }
-      Map.Entry<K, V> e = next;
-      next = null;
-      lastKey = e.getKey();
-      return e;
-    }
-
-    @Override
-    public void remove() {
-      if (lastKey == null) {
-        throw new IllegalStateException("next() was not called, or remove() was called already");
-      }
-      delete(lastKey);
-      lastKey = null;
-    }
+  /** The codec of values (for the views). */
+  MapCodec<V> valueCodec() {
+    return values;
   }
 
-  private List<K> keysOf(MapSegment<K, V> seg) {
+  /** How many segments (for the views). */
+  int segmentCount() {
+    return segments.length;
+  }
+
+  /** The keys of segment {@code index}, decoded under its lock (for the views). */
+  List<K> keysOf(int index) {
+    MapSegment<K, V> seg = segments[index];
     lock(seg);
     try {
       int[] rows = seg.liveRows();
@@ -725,22 +646,6 @@ final class OffHeapSpillMap<K, V> extends AbstractMap<K, V> implements SpillMap<
       return out;
     } finally {
       seg.lock.unlock();
-    }
-  }
-
-  /** An entry of the iteration; {@code setValue} writes through to the map. */
-  private final class MapEntry extends AbstractMap.SimpleEntry<K, V> {
-    private static final long serialVersionUID = 1L;
-
-    MapEntry(K key, V value) {
-      super(key, value);
-    }
-
-    @Override
-    public V setValue(V value) {
-      V old = super.setValue(value);
-      set(getKey(), value);
-      return old;
     }
   }
 
