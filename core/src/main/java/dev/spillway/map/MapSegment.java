@@ -8,6 +8,7 @@ import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.IntPredicate;
 
@@ -30,6 +31,8 @@ final class MapSegment<K, V> implements OffHeapIndex.BlockKeys {
   private static final long DEMOTION_MAXIMUM = 1 << 16;
 
   final ReentrantLock lock = new ReentrantLock();
+  /** Demotions written to NVMe whose bookkeeping waits for the next holder of the lock. */
+  final ConcurrentLinkedQueue<Demoted> pendingDemotions = new ConcurrentLinkedQueue<>();
   private final OffHeapSpillMap<K, V> map;
   private final BlockAllocator memory;
   final OffHeapIndex index;
@@ -429,7 +432,7 @@ final class MapSegment<K, V> implements OffHeapIndex.BlockKeys {
   /**
    * Under the lock: the rows and handles of resident entries, in demotion order, whose blocks add up
    * to about {@code bytes} (entries under {@link #MIN_DEMOTE_BYTES} are left); null when there are
-   * none. The caller spills them after releasing the lock ({@link #demoted} afterwards).
+   * none. The caller spills them after releasing the lock ({@link #applyDemotions} afterwards).
    */
   long[][] demotionCandidates(long bytes) {
     List<Integer> rows = new ArrayList<>();
@@ -455,26 +458,41 @@ final class MapSegment<K, V> implements OffHeapIndex.BlockKeys {
     return out;
   }
 
-  /**
-   * Under the lock again, after the spill of {@link #demotionCandidates}: rows still holding the
-   * same block that is now on NVMe leave the demotion order and the on-heap level (a row removed or
-   * replaced meanwhile holds another handle, or none). Returns the bytes of the blocks spilled.
-   */
-  long demoted(long[][] candidates, int spilledCount) {
-    long spilled = 0;
-    for (int i = 0; i < candidates[0].length; i++) {
-      int row = (int) candidates[0][i];
-      long handle = candidates[1][i];
-      if (index.isUsed(row) && index.handle(row) == handle && !memory.isResident(handle)) {
-        spilled += memory.capacity(handle);
-        if (demotion != null) {
-          demotion.onRemove(row);
-        }
-        dropL1(row);
-      }
+  /** A spill of {@link #demotionCandidates} that ended: its candidates and how many went to NVMe. */
+  static final class Demoted {
+    final long[][] candidates;
+    final int spilledCount;
+
+    Demoted(long[][] candidates, int spilledCount) {
+      this.candidates = candidates;
+      this.spilledCount = spilledCount;
     }
-    demotions += spilledCount;
-    return spilled;
+  }
+
+  /**
+   * Applies the demotions that ended since (under the lock): rows still holding the same block that
+   * is now on NVMe leave the demotion order and the on-heap level (a row removed or replaced
+   * meanwhile holds another handle, or none).
+   */
+  void applyDemotions() {
+    Demoted d;
+    while ((d = pendingDemotions.poll()) != null) {
+      if (closed) {
+        continue;
+      }
+      long[][] candidates = d.candidates;
+      for (int i = 0; i < candidates[0].length; i++) {
+        int row = (int) candidates[0][i];
+        long handle = candidates[1][i];
+        if (index.isUsed(row) && index.handle(row) == handle && !memory.isResident(handle)) {
+          if (demotion != null) {
+            demotion.onRemove(row);
+          }
+          dropL1(row);
+        }
+      }
+      demotions += d.spilledCount;
+    }
   }
 
   /** Frees every entry and the index (close). */

@@ -4,6 +4,7 @@ import dev.spillway.config.MapSettings;
 import dev.spillway.map.MapSegment.Removal;
 import dev.spillway.memory.BlockAllocator;
 import dev.spillway.memory.spi.PreparedSpill;
+import dev.spillway.memory.spi.SpillReport;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.AbstractMap;
@@ -141,6 +142,7 @@ final class OffHeapSpillMap<K, V> extends AbstractMap<K, V> implements SpillMap<
       segment.lock.unlock();
       throw new MapClosedException(name);
     }
+    segment.applyDemotions();
   }
 
   /** Unlocks, gives the scratch back (when the call had one) and tells the listener. */
@@ -704,12 +706,22 @@ final class OffHeapSpillMap<K, V> extends AbstractMap<K, V> implements SpillMap<
     } finally {
       group.abandon(); // a no-op once written; gives the blocks back if the write never happened
     }
-    seg.lock.lock();
-    try {
-      return seg.closed ? 0 : seg.demoted(candidates, group.report().spilled());
-    } finally {
-      seg.lock.unlock();
+    SpillReport report = group.report();
+    if (report.spilled() == 0) {
+      return 0;
     }
+    // The order is brought up to date under the lock, but never by waiting for it: its holder may be
+    // a writer waiting for the budget, which this very spill is making room in (the budget is freed
+    // only when the control plane's round, which runs this, has ended). Whoever locks next does it.
+    seg.pendingDemotions.add(new MapSegment.Demoted(candidates, report.spilled()));
+    if (seg.lock.tryLock()) {
+      try {
+        seg.applyDemotions();
+      } finally {
+        seg.lock.unlock();
+      }
+    }
+    return report.rawBytes();
   }
 
   @Override
