@@ -10,6 +10,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
+import java.util.stream.Stream;
 
 /**
  * The settings of one keyed map ({@code SpillMap}): {@code spillway.maps.<name>}, each key falling
@@ -31,11 +32,12 @@ import java.util.TreeMap;
  * @param l1Policy which value the on-heap level drops when full
  * @param expireAfterWrite entries expire this long after their last write (zero: never)
  * @param expireAfterAccess entries expire this long after their last read or write (zero: never)
+ * @param persistence whether the map is durable, where and how it keeps its entries
  */
 public record MapSettings(
     String name, Mode mode, int segments, long maximumEntries, long maximumBytes,
     String evictionPolicy, String demotionPolicy, long l1Entries, String l1Policy,
-    Duration expireAfterWrite, Duration expireAfterAccess) {
+    Duration expireAfterWrite, Duration expireAfterAccess, MapPersistence persistence) {
 
   /** What a full map does. */
   public enum Mode {
@@ -49,9 +51,9 @@ public record MapSettings(
   public static final List<String> POLICIES = List.of("lru", "mru", "fifo", "clock", "w-tinylfu");
 
   /** The keys a {@code spillway.maps.<name>} section may hold. */
-  public static final List<String> KEYS = List.of("mode", "segments", "maximum-entries", "maximum-bytes",
-      "eviction-policy", "demotion-policy", "l1-entries", "l1-policy", "expire-after-write",
-      "expire-after-access");
+  public static final List<String> KEYS = java.util.stream.Stream.concat(Stream.of("mode", "segments",
+      "maximum-entries", "maximum-bytes", "eviction-policy", "demotion-policy", "l1-entries", "l1-policy",
+      "expire-after-write", "expire-after-access"), MapPersistence.KEYS.stream()).toList();
 
   /** The section holding every map's settings. */
   static final String SECTION = "maps";
@@ -88,6 +90,12 @@ public record MapSettings(
     checkPolicy(where + "l1-policy", l1Policy);
     checkExpiry(where + "expire-after-write", expireAfterWrite);
     checkExpiry(where + "expire-after-access", expireAfterAccess);
+    Objects.requireNonNull(persistence, "persistence").check(name);
+  }
+
+  /** Whether the map keeps its entries across restarts ({@link MapPersistence#durable()}). */
+  public boolean durable() {
+    return persistence.durable();
   }
 
   /** A builder starting from the embedded defaults of {@code spillway.maps.default}. */
@@ -99,7 +107,13 @@ public record MapSettings(
   /** The same settings under another name. */
   public MapSettings withName(String newName) {
     return new MapSettings(newName, mode, segments, maximumEntries, maximumBytes, evictionPolicy,
-        demotionPolicy, l1Entries, l1Policy, expireAfterWrite, expireAfterAccess);
+        demotionPolicy, l1Entries, l1Policy, expireAfterWrite, expireAfterAccess, persistence);
+  }
+
+  /** The same settings with {@code value} as the persistence. */
+  public MapSettings withPersistence(MapPersistence value) {
+    return new MapSettings(name, mode, segments, maximumEntries, maximumBytes, evictionPolicy,
+        demotionPolicy, l1Entries, l1Policy, expireAfterWrite, expireAfterAccess, value);
   }
 
   /** {@link #segments} with 0 resolved for {@code cores} processors. */
@@ -165,7 +179,7 @@ public record MapSettings(
         one.count("maximum-entries", 0, Long.MAX_VALUE), one.bytes("maximum-bytes", 0, Long.MAX_VALUE),
         one.string("eviction-policy"), one.string("demotion-policy"), one.count("l1-entries", 0, Integer.MAX_VALUE),
         one.string("l1-policy"), one.duration("expire-after-write", Duration.ZERO, MAX_EXPIRY),
-        one.duration("expire-after-access", Duration.ZERO, MAX_EXPIRY));
+        one.duration("expire-after-access", Duration.ZERO, MAX_EXPIRY), MapPersistence.read(one, MapPersistence.NONE));
   }
 
   /** One member: keys it sets, the default's values for the others. */
@@ -182,7 +196,8 @@ public record MapSettings(
         one.has("expire-after-write") ? one.duration("expire-after-write", Duration.ZERO, MAX_EXPIRY)
             : d.expireAfterWrite,
         one.has("expire-after-access") ? one.duration("expire-after-access", Duration.ZERO, MAX_EXPIRY)
-            : d.expireAfterAccess);
+            : d.expireAfterAccess,
+        MapPersistence.read(one, d.persistence));
   }
 
   private static Mode mode(ConfigReader one) {
@@ -207,6 +222,7 @@ public record MapSettings(
     private String l1Policy;
     private Duration expireAfterWrite;
     private Duration expireAfterAccess;
+    private MapPersistence persistence;
 
     private Builder(MapSettings s) {
       name = s.name;
@@ -220,6 +236,19 @@ public record MapSettings(
       l1Policy = s.l1Policy;
       expireAfterWrite = s.expireAfterWrite;
       expireAfterAccess = s.expireAfterAccess;
+      persistence = s.persistence;
+    }
+
+    /** Durable in its own {@code directory} (see {@link MapPersistence}); other persistence keys unchanged. */
+    public Builder durable(java.nio.file.Path directory) {
+      persistence = persistence.withDirectory(directory);
+      return this;
+    }
+
+    /** See {@link MapSettings#persistence()}. */
+    public Builder persistence(MapPersistence value) {
+      persistence = value;
+      return this;
     }
 
     /** A store: never drops an entry (clears any cache bound). */
@@ -290,7 +319,7 @@ public record MapSettings(
      */
     public MapSettings build() {
       return new MapSettings(name, mode, segments, maximumEntries, maximumBytes, evictionPolicy, demotionPolicy,
-          l1Entries, l1Policy, expireAfterWrite, expireAfterAccess);
+          l1Entries, l1Policy, expireAfterWrite, expireAfterAccess, persistence);
     }
   }
 }

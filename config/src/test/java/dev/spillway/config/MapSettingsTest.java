@@ -80,4 +80,30 @@ class MapSettingsTest {
         .hasMessageContaining("map name \"\" is not allowed");
     assertThatThrownBy(() -> SpillwaySettings.defaults().mapSettings(null)).hasMessageContaining("map name null");
   }
+
+  @Test
+  void aDurableMapReadsItsDirectoryDurabilityAndCodecAndRefusesWhatIsNotAllowed() {
+    MapSettings s = load("spillway.maps.orders { durable = true, directory = \"/var/lib/app/orders\","
+        + " durability = always, codec = raw, segment-size = 8 MiB, checkpoint-interval = 16 MiB,"
+        + " sync-interval = 20 ms }").mapSettings("orders");
+    assertThat(s.durable()).isTrue();
+    assertThat(s.persistence().directory()).isEqualTo(java.nio.file.Path.of("/var/lib/app/orders"));
+    assertThat(s.persistence().durability()).isEqualTo(TierSettings.Durability.ALWAYS);
+    assertThat(s.persistence().codec()).isEqualTo("raw");
+    assertThat(s.persistence().segmentSize()).isEqualTo(8L << 20);
+    assertThat(s.persistence().checkpointInterval()).isEqualTo(16L << 20);
+    assertThat(s.persistence().syncInterval()).isEqualTo(Duration.ofMillis(20));
+    assertThat(SpillwaySettings.defaults().mapSettings("x").durable()).as("off by default").isFalse();
+
+    assertThatThrownBy(() -> load("spillway.maps.orders.durable = true"))
+        .hasMessageContaining("spillway.maps.orders.directory").hasMessageContaining("durable = true");
+    assertThatThrownBy(() -> load("spillway.maps.orders { durable = true, directory = /d, durability = sometimes }"))
+        .hasMessageContaining("spillway.maps.orders.durability").hasMessageContaining("none, batch or always");
+    assertThatThrownBy(() -> load("spillway.maps.orders { durable = true, directory = /d, codec = gzip }"))
+        .hasMessageContaining("spillway.maps.orders.codec").hasMessageContaining("raw, lz4, zstd");
+    assertThatThrownBy(() -> load("spillway.maps.orders { segment-size = 1 KiB }"))
+        .hasMessageContaining("spillway.maps.orders.segment-size");
+    assertThatThrownBy(() -> load("spillway.maps.orders { durabel = true }"))
+        .hasMessageContaining("durabel");
+  }
 }

@@ -3,6 +3,7 @@ package dev.spillway.map;
 import dev.spillway.config.MapSettings;
 import dev.spillway.map.policy.ReplacementPolicies;
 import dev.spillway.map.policy.ReplacementPolicy;
+import dev.spillway.core.tier.MapLog;
 import dev.spillway.memory.BlockAllocator;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
@@ -45,6 +46,9 @@ final class MapSegment<K, V> implements OffHeapIndex.BlockKeys {
   private final long expireAfterWriteNanos;
   private final long expireAfterAccessNanos;
   private Object[] l1Values;
+  /** Durable maps: the log's locations of the entries, and the log (both null otherwise). */
+  private final LogColumn column;
+  private MapLog mapLog;
   private int sweepCursor;
   boolean closed;
 
@@ -65,6 +69,7 @@ final class MapSegment<K, V> implements OffHeapIndex.BlockKeys {
     this.map = map;
     this.memory = memory;
     this.index = new OffHeapIndex(memory, this);
+    this.column = settings.durable() ? new LogColumn(memory) : null;
     if (settings.mode() == MapSettings.Mode.CACHE) {
       eviction = ReplacementPolicies.create(settings.evictionPolicy());
       byteWeights = settings.maximumBytes() > 0;
@@ -139,7 +144,11 @@ final class MapSegment<K, V> implements OffHeapIndex.BlockKeys {
       return v;
     }
     long handle = index.handle(row);
-    if (memory.isResident(handle)) {
+    if (index.inLog(row)) {
+      handle = loadFromLog(row);
+      l3Hits++;
+      promotions++;
+    } else if (memory.isResident(handle)) {
       l2Hits++;
       touchResident(row, hash, handle);
     } else {
@@ -175,7 +184,11 @@ final class MapSegment<K, V> implements OffHeapIndex.BlockKeys {
       eviction.onAccess(row, hash);
     }
     long handle = index.handle(row);
-    if (memory.isResident(handle)) {
+    if (index.inLog(row)) {
+      handle = loadFromLog(row);
+      l3Hits++;
+      promotions++;
+    } else if (memory.isResident(handle)) {
       l2Hits++;
       touchResident(row, hash, handle);
     } else {
@@ -207,6 +220,9 @@ final class MapSegment<K, V> implements OffHeapIndex.BlockKeys {
       V v = (V) l1Values[row];
       return v;
     }
+    if (index.inLog(row)) {
+      return map.decodeValueBytes(logValue(row));
+    }
     return map.decodeValue(index.handle(row), valueOffset(row), index.valueLength(row), false);
   }
 
@@ -224,13 +240,17 @@ final class MapSegment<K, V> implements OffHeapIndex.BlockKeys {
     if (index.valueLength(row) != length) {
       return false;
     }
+    if (index.inLog(row)) {
+      return MemorySegment.mismatch(logValue(row), 0, length, value, 0, length) == -1;
+    }
     MemorySegment stored = map.peekBlock(index.handle(row));
     long off = valueOffset(row);
     return MemorySegment.mismatch(stored, off, off + length, value, 0, length) == -1;
   }
 
   boolean isResident(int row) {
-    return (l1 != null && row < l1Values.length && l1Values[row] != null) || memory.isResident(index.handle(row));
+    return (l1 != null && row < l1Values.length && l1Values[row] != null)
+        || (!index.inLog(row) && memory.isResident(index.handle(row)));
   }
 
   private long valueOffset(int row) {
@@ -258,7 +278,16 @@ final class MapSegment<K, V> implements OffHeapIndex.BlockKeys {
     index.setValueLength(row, (int) valueLength);
     index.setWriteTime(row, now);
     index.setAccessTime(row, now);
-    ensureRows(index.rowLimit());
+    try {
+      ensureRows(index.rowLimit());
+      if (column != null) {
+        logEntry(row, hash, key, keyLength, value, valueLength);
+      }
+    } catch (RuntimeException | Error e) {
+      index.remove(row);
+      memory.free(handle);
+      throw e;
+    }
     if (demotion != null) {
       demotion.onInsert(row, hash, 1);
     }
@@ -278,15 +307,36 @@ final class MapSegment<K, V> implements OffHeapIndex.BlockKeys {
     int keyLength = index.keyLength(row);
     MemorySegment key = keyLength > OffHeapIndex.INLINE_KEY ? map.keyPrefix(index.handle(row), keyLength) : null;
     long handle = writeBlock(key, keyLength, value, valueLength);
-    if (report) {
-      removed.add(new Removal<>(key(row), peek(row), RemovalCause.REPLACED));
+    Removal<K, V> replaced = null;
+    try {
+      MemorySegment keyBytes = column == null ? null : key != null
+          ? MemorySegment.ofArray(key.asSlice(0, keyLength).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE))
+          : inlineKey(row);
+      if (report) {
+        replaced = new Removal<>(key(row), peek(row), RemovalCause.REPLACED);
+      }
+      if (column != null) {
+        long oldLocation = column.location(row);
+        int oldLength = column.recordLength(row);
+        logEntry(row, hash, keyBytes, keyLength, value, valueLength);
+        mapLog.obsolete(oldLocation, oldLength);
+      }
+    } catch (RuntimeException | Error e) {
+      memory.free(handle);
+      throw e;
+    }
+    if (replaced != null) {
+      removed.add(replaced);
     }
     long old = index.handle(row);
     index.setHandle(row, handle);
+    index.setInLog(row, false);
     index.setValueLength(row, (int) valueLength);
     index.setWriteTime(row, now);
     index.setAccessTime(row, now);
-    memory.free(old);
+    if (old != 0) {
+      memory.free(old);
+    }
     dropL1(row);
     if (demotion != null) {
       if (demotion.contains(row)) {
@@ -329,6 +379,9 @@ final class MapSegment<K, V> implements OffHeapIndex.BlockKeys {
     if (removed != null && map.hasListener()) {
       removed.add(new Removal<>(key(row), peek(row), cause));
     }
+    if (column != null) {
+      logRemove(row);
+    }
     long handle = index.handle(row);
     dropL1(row);
     if (demotion != null) {
@@ -338,7 +391,9 @@ final class MapSegment<K, V> implements OffHeapIndex.BlockKeys {
       eviction.onRemove(row);
     }
     index.remove(row);
-    memory.free(handle);
+    if (handle != 0) {
+      memory.free(handle);
+    }
     switch (cause) {
       case EXPIRED -> expirations++;
       case EVICTED -> evictions++;
@@ -388,6 +443,9 @@ final class MapSegment<K, V> implements OffHeapIndex.BlockKeys {
   // ---- levels --------------------------------------------------------------------------------
 
   private void ensureRows(int rows) {
+    if (column != null) {
+      column.ensureRows(rows);
+    }
     if (demotion != null) {
       demotion.ensureRows(rows);
     }
@@ -498,11 +556,14 @@ final class MapSegment<K, V> implements OffHeapIndex.BlockKeys {
   /** Frees every entry and the index (close). */
   void freeAll() {
     for (int row = 0; row < index.rowLimit(); row++) {
-      if (index.isUsed(row)) {
+      if (index.isUsed(row) && index.handle(row) != 0) {
         memory.free(index.handle(row));
       }
     }
     index.close();
+    if (column != null) {
+      column.close();
+    }
     if (l1Values != null) {
       Arrays.fill(l1Values, null);
     }
@@ -519,6 +580,228 @@ final class MapSegment<K, V> implements OffHeapIndex.BlockKeys {
       }
     }
     return n == out.length ? out : Arrays.copyOf(out, n);
+  }
+
+  // ---- durable maps --------------------------------------------------------------------------
+
+  /** Entries of a durable map under this size stay in RAM when the map is asked to free some. */
+  static final long MIN_DROP_BYTES = 256;
+
+  /** The map's log, once it is open (recovery runs before). */
+  void attach(MapLog log) {
+    this.mapLog = log;
+  }
+
+  /** Counts every entry's record as live in {@code log} (after recovery). */
+  void countLive(MapLog log) {
+    for (int row = 0; row < index.rowLimit(); row++) {
+      if (index.isUsed(row)) {
+        log.live(column.location(row), column.recordLength(row));
+      }
+    }
+  }
+
+  /** Appends the ENTRY of {@code row} and points the row at it; on failure the row is unchanged. */
+  private void logEntry(int row, long hash, MemorySegment key, int keyLength, MemorySegment value, long valueLength) {
+    try {
+      long location = mapLog.appendEntry(hash, key, keyLength, value, valueLength, System.currentTimeMillis());
+      column.set(row, location, mapLog.lastRecordLength());
+      map.appended(location);
+    } catch (java.io.IOException e) {
+      throw map.logFailure("writing to its log", e);
+    }
+  }
+
+  /** Appends the REMOVE of {@code row}'s key; on failure nothing changes. */
+  private void logRemove(int row) {
+    int keyLength = index.keyLength(row);
+    MemorySegment key = keyLength <= OffHeapIndex.INLINE_KEY ? inlineKey(row) : map.keyPrefix(index.handle(row), keyLength);
+    try {
+      long location = mapLog.appendRemove(index.hash(row), key, keyLength, System.currentTimeMillis());
+      mapLog.obsolete(column.location(row), column.recordLength(row));
+      map.appended(location);
+    } catch (java.io.IOException e) {
+      throw map.logFailure("writing to its log", e);
+    }
+  }
+
+  /** An inline key's bytes (a fresh copy: at most 16 bytes). */
+  private MemorySegment inlineKey(int row) {
+    MemorySegment k = MemorySegment.ofArray(new byte[OffHeapIndex.INLINE_KEY]);
+    index.copyInlineKey(row, k);
+    return k;
+  }
+
+  /** The value bytes of an entry that is only in the log, read and checked (a view valid until this thread's next read). */
+  private MemorySegment logValue(int row) {
+    int keyLength = index.keyLength(row);
+    int valueLength = index.valueLength(row);
+    java.nio.ByteBuffer payload;
+    try {
+      payload = mapLog.readEntry(column.location(row), column.recordLength(row), index.hash(row));
+    } catch (java.io.IOException e) {
+      throw map.logFailure("reading the entry of key " + map.describeKey(key(row)) + " from its log", e);
+    }
+    long expected = dev.spillway.core.tier.MapLogFormat.TIME_BYTES_PUBLIC + (long) keyLength + valueLength;
+    MemorySegment all = MemorySegment.ofBuffer(payload);
+    MemorySegment storedKey = all.asSlice(dev.spillway.core.tier.MapLogFormat.TIME_BYTES_PUBLIC,
+        Math.min(keyLength, all.byteSize() - dev.spillway.core.tier.MapLogFormat.TIME_BYTES_PUBLIC));
+    MemorySegment ownKey = keyLength <= OffHeapIndex.INLINE_KEY ? inlineKey(row) : map.keyPrefix(index.handle(row), keyLength);
+    if (all.byteSize() != expected || storedKey.byteSize() != keyLength
+        || MemorySegment.mismatch(storedKey, 0, keyLength, ownKey, 0, keyLength) != -1) {
+      throw map.logFailure("reading the entry of key " + map.describeKey(key(row)) + " from its log",
+          new java.io.IOException("the record at "
+          + dev.spillway.core.tier.MapLogFormat.describe(column.location(row)) + " holds " + all.byteSize()
+          + " bytes of another key or length, not the " + expected + " the index expects: the log was changed"));
+    }
+    return all.asSlice(dev.spillway.core.tier.MapLogFormat.TIME_BYTES_PUBLIC + keyLength, valueLength);
+  }
+
+  /** Brings an entry that is only in the log back into a block of its own (a promotion); returns the handle. */
+  private long loadFromLog(int row) {
+    int keyLength = index.keyLength(row);
+    MemorySegment value = logValue(row);
+    long keyBytes = keyLength > OffHeapIndex.INLINE_KEY ? keyLength : 0;
+    long old = index.handle(row);
+    long handle = memory.allocate(Math.max(1, keyBytes + value.byteSize()));
+    try {
+      // The value is in the log's buffer, the key in the map's: neither overwrites the other.
+      if (keyBytes > 0) {
+        memory.write(handle, 0, map.keyPrefix(old, keyLength), 0, keyBytes);
+      }
+      if (value.byteSize() > 0) {
+        memory.write(handle, keyBytes, value, 0, value.byteSize());
+      }
+    } catch (RuntimeException | Error e) {
+      memory.free(handle);
+      throw e;
+    }
+    index.setHandle(row, handle);
+    index.setInLog(row, false);
+    if (old != 0) {
+      memory.free(old);
+    }
+    return handle;
+  }
+
+  /**
+   * A durable map's demotion, under the lock: the coldest resident entries leave RAM, at no I/O cost
+   * (their records are in the log already); a key longer than the row keeps a block of its own.
+   * Returns the bytes freed.
+   */
+  long dropToLog(long bytes) {
+    List<Integer> rows = new ArrayList<>();
+    long[] want = {0};
+    IntPredicate pick = row -> {
+      long handle = index.handle(row);
+      if (!index.inLog(row) && memory.isResident(handle) && memory.capacity(handle) >= MIN_DROP_BYTES) {
+        rows.add(row);
+        want[0] += memory.capacity(handle);
+      }
+      return want[0] < bytes;
+    };
+    (demotion != null ? demotion : eviction).forEachColdest(pick);
+    long freed = 0;
+    for (int row : rows) {
+      int keyLength = index.keyLength(row);
+      long handle = index.handle(row);
+      long keyBlock = 0;
+      if (keyLength > OffHeapIndex.INLINE_KEY) {
+        keyBlock = memory.allocate(keyLength);
+        memory.write(keyBlock, 0, map.keyPrefix(handle, keyLength), 0, keyLength);
+        freed -= memory.capacity(keyBlock);
+      }
+      freed += memory.capacity(handle);
+      memory.free(handle);
+      index.setHandle(row, keyBlock);
+      index.setInLog(row, true);
+      if (demotion != null) {
+        demotion.onRemove(row);
+      }
+      dropL1(row);
+      demotions++;
+    }
+    return Math.max(0, freed);
+  }
+
+  /** Recovery: an ENTRY puts the key in the log only, a REMOVE deletes it (no listener, no new record). */
+  void recover(boolean remove, long hash, MemorySegment key, int keyLength, long location, int recordLength,
+      int valueLength, long timeMillis) {
+    int row = index.find(hash, key, keyLength);
+    if (remove) {
+      if (row >= 0) {
+        long handle = index.handle(row);
+        if (eviction != null) {
+          eviction.onRemove(row);
+        }
+        index.remove(row);
+        if (handle != 0) {
+          memory.free(handle);
+        }
+      }
+      return;
+    }
+    if (row < 0) {
+      long keyBlock = 0;
+      if (keyLength > OffHeapIndex.INLINE_KEY) {
+        keyBlock = memory.allocate(keyLength);
+        memory.write(keyBlock, 0, key, 0, keyLength);
+      }
+      try {
+        row = index.insert(hash, key, keyLength);
+        ensureRows(index.rowLimit());
+      } catch (RuntimeException | Error e) {
+        if (keyBlock != 0) {
+          memory.free(keyBlock);
+        }
+        throw e;
+      }
+      index.setHandle(row, keyBlock);
+      index.setInLog(row, true);
+      if (eviction != null) {
+        eviction.onInsert(row, hash, weight(keyLength, valueLength));
+      }
+    } else if (eviction != null) {
+      eviction.onUpdate(row, hash, weight(keyLength, valueLength));
+    }
+    index.setValueLength(row, valueLength);
+    column.set(row, location, recordLength);
+    long now = map.now();
+    long age = Math.max(0, System.currentTimeMillis() - timeMillis);
+    index.setWriteTime(row, now - Math.min(age, Long.MAX_VALUE / 2_000_000) * 1_000_000);
+    index.setAccessTime(row, now);
+  }
+
+  /** Checkpoint: every entry whose record lies before {@code end}. */
+  void forEachEntry(long end, MapLog.EntrySink sink) throws java.io.IOException {
+    long nowNanos = map.now();
+    long nowMillis = System.currentTimeMillis();
+    for (int row = 0; row < index.rowLimit(); row++) {
+      if (!index.isUsed(row) || column.location(row) >= end) {
+        continue;
+      }
+      int keyLength = index.keyLength(row);
+      MemorySegment key = keyLength <= OffHeapIndex.INLINE_KEY ? inlineKey(row) : map.keyPrefix(index.handle(row), keyLength);
+      long time = nowMillis - Math.max(0, nowNanos - index.writeTime(row)) / 1_000_000;
+      sink.entry(index.hash(row), key, keyLength, column.location(row), column.recordLength(row),
+          index.valueLength(row), time);
+    }
+  }
+
+  /** Compaction: see {@link MapLog.Owner#moveIfCurrent}. */
+  boolean moveIfCurrent(long hash, long location, MapLog.RecordCopy copy) throws java.io.IOException {
+    if (closed) {
+      // Not "gone": the compaction must stop before it deletes the segment this entry still lives in.
+      throw new java.io.IOException("map '" + map.name() + "' is closing: compaction stopped");
+    }
+    int row = index.findRow(hash, r -> column.location(r) == location);
+    if (row < 0) {
+      return false;
+    }
+    int length = column.recordLength(row);
+    column.set(row, copy.copy(), length);
+    mapLog.obsolete(location, length);
+    return true;
   }
 
   /** An entry that left, for the removal listener. */

@@ -36,6 +36,11 @@ final class OffHeapIndex implements AutoCloseable {
 
   /** Flag: the row holds an entry (not on the free list). */
   static final int USED = 1;
+  /**
+   * Flag (durable maps): the entry's value is only in the map's log; the handle is 0, or for a key
+   * longer than {@link #INLINE_KEY} a block holding just the key.
+   */
+  static final int IN_LOG = 2;
 
   private static final int CHUNK_SHIFT = 10;
   private static final int CHUNK_ROWS = 1 << CHUNK_SHIFT;
@@ -99,6 +104,23 @@ final class OffHeapIndex implements AutoCloseable {
       if ((int) (slot >>> 32) == tag) {
         int row = (int) slot - 1;
         if (hash(row) == hash && keyLength(row) == keyLength && keyEquals(row, key, keyLength)) {
+          return row;
+        }
+      }
+    }
+  }
+
+  /** The row of an entry with the full hash {@code hash} for which {@code match} holds, or -1. */
+  int findRow(long hash, java.util.function.IntPredicate match) {
+    int tag = (int) (hash >>> 32);
+    for (int i = tag & mask; ; i = (i + 1) & mask) {
+      long slot = table.getAtIndex(SLOT, i);
+      if (slot == 0) {
+        return -1;
+      }
+      if ((int) (slot >>> 32) == tag) {
+        int row = (int) slot - 1;
+        if (hash(row) == hash && match.test(row)) {
           return row;
         }
       }
@@ -243,6 +265,15 @@ final class OffHeapIndex implements AutoCloseable {
 
   boolean isUsed(int row) {
     return row >= 0 && row < rowsMade && (chunk(row).get(INT, offset(row) + FLAGS) & USED) != 0;
+  }
+
+  boolean inLog(int row) {
+    return (chunk(row).get(INT, offset(row) + FLAGS) & IN_LOG) != 0;
+  }
+
+  void setInLog(int row, boolean on) {
+    int flags = chunk(row).get(INT, offset(row) + FLAGS);
+    chunk(row).set(INT, offset(row) + FLAGS, on ? flags | IN_LOG : flags & ~IN_LOG);
   }
 
   long hash(int row) {

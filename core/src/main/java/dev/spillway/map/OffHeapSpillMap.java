@@ -42,6 +42,8 @@ final class OffHeapSpillMap<K, V> extends AbstractMap<K, V> implements SpillMap<
   private final RemovalListener<K, V> listener;
   private final LongSupplier ticker;
   private volatile boolean closed;
+  /** The durable side (its log); null when the map is not durable. */
+  private final MapDurability<K, V> durability;
   /** The segment the next {@link #demote} starts at. */
   private final AtomicInteger demoteStart = new AtomicInteger();
 
@@ -64,6 +66,12 @@ final class OffHeapSpillMap<K, V> extends AbstractMap<K, V> implements SpillMap<
     try {
       for (int i = 0; i < n; i++) {
         segments[i] = new MapSegment<>(this, memory, settings, n);
+      }
+      durability = settings.durable() ? MapDurability.open(this, segments, settings.persistence()) : null;
+      if (durability != null) {
+        for (MapSegment<K, V> s : segments) {
+          s.attach(durability.log());
+        }
       }
     } catch (RuntimeException | Error e) {
       for (MapSegment<K, V> s : segments) {
@@ -131,6 +139,44 @@ final class OffHeapSpillMap<K, V> extends AbstractMap<K, V> implements SpillMap<
     return segments[(int) s.hash & segmentMask];
   }
 
+  /** The segment of a key's hash. */
+  int segmentIndex(long hash) {
+    return (int) hash & segmentMask;
+  }
+
+  /** The map's clock (nanoseconds). */
+  long now() {
+    return ticker.getAsLong();
+  }
+
+  /** A record of this thread's call went to the log at {@code location}. */
+  void appended(long location) {
+    if (durability != null) {
+      durability.appended(location);
+    }
+  }
+
+  /** An I/O failure of the log, as the caller sees it. */
+  java.io.UncheckedIOException logFailure(String doing, java.io.IOException e) {
+    return durability != null ? durability.failure(doing, e)
+        : new java.io.UncheckedIOException("map '" + name + "': " + doing + " failed: " + e.getMessage(), e);
+  }
+
+  /** The durable side, or null (tests). */
+  MapDurability<K, V> durabilityForTests() {
+    return durability;
+  }
+
+  /** A key for messages: quoted and cut to 80 characters. */
+  String describeKey(K key) {
+    return describe(key);
+  }
+
+  /** Decodes a value from its encoded bytes. */
+  V decodeValueBytes(MemorySegment bytes) {
+    return values.decode(bytes);
+  }
+
   /** Locks {@code segment}; fails when the map is closed or the thread is inside a function of this segment. */
   private void lock(MapSegment<K, V> segment) {
     if (segment.lock.isHeldByCurrentThread()) {
@@ -150,6 +196,9 @@ final class OffHeapSpillMap<K, V> extends AbstractMap<K, V> implements SpillMap<
     segment.lock.unlock();
     if (s != null) {
       s.inUse = false;
+    }
+    if (durability != null) {
+      durability.acknowledge(); // durability = always: the record is on the device before the call returns
     }
     if (removed != null && !removed.isEmpty()) {
       for (Removal<K, V> r : removed) {
@@ -658,7 +707,7 @@ final class OffHeapSpillMap<K, V> extends AbstractMap<K, V> implements SpillMap<
     if (bytes < 0) {
       throw new IllegalArgumentException("map '" + name + "': demote(" + bytes + "): allowed bytes >= 0");
     }
-    if (memory.control().tierDirectories().isEmpty()) {
+    if (durability == null && memory.control().tierDirectories().isEmpty()) {
       throw new IllegalStateException("map '" + name + "': its allocator has no tier to demote to");
     }
     // Each segment gives its share first, starting one segment further on every call, then a second
@@ -688,6 +737,18 @@ final class OffHeapSpillMap<K, V> extends AbstractMap<K, V> implements SpillMap<
     long[][] candidates;
     if (!seg.lock.tryLock()) {
       return 0;
+    }
+    if (durability != null) {
+      // The entries are in the log already: leaving RAM costs no write, so it happens under the lock.
+      try {
+        if (seg.closed) {
+          throw new MapClosedException(name);
+        }
+        seg.applyDemotions();
+        return seg.dropToLog(bytes);
+      } finally {
+        seg.lock.unlock();
+      }
     }
     try {
       if (seg.closed) {
@@ -768,19 +829,32 @@ final class OffHeapSpillMap<K, V> extends AbstractMap<K, V> implements SpillMap<
   }
 
   @Override
-  public void close() {
+  public synchronized void close() {
     if (closed) {
       return;
     }
     closed = true;
+    // First no call gets in any more, then a durable map's last checkpoint, then the memory goes.
     for (MapSegment<K, V> seg : segments) {
       seg.lock.lock();
       try {
-        if (!seg.closed) {
-          seg.freeAll();
-        }
+        seg.closed = true;
       } finally {
         seg.lock.unlock();
+      }
+    }
+    try {
+      if (durability != null) {
+        durability.close();
+      }
+    } finally {
+      for (MapSegment<K, V> seg : segments) {
+        seg.lock.lock();
+        try {
+          seg.freeAll();
+        } finally {
+          seg.lock.unlock();
+        }
       }
     }
   }

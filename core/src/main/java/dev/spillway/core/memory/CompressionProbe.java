@@ -12,7 +12,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * becomes compressible is noticed within 32 records. Thread-safe; races between spilling threads
  * only shift a sample by a record or two.
  */
-final class CompressionProbe {
+public final class CompressionProbe {
   static final int MISSES_TO_BACK_OFF = 16;
   static final int SAMPLE_EVERY = 32;
 
@@ -20,7 +20,7 @@ final class CompressionProbe {
   private final AtomicLong skips = new AtomicLong();
 
   /** Whether the next record should try the compressing codec. */
-  boolean shouldTry() {
+  public boolean shouldTry() {
     return misses.get() < MISSES_TO_BACK_OFF || skips.incrementAndGet() % SAMPLE_EVERY == 0;
   }
 
@@ -28,12 +28,12 @@ final class CompressionProbe {
    * Whether attempts are backed off now: the last {@link #MISSES_TO_BACK_OFF} records did not pay, so
    * encoding a record costs about what copying it does.
    */
-  boolean backedOff() {
+  public boolean backedOff() {
     return misses.get() >= MISSES_TO_BACK_OFF;
   }
 
   /** What an attempt gave: {@code paid} when the codec's output was kept. */
-  void attempted(boolean paid) {
+  public void attempted(boolean paid) {
     if (paid) {
       misses.set(0);
     } else if (misses.get() < MISSES_TO_BACK_OFF) {

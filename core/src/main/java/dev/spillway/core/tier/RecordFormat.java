@@ -164,6 +164,17 @@ final class RecordFormat {
   static Header parseHeader(ByteBuffer h, int at, Path file, long offset, long fileSize, Codecs codecs)
       throws CorruptRecordException {
     validateHeader(h, at, file, offset, fileSize, codecs);
+    return header(h, at);
+  }
+
+  /** {@link #parseHeader} of a map log's record ({@link #validateKeyedHeader}). */
+  static Header parseKeyedHeader(ByteBuffer h, int at, Path file, long offset, long fileSize, Codecs codecs)
+      throws CorruptRecordException {
+    validateKeyedHeader(h, at, file, offset, fileSize, codecs);
+    return header(h, at);
+  }
+
+  private static Header header(ByteBuffer h, int at) {
     return new Header(h.get(at + RECORD_KIND_OFFSET), Byte.toUnsignedInt(h.get(at + RECORD_CODEC_OFFSET)),
         h.getInt(at + RECORD_GENERATION_OFFSET), h.getLong(at + RECORD_KEY_OFFSET),
         h.getLong(at + RECORD_SEQUENCE_OFFSET), h.getInt(at + RECORD_RAW_LENGTH_OFFSET),
@@ -176,14 +187,33 @@ final class RecordFormat {
    */
   static void validateHeader(ByteBuffer h, int at, Path file, long offset, long fileSize, Codecs codecs)
       throws CorruptRecordException {
+    validate(h, at, file, offset, fileSize, codecs, false);
+  }
+
+  /**
+   * {@link #validateHeader} for a record of a map log ({@link MapLogFormat}): kinds 4 (entry) and 5
+   * (remove) only, whose generation field is the key's length and whose payload starts with the
+   * 8-byte time and the key.
+   */
+  static void validateKeyedHeader(ByteBuffer h, int at, Path file, long offset, long fileSize, Codecs codecs)
+      throws CorruptRecordException {
+    validate(h, at, file, offset, fileSize, codecs, true);
+  }
+
+  private static void validate(ByteBuffer h, int at, Path file, long offset, long fileSize, Codecs codecs,
+      boolean keyed) throws CorruptRecordException {
     if (h.getInt(at + RECORD_MAGIC_OFFSET) != RECORD_MAGIC) {
       throw new CorruptRecordException(file, offset, String.format(
           "bad record magic 0x%08x (expected 0x%08x)", h.getInt(at + RECORD_MAGIC_OFFSET), RECORD_MAGIC));
     }
     byte kind = h.get(at + RECORD_KIND_OFFSET);
-    if (kind != KIND_DATA && kind != KIND_TOMBSTONE && kind != KIND_RETIRE) {
+    if (!keyed && kind != KIND_DATA && kind != KIND_TOMBSTONE && kind != KIND_RETIRE) {
       throw new CorruptRecordException(file, offset, "unknown record kind " + kind
           + " (allowed 1 = data, 2 = tombstone, 3 = retire)");
+    }
+    if (keyed && kind != MapLogFormat.KIND_ENTRY && kind != MapLogFormat.KIND_REMOVE) {
+      throw new CorruptRecordException(file, offset, "unknown record kind " + kind + " in a map log (allowed "
+          + MapLogFormat.KIND_ENTRY + " = entry, " + MapLogFormat.KIND_REMOVE + " = remove)");
     }
     int codecId = Byte.toUnsignedInt(h.get(at + RECORD_CODEC_OFFSET));
     Codec codec = codecs.byId(codecId);
@@ -223,6 +253,10 @@ final class RecordFormat {
           + " a payload of whole " + RETIRE_RANGE_BYTES + "-byte ranges, found codec " + codecId + ", key "
           + h.getLong(at + RECORD_KEY_OFFSET) + ", generation " + h.getInt(at + RECORD_GENERATION_OFFSET)
           + ", stored " + storedLength);
+    }
+    if (keyed) {
+      MapLogFormat.checkKeyed(kind, codecId, h.getInt(at + RECORD_GENERATION_OFFSET), rawLength, storedLength,
+          file, offset);
     }
     if (recordLength != RECORD_HEADER_LENGTH + storedLength) {
       throw new CorruptRecordException(file, offset, "record length " + recordLength
