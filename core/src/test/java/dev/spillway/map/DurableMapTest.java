@@ -144,7 +144,7 @@ class DurableMapTest {
   void aRandomHistoryWithReopensMatchesAPlainMap() {
     SplittableRandom random = new SplittableRandom(42);
     Map<String, byte[]> expected = new HashMap<>();
-    for (int round = 0; round < 6; round++) {
+    for (int round = 0; round < 12; round++) {
       try (SpillMap<String, byte[]> m = map(b -> b.persistence(b.build().persistence().withSegmentSize(1 << 20)
           .withCheckpointInterval(1 << 20)))) {
         assertSameContents(m, expected);
@@ -156,6 +156,8 @@ class DurableMapTest {
             case 3 -> {
               if (random.nextInt(20) == 0) {
                 log(m).checkpoint(((OffHeapSpillMap<String, byte[]>) m).durabilityForTests());
+              } else if (random.nextInt(10) == 0) {
+                log(m).compactIfNeeded(((OffHeapSpillMap<String, byte[]>) m).durabilityForTests());
               }
             }
             default -> {
