@@ -185,6 +185,18 @@ final class MapDurability<K, V> implements MapLog.Owner, AutoCloseable {
     }
   }
 
+  /** Stops maintenance and closes the log as a crash would: no sync, no checkpoint (tests). */
+  void crashForTests() throws IOException {
+    closing = true;
+    maintenance.shutdown();
+    try {
+      maintenance.awaitTermination(30, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    log.abandonForTests();
+  }
+
   /** Stops maintenance, writes a last checkpoint (so the next open reads no tail) and closes the log. */
   @Override
   public void close() {

@@ -828,6 +828,28 @@ final class OffHeapSpillMap<K, V> extends AbstractMap<K, V> implements SpillMap<
     return closed;
   }
 
+  /** Closes the map as a crash would leave a durable map's directory: no last sync or checkpoint (tests). */
+  synchronized void crashForTests() throws java.io.IOException {
+    closed = true;
+    for (MapSegment<K, V> seg : segments) {
+      seg.lock.lock();
+      try {
+        seg.closed = true;
+      } finally {
+        seg.lock.unlock();
+      }
+    }
+    durability.crashForTests();
+    for (MapSegment<K, V> seg : segments) {
+      seg.lock.lock();
+      try {
+        seg.freeAll();
+      } finally {
+        seg.lock.unlock();
+      }
+    }
+  }
+
   @Override
   public synchronized void close() {
     if (closed) {

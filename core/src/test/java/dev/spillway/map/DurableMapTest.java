@@ -174,6 +174,54 @@ class DurableMapTest {
   }
 
   @Test
+  void aRandomHistoryWithCrashesMatchesAPlainMap() throws IOException, InterruptedException {
+    SplittableRandom random = new SplittableRandom(4242);
+    Map<String, byte[]> expected = new HashMap<>();
+    for (int round = 0; round < 12; round++) {
+      SpillMap<String, byte[]> m = map(b -> b.persistence(b.build().persistence().withSegmentSize(1 << 20)
+          .withCheckpointInterval(1 << 20).withDurability(Durability.NONE)));
+      assertSameContents(m, expected);
+      OffHeapSpillMap<String, byte[]> map = (OffHeapSpillMap<String, byte[]>) m;
+      int ops = 200 + random.nextInt(3000);
+      java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+      java.util.concurrent.atomic.AtomicReference<Throwable> maintenanceFailure = new java.util.concurrent.atomic.AtomicReference<>();
+      Thread maintenance = Thread.ofPlatform().start(() -> {
+        try {
+          while (!stop.get()) {
+            log(m).compactIfNeeded(map.durabilityForTests());
+            log(m).checkpoint(map.durabilityForTests());
+            java.util.concurrent.locks.LockSupport.parkNanos(2_000_000); // let the writer run between rounds
+          }
+        } catch (Throwable t) {
+          if (!stop.get()) {
+            maintenanceFailure.set(t);
+          }
+        }
+      });
+      for (int op = 0; op < ops; op++) {
+        String key = (random.nextBoolean() ? "k" : "a-long-key-for-the-block/") + random.nextInt(400);
+        switch (random.nextInt(12)) {
+          case 0, 1 -> assertThat(m.remove(key)).isEqualTo(expected.remove(key));
+          case 2 -> m.demote(random.nextInt(1 << 20));
+          case 3 -> log(m).checkpoint(map.durabilityForTests());
+          case 4 -> log(m).compactIfNeeded(map.durabilityForTests());
+          default -> {
+            byte[] v = value(random.nextLong(), random.nextInt(4000));
+            assertThat(m.put(key, v)).isEqualTo(expected.put(key, v));
+          }
+        }
+      }
+      stop.set(true);
+      maintenance.join();
+      assertThat(maintenanceFailure.get()).isNull();
+      map.crashForTests();
+    }
+    try (SpillMap<String, byte[]> m = map()) {
+      assertSameContents(m, expected);
+    }
+  }
+
+  @Test
   void compactionKeepsTheFilesUnderTwiceTheLiveBytesUnderChurnAndLosesNothing() throws IOException {
     Map<String, byte[]> expected = new HashMap<>();
     SplittableRandom random = new SplittableRandom(7);

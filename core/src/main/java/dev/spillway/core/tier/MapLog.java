@@ -607,6 +607,23 @@ public final class MapLog implements AutoCloseable {
     return closed;
   }
 
+  /**
+   * Closes the files and the lock without forcing anything: what a crash of the process leaves
+   * (everything written is in the page cache). For tests of recovery.
+   */
+  public void abandonForTests() throws IOException {
+    appendLock.lock();
+    try {
+      closed = true;
+      for (Segment s : segments.values()) {
+        s.file.close();
+      }
+    } finally {
+      appendLock.unlock();
+      lock.close();
+    }
+  }
+
   /** Forces what was written (unless durability is {@code none}) and closes the files and the lock. */
   @Override
   public void close() throws IOException {
