@@ -105,6 +105,31 @@ final class ConfigReader {
     return value;
   }
 
+  /**
+   * A whole number that {@code ok} accepts, for ranges {@link #count} cannot say (one with a hole);
+   * {@code allowed} says which numbers in every message. A fraction such as {@code 3.5} is refused,
+   * not truncated.
+   */
+  long wholeNumber(String name, java.util.function.LongPredicate ok, String allowed) {
+    String key = key(name);
+    Number number;
+    try {
+      number = config.getNumber(key);
+    } catch (ConfigException.Missing e) {
+      throw new SettingsException(key, "is missing: a whole number is required: allowed " + allowed, e);
+    } catch (ConfigException e) {
+      throw new SettingsException(key, "must be a whole number, found " + render(key) + ": allowed " + allowed, e);
+    }
+    if (!(number instanceof Integer || number instanceof Long)) {
+      throw new SettingsException(key, "must be a whole number, found " + render(key) + ": allowed " + allowed);
+    }
+    long value = number.longValue();
+    if (!ok.test(value)) {
+      throw new SettingsException(key, "= " + value + " is out of range: allowed " + allowed);
+    }
+    return value;
+  }
+
   /** A duration within {@code [min, max]}, in HOCON's duration syntax ({@code 5 ms}, {@code 2 s}). */
   java.time.Duration duration(String name, java.time.Duration min, java.time.Duration max) {
     String key = key(name);

@@ -29,7 +29,33 @@ class TierAndCodecSettingsTest {
     assertThat(tier.durability()).isEqualTo(Durability.BATCH);
     assertThat(tier.compactLiveFractionBelow()).isEqualTo(0.5);
     assertThat(s.codec().lz4MinGain()).isEqualTo(0.10);
+    assertThat(s.codec().zstdLevel()).isEqualTo(3);
+    assertThat(s.codec().zstdMinGain()).isEqualTo(0.10);
     assertThat(s.codec().kryoClasses()).isEmpty();
+  }
+
+  @Test
+  void zstdLevelsFromTheFastestToNineteenAndTheSpillCodec() {
+    assertThat(load("codec.zstd { level = 19, min-gain = 0 }").codec())
+        .extracting(CodecSettings::zstdLevel, CodecSettings::zstdMinGain).containsExactly(19, 0.0);
+    assertThat(load("codec.zstd.level = 1").codec().zstdLevel()).isEqualTo(1);
+    assertThat(load("codec.zstd.level = -1").codec().zstdLevel()).isEqualTo(-1);
+    assertThat(load("codec.zstd.level = -131072").codec().zstdLevel()).isEqualTo(-131072);
+    assertThat(load("codec.zstd.level = \"9\"").codec().zstdLevel()).as("a quoted number, as -D gives it").isEqualTo(9);
+    assertThat(load("codec.zstd.min-gain = 0.5").codec().zstdMinGain()).isEqualTo(0.5);
+    assertThat(load("spill.codec = zstd").spill().codec()).isEqualTo(SpillSettings.SpillCodec.ZSTD);
+    assertThat(load("spill.codec = \" ZSTD \"").spill().codec()).isEqualTo(SpillSettings.SpillCodec.ZSTD);
+    assertThat(SpillSettings.SpillCodec.ZSTD.configName()).isEqualTo("zstd");
+    assertThat(new CodecSettings(0.1, List.of()).withZstd(7, 0.2))
+        .extracting(CodecSettings::zstdLevel, CodecSettings::zstdMinGain).containsExactly(7, 0.2);
+  }
+
+  @Test
+  void aMisspeltZstdKeyIsRefusedWithTheNearestRealOne() {
+    assertThatThrownBy(() -> load("codec.zstd.levle = 5"))
+        .isInstanceOf(SettingsException.class)
+        .hasMessageContaining("spillway.codec.zstd.levle")
+        .hasMessageContaining("did you mean spillway.codec.zstd.level?");
   }
 
   @Test
@@ -74,7 +100,18 @@ class TierAndCodecSettingsTest {
     "codec.kryo.classes = [\"not a class\"]      | spillway.codec.kryo.classes | not a class name",
     "codec.kryo.classes = [\"java.util.UUID\", \"java.util.UUID\"] | spillway.codec.kryo.classes | twice",
     "codec.kryo.classes = java.util.UUID         | spillway.codec.kryo.classes | list of strings",
-    "spill.codec = zstd                          | spillway.spill.codec | allowed lz4, raw",
+    "spill.codec = zstandard                     | spillway.spill.codec | allowed lz4, zstd, raw",
+    "spill.codec = \"\"                          | spillway.spill.codec | allowed lz4, zstd, raw",
+    "codec.zstd.level = 0                        | spillway.codec.zstd.level | allowed 1 to 19",
+    "codec.zstd.level = 20                       | spillway.codec.zstd.level | = 20 is out of range: allowed 1 to 19",
+    "codec.zstd.level = 22                       | spillway.codec.zstd.level | -1 to -131072",
+    "codec.zstd.level = -131073                  | spillway.codec.zstd.level | -1 to -131072",
+    "codec.zstd.level = 3.5                      | spillway.codec.zstd.level | must be a whole number, found 3.5",
+    "codec.zstd.level = fast                     | spillway.codec.zstd.level | must be a whole number, found \"fast\"",
+    "codec.zstd.level = 99999999999              | spillway.codec.zstd.level | = 99999999999 is out of range",
+    "codec.zstd.min-gain = 1                     | spillway.codec.zstd.min-gain | allowed 0 <= value < 1",
+    "codec.zstd.min-gain = -0.5                  | spillway.codec.zstd.min-gain | allowed 0 <= value < 1",
+    "codec.zstd.min-gain = some                  | spillway.codec.zstd.min-gain | must be a number",
     "spill.codec = [1]                           | spillway.spill.codec | must be a string",
   })
   void everyBadValueNamesTheKeyTheValueAndWhatIsAllowed(String hocon, String key, String allowed) {
@@ -91,5 +128,8 @@ class TierAndCodecSettingsTest {
     assertThatThrownBy(() -> new TierSettings(List.of(Path.of("/x")), 1, Durability.NONE, 0.5))
         .hasMessageContaining("allowed 1 MiB to 16 GiB");
     assertThatThrownBy(() -> new CodecSettings(1.5, List.of())).hasMessageContaining("0 <= value < 1");
+    assertThatThrownBy(() -> new CodecSettings(0.1, 0, 0.1, List.of())).hasMessageContaining("zstdLevel = 0")
+        .hasMessageContaining("allowed 1 to 19");
+    assertThatThrownBy(() -> new CodecSettings(0.1, 3, 1.0, List.of())).hasMessageContaining("zstdMinGain = 1.0");
   }
 }

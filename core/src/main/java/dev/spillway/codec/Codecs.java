@@ -9,19 +9,26 @@ import java.util.Set;
 
 /**
  * The codecs a segment log may write and must be able to read, by id: {@code 0} raw, {@code 1} LZ4,
- * {@code 2} Kryo. Built once at start-up from {@link CodecSettings} plus any Kryo classes registered
- * through the API; immutable and thread-safe afterwards.
+ * {@code 2} Kryo, {@code 3} Zstd (ids are written into every record and never change; see
+ * docs/FORMAT.md). Built once at start-up from {@link CodecSettings} plus any Kryo classes registered
+ * through the API; immutable and thread-safe afterwards. Building one loads no native library: Zstd's
+ * loads on its first use.
  */
 public final class Codecs {
+  /** The names {@link #byName} takes, in the order messages list them. */
+  public static final List<String> NAMES = List.of("raw", "lz4", "zstd");
+
   private final RawCodec raw = new RawCodec();
   private final Lz4Codec lz4;
   private final KryoCodec kryo;
+  private final ZstdCodec zstd;
   private final Codec[] byId;
 
-  private Codecs(double lz4MinGain, KryoCodec kryo) {
-    this.lz4 = new Lz4Codec(lz4MinGain);
+  private Codecs(CodecSettings settings, KryoCodec kryo) {
+    this.lz4 = new Lz4Codec(settings.lz4MinGain());
     this.kryo = kryo;
-    this.byId = new Codec[] {raw, lz4, kryo};
+    this.zstd = new ZstdCodec(settings.zstdLevel(), settings.zstdMinGain());
+    this.byId = new Codec[] {raw, lz4, kryo, zstd};
   }
 
   /** Codecs from settings alone. */
@@ -42,6 +49,44 @@ public final class Codecs {
   /** LZ4, falling back to raw when the gain is under the configured minimum. */
   public Codec lz4() {
     return lz4;
+  }
+
+  /**
+   * Zstd at {@code spillway.codec.zstd.level}, falling back to raw when the gain is under {@code
+   * spillway.codec.zstd.min-gain}.
+   */
+  public Codec zstd() {
+    return zstd;
+  }
+
+  /**
+   * The byte codec called {@code name}: {@code raw}, {@code lz4} or {@code zstd} (any case, spaces
+   * around ignored), as configured here. Kryo is no byte codec (it stores objects already
+   * serialized) and has no name here.
+   *
+   * @throws IllegalArgumentException naming the value and the allowed names, for any other name
+   */
+  public Codec byName(String name) {
+    String n = name == null ? "" : name.trim().toLowerCase(java.util.Locale.ROOT);
+    return switch (n) {
+      case "raw" -> raw;
+      case "lz4" -> lz4;
+      case "zstd" -> zstd;
+      default -> throw new IllegalArgumentException("unknown codec \"" + name + "\": allowed "
+          + String.join(", ", NAMES));
+    };
+  }
+
+  /**
+   * Loads what {@code codec} needs before its first use, so that a start configured with it fails at
+   * once, saying why, rather than at the first spill. Only Zstd's native library can fail here.
+   *
+   * @throws CodecException when {@code codec} cannot be used on this platform
+   */
+  public void checkAvailable(Codec codec) {
+    if (codec == zstd) {
+      zstd.checkAvailable();
+    }
   }
 
   /** The Kryo object codec. */
@@ -85,7 +130,7 @@ public final class Codecs {
       } catch (RuntimeException e) {
         throw new SettingsException(CodecSettings.KRYO_CLASSES_KEY, "lists a class Kryo cannot register: " + e, e);
       }
-      return new Codecs(settings.lz4MinGain(), kryo);
+      return new Codecs(settings, kryo);
     }
   }
 }

@@ -181,7 +181,8 @@ class CodecRoundTripTest {
     assertThat(CODECS.byId(0)).isSameAs(CODECS.raw());
     assertThat(CODECS.byId(1)).isSameAs(CODECS.lz4());
     assertThat(CODECS.byId(2)).isSameAs(CODECS.kryo());
-    assertThat(CODECS.byId(3)).isNull();
+    assertThat(CODECS.byId(3)).isSameAs(CODECS.zstd());
+    assertThat(CODECS.byId(4)).isNull();
     assertThat(CODECS.byId(-1)).isNull();
     assertThat(CODECS.raw().maxStoredLength(100)).isEqualTo(100);
     assertThat(CODECS.lz4().maxStoredLength(1 << 30)).isGreaterThan(1L << 30).isLessThan((1L << 30) + (8 << 20));

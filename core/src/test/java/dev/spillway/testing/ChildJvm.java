@@ -9,7 +9,7 @@ import java.util.List;
  * Spillway to signal).
  */
 public final class ChildJvm {
-  /** The flags every launch needs: FFM and LZ4's native code; Akka's, Kryo's and Kamon's Unsafe. */
+  /** The flags every launch needs: FFM, LZ4's and zstd-jni's native code; Akka's, Kryo's and Kamon's Unsafe. */
   public static final List<String> FLAGS =
       List.of("--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow");
 

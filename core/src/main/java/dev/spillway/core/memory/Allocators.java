@@ -4,7 +4,10 @@ import dev.spillway.config.MemorySettings;
 import dev.spillway.config.SpillSettings;
 import dev.spillway.config.SpillwaySettings;
 import dev.spillway.config.TierSettings;
+import dev.spillway.codec.Codec;
+import dev.spillway.codec.CodecException;
 import dev.spillway.codec.Codecs;
+import dev.spillway.config.SettingsException;
 import dev.spillway.core.tier.OwnedDirectory;
 import dev.spillway.core.tier.PrivateDirectory;
 import dev.spillway.core.tier.SegmentLog;
@@ -38,6 +41,22 @@ public final class Allocators {
         .withDurability(TierSettings.Durability.NONE);
   }
 
+  /**
+   * The codec {@code spillway.spill.codec} names, loaded now: a codec this platform cannot run
+   * (zstd-jni without a native library for it) fails the start naming the key, not the first spill.
+   */
+  static Codec spillCodec(Codecs codecs, SpillSettings.SpillCodec configured) {
+    Codec codec = codecs.byName(configured.configName());
+    try {
+      codecs.checkAvailable(codec);
+    } catch (CodecException e) {
+      throw new SettingsException("spillway.spill.codec", "= " + configured.configName() + " cannot be used here: "
+          + e.getMessage() + ": allowed " + SpillSettings.CODECS_ALLOWED + " (lz4 and raw run without a native"
+          + " library)", e);
+    }
+    return codec;
+  }
+
   /** An allocator without a tier. */
   public static BlockAllocator create(MemorySettings settings) {
     return new SlabAllocator(settings);
@@ -62,7 +81,7 @@ public final class Allocators {
       Codecs codecs = Codecs.from(settings.codec());
       SegmentLog store = SegmentLog.openEmpty(spillTier, codecs);
       try {
-        var codec = settings.spill().codec() == SpillSettings.SpillCodec.LZ4 ? codecs.lz4() : codecs.raw();
+        Codec codec = spillCodec(codecs, settings.spill().codec());
         return new SlabAllocator(settings.memory(), store, codec, codecs.raw(), roots, own, observer);
       } catch (RuntimeException e) {
         store.close();

@@ -35,7 +35,7 @@ class RecordParserFuzzTest {
   static Encoded encode(Random r) {
     boolean tombstone = r.nextInt(8) == 0;
     byte[] raw = tombstone ? new byte[0] : payload(r.nextLong(), r.nextInt(2_000), r.nextBoolean());
-    Codec codec = tombstone || r.nextBoolean() ? CODECS.raw() : CODECS.lz4();
+    Codec codec = tombstone ? CODECS.raw() : java.util.List.of(CODECS.raw(), CODECS.lz4(), CODECS.zstd()).get(r.nextInt(3));
     ByteBuffer stored = ByteBuffer.allocate((int) codec.maxStoredLength(raw.length));
     int n = codec.encode(ByteBuffer.wrap(raw), stored);
     if (n == Codec.STORE_RAW) {
