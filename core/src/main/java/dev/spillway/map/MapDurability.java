@@ -71,12 +71,14 @@ final class MapDurability<K, V> implements MapLog.Owner, AutoCloseable {
   }
 
   private static Codec codec(Codecs codecs, String name, String map) {
-    return switch (name) {
-      case "raw" -> codecs.raw();
-      case "lz4" -> codecs.lz4();
-      default -> throw new IllegalArgumentException("map '" + map + "': codec " + name + " is not available here"
-          + " (allowed raw, lz4)");
-    };
+    Codec codec;
+    try {
+      codec = codecs.byName(name);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("spillway.maps." + map + ".codec: " + e.getMessage(), e);
+    }
+    codecs.checkAvailable(codec); // a zstd that cannot load fails the open, not the first write
+    return codec;
   }
 
   MapLog log() {

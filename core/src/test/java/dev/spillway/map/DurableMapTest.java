@@ -353,6 +353,29 @@ class DurableMapTest {
   }
 
   @Test
+  void eachCodecStoresAndGivesBackTheSameBytes() {
+    for (String codec : List.of("raw", "lz4", "zstd")) {
+      byte[] text = ("a line of text that repeats, " + codec + "\n").repeat(200).getBytes(StandardCharsets.UTF_8);
+      try (SpillMap<String, byte[]> m = map(b -> b.persistence(b.build().persistence().withCodec(codec)))) {
+        long before = log(m).diskBytes();
+        m.put("text-" + codec, text);
+        m.put("noise-" + codec, value(3, 5000));
+        long grown = log(m).diskBytes() - before;
+        if (codec.equals("raw")) {
+          assertThat(grown).isGreaterThanOrEqualTo(text.length + 5000L);
+        } else {
+          assertThat(grown).as("%s compresses the text, and stores the noise raw", codec)
+              .isLessThan(text.length / 4 + 5000L + 400);
+        }
+      }
+      try (SpillMap<String, byte[]> m = map()) {
+        assertThat(m.get("text-" + codec)).isEqualTo(text);
+        assertThat(m.get("noise-" + codec)).isEqualTo(value(3, 5000));
+      }
+    }
+  }
+
+  @Test
   void durabilityAlwaysForcesBeforeThePutReturns() {
     try (SpillMap<String, byte[]> m = map(b -> b.persistence(b.build().persistence().withDurability(Durability.ALWAYS)))) {
       m.put("a", value(1, 10));
