@@ -41,7 +41,12 @@ final class IngestCommand {
 
   static final String HELP = """
       usage: spillway ingest [options] <file|->
-        Stores a file (- for standard input) as 64 KiB blocks through the streams API under the memory
+             spillway ingest <file|dir|-> --into <dir> [--budget SIZE] [--codec raw|lz4|zstd] [--key NAME]
+        With --into: stores a file, a whole tree or standard input (under --key, default "stdin") in the
+        durable map in <dir> through the streams API, with a progress line: each path relative to the
+        tree is a key, links are stored as links (never followed), modes are kept, files over 1 MiB go in
+        chunks; everything is on the device when it ends. spillway ls / export / snapshot read it back.
+        Without --into: stores a file (- for standard input) as 64 KiB blocks through the streams API under the memory
         budget (what does not fit in RAM spills to the tier as it goes), reads every block back in order
         and checks that the bytes are the ones stored. Exit 0 when they are, 1 otherwise.
         Settings come from the usual places: application.conf, -Dconfig.file=..., -Dspillway.<key>=...
@@ -58,18 +63,40 @@ final class IngestCommand {
   private final PrintStream err;
   private final Supplier<InputStream> stdin;
 
+  private final boolean terminal;
+
   IngestCommand(PrintStream out, PrintStream err, Supplier<InputStream> stdin) {
+    this(out, err, stdin, false);
+  }
+
+  IngestCommand(PrintStream out, PrintStream err, Supplier<InputStream> stdin, boolean terminal) {
     this.out = out;
     this.err = err;
     this.stdin = stdin;
+    this.terminal = terminal;
   }
 
   /** Returns the exit code: 0 when what was read back equals what went in, 1 otherwise. */
   int run(String[] words) throws Exception {
-    Options o = Options.parse("ingest", words, Set.of("--budget", "--tier", "--verify", "--out"), Set.of());
+    Options o = Options.parse("ingest", words, Set.of("--budget", "--tier", "--verify", "--out", "--into", "--key",
+        "--codec"), Set.of());
     if (o.has("--help")) {
       out.println(HELP);
       return 0;
+    }
+    if (o.has("--into")) {
+      if (o.arguments().size() != 1) {
+        throw new Options.UsageException("ingest --into takes one file, directory or - (standard input), got "
+            + (o.arguments().isEmpty() ? "none" : String.join(" ", o.arguments())));
+      }
+      if (o.has("--tier") || o.has("--verify") || o.has("--out")) {
+        throw new Options.UsageException("ingest --into stores durably; --tier, --verify and --out belong to the"
+            + " round trip without it (spillway export gives the tree back)");
+      }
+      return new TreeIngest(out, err, stdin, terminal).run(o);
+    }
+    if (o.has("--key") || o.has("--codec")) {
+      throw new Options.UsageException("ingest: --key and --codec go with --into DIR");
     }
     if (o.arguments().size() != 1) {
       throw new Options.UsageException("ingest takes one file (or - for standard input), got "

@@ -31,10 +31,15 @@ import java.util.stream.Stream;
 final class InspectCommand {
   static final String HELP = """
       usage: spillway inspect [--repair] <dir>...
+             spillway inspect [--verify] <map dir or snapshot>
         Checks a segment log without changing it: every record of every segment file (checksums
         included), missing segments, files a crash left behind. Several directories are one log
         striped over them: give all of them. A tier directory whose segments are in its spill
         subdirectory is accepted.
+        A durable map's directory (map-*.spm, index-*.spi) is checked record by record and replayed:
+        live entries and bytes, each checkpoint, what a reopen would cut.
+        --verify  a snapshot's MANIFEST: every file's size and SHA-256 (checked for any snapshot;
+                  with --verify a directory without a manifest is an error)
         --repair  then cut what a crash left, exactly as opening the log would: a torn tail of the
                   newest segment, a newest file shorter than its header, segments compaction retired
                   but did not get to delete. Takes the log's lock. Corrupt records in the middle of a
@@ -54,10 +59,12 @@ final class InspectCommand {
   /** Runs {@code inspect} with the arguments after the command word; returns the exit status. */
   int run(String[] args) {
     boolean repair = false;
+    boolean verify = false;
     List<String> names = new ArrayList<>();
     for (String a : args) {
       switch (a) {
         case "--repair" -> repair = true;
+        case "--verify" -> verify = true;
         case "--help", "-h" -> {
           out.println(HELP);
           return 0;
@@ -72,6 +79,19 @@ final class InspectCommand {
     }
     if (names.isEmpty()) {
       return usage("inspect needs at least one directory");
+    }
+    try {
+      if (names.size() == 1 && dev.spillway.core.tier.MapLogInspector.isMapDirectory(Path.of(names.getFirst()))) {
+        if (repair) {
+          return usage("--repair is for spill logs: a durable map repairs itself when it is opened");
+        }
+        return inspectMap(Path.of(names.getFirst()), verify);
+      }
+    } catch (IOException e) {
+      throw new CommandException("inspect: " + e.getMessage(), e);
+    }
+    if (verify) {
+      return usage("--verify checks a snapshot of a durable map; " + String.join(" ", names) + " is not one");
     }
     List<Path> dirs;
     try {
@@ -101,6 +121,39 @@ final class InspectCommand {
     } catch (IOException e) {
       throw new CommandException("inspect: " + e.getMessage(), e);
     }
+  }
+
+  private int inspectMap(Path dir, boolean verify) {
+    Codecs codecs = Codecs.from(SpillwaySettings.defaults().codec());
+    dev.spillway.core.tier.MapLogInspector.Report r;
+    try {
+      r = dev.spillway.core.tier.MapLogInspector.inspect(dir, codecs);
+    } catch (IOException e) {
+      throw new CommandException("inspect: " + e.getMessage(), e);
+    }
+    out.printf(Locale.ROOT, "map %s%s: %d segments, %s on disk; %d records (%d entries, %d removes); %d live entries,"
+            + " %s of live records%n", r.directory(), r.snapshot() ? " (snapshot)" : "", r.segments(),
+        Sizes.format(r.diskBytes()), r.records(), r.entries(), r.removes(), r.liveEntries(), Sizes.format(r.liveBytes()));
+    for (String c : r.checkpoints()) {
+      out.println("checkpoint " + c);
+    }
+    if (r.snapshot()) {
+      out.println("manifest: " + (r.damage().stream().anyMatch(d -> d.startsWith("manifest:"))
+          ? "DOES NOT MATCH (see below)" : "every file's size and SHA-256 match"));
+    } else if (verify) {
+      out.println("verdict: no MANIFEST: " + dir + " is a map directory, not a snapshot");
+      return 1;
+    }
+    for (String n : r.repairable()) {
+      out.println("note: " + n);
+    }
+    for (String d : r.damage()) {
+      out.println("DAMAGE: " + d);
+    }
+    out.println("verdict: " + (r.healthy() ? "OK" + (r.repairable().isEmpty() ? "" : " (the next open cuts what a crash"
+        + " left)") : r.damage().size() + " problems: nothing wrong is ever returned as data, but what is listed is lost"
+        + " or changed"));
+    return r.healthy() ? 0 : 1;
   }
 
   /**

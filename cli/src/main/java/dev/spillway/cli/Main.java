@@ -21,8 +21,13 @@ public final class Main {
                    reads by key, every value verified, a summary table (the default command)
         ingest     store a file (or standard input) through the streams API under the memory budget, read
                    it back and compare digests; --verify sha256 and --out FILE check the round trip
+        ingest     with --into DIR: store a file, a tree or standard input in the durable map in DIR
+        export     give back what ingest --into stored: one path, or the whole tree (--to DIR)
+        ls         list the paths of a durable map with kind, mode and size
+        snapshot   a point-in-time copy of a durable map with a SHA-256 manifest; --restore one
         inspect    check segment directories without changing them: records, live fraction, every corrupt
-                   record, torn tail and missing segment; --repair cuts what a crash left
+                   record, torn tail and missing segment; --repair cuts what a crash left; a durable
+                   map's directory or snapshot too (--verify checks a snapshot's manifest)
         help       this text
       `spillway <command> --help` describes each command. Settings: application.conf, -Dconfig.file=FILE or
       -Dspillway.<key>=value (bin/spillway passes leading -D options to the JVM).""";
@@ -71,7 +76,37 @@ public final class Main {
         }
         case "ingest" -> {
           help = IngestCommand.HELP;
-          yield new IngestCommand(out, err, stdin).run(rest);
+          yield new IngestCommand(out, err, stdin, terminal).run(rest);
+        }
+        case "export" -> {
+          help = TreeExportHelp.HELP;
+          Options o = Options.parse("export", rest, java.util.Set.of("--to", "--budget"), java.util.Set.of());
+          if (o.has("--help")) {
+            out.println(TreeExportHelp.HELP);
+            yield 0;
+          }
+          if (o.arguments().isEmpty() || o.arguments().size() > 2) {
+            throw new Options.UsageException("export takes a map directory and at most one key");
+          }
+          yield new TreeExport(out, err).run(o);
+        }
+        case "ls" -> {
+          help = MapCommands.LS_HELP;
+          Options o = Options.parse("ls", rest, java.util.Set.of("--budget"), java.util.Set.of());
+          if (o.has("--help")) {
+            out.println(MapCommands.LS_HELP);
+            yield 0;
+          }
+          yield new MapCommands(out).ls(o);
+        }
+        case "snapshot" -> {
+          help = MapCommands.SNAPSHOT_HELP;
+          Options o = Options.parse("snapshot", rest, java.util.Set.of(), java.util.Set.of("--restore"));
+          if (o.has("--help")) {
+            out.println(MapCommands.SNAPSHOT_HELP);
+            yield 0;
+          }
+          yield new MapCommands(out).snapshot(o);
         }
         case "inspect" -> {
           help = InspectCommand.HELP;

@@ -25,15 +25,17 @@ import java.util.Objects;
  * @param segmentSize the size of one segment file of the map's log
  * @param checkpointInterval log bytes written between two index checkpoints: reopening reads the last
  *     checkpoint and at most about this much log
+ * @param readOnly open the directory without changing it (a snapshot, or a map another tool inspects):
+ *     every write is refused, nothing is repaired, no checkpoint is written
  */
 public record MapPersistence(boolean durable, Path directory, Durability durability, Duration syncInterval,
-    String codec, long segmentSize, long checkpointInterval) {
+    String codec, long segmentSize, long checkpointInterval, boolean readOnly) {
 
   /** The codec names a map accepts. */
   public static final List<String> CODECS = List.of("raw", "lz4", "zstd");
   /** The keys these settings are read from. */
   public static final List<String> KEYS = List.of("durable", "directory", "durability", "sync-interval", "codec",
-      "segment-size", "checkpoint-interval");
+      "segment-size", "checkpoint-interval", "read-only");
 
   static final long MIN_SEGMENT = 1L << 20;
   static final long MAX_SEGMENT = 1L << 40;
@@ -42,7 +44,7 @@ public record MapPersistence(boolean durable, Path directory, Durability durabil
 
   /** Not durable, with the embedded defaults for the rest. */
   public static final MapPersistence NONE = new MapPersistence(false, null, Durability.BATCH,
-      Duration.ofMillis(100), "lz4", 64L << 20, 64L << 20);
+      Duration.ofMillis(100), "lz4", 64L << 20, 64L << 20, false);
 
   public MapPersistence {
     Objects.requireNonNull(durability, "durability");
@@ -52,6 +54,10 @@ public record MapPersistence(boolean durable, Path directory, Durability durabil
   /** Checks the fields for map {@code name}; messages name the key. */
   MapPersistence check(String name) {
     String where = "spillway.maps." + name + ".";
+    if (readOnly && !durable) {
+      throw new SettingsException(where + "read-only", "= true needs durable = true: only a durable map has a"
+          + " directory to open read-only");
+    }
     if (durable && directory == null) {
       throw new SettingsException(where + "directory", "is missing: durable = true needs the map's own directory"
           + " (for example directory = \"/var/lib/app/maps/" + name + "\")");
@@ -74,27 +80,32 @@ public record MapPersistence(boolean durable, Path directory, Durability durabil
 
   /** Durable in {@code dir}, the rest unchanged. */
   public MapPersistence withDirectory(Path dir) {
-    return new MapPersistence(true, dir, durability, syncInterval, codec, segmentSize, checkpointInterval);
+    return new MapPersistence(true, dir, durability, syncInterval, codec, segmentSize, checkpointInterval, readOnly);
+  }
+
+  /** The same, opened read-only (see {@link #readOnly()}). */
+  public MapPersistence asReadOnly() {
+    return new MapPersistence(durable, directory, durability, syncInterval, codec, segmentSize, checkpointInterval, true);
   }
 
   public MapPersistence withDurability(Durability value) {
-    return new MapPersistence(durable, directory, value, syncInterval, codec, segmentSize, checkpointInterval);
+    return new MapPersistence(durable, directory, value, syncInterval, codec, segmentSize, checkpointInterval, readOnly);
   }
 
   public MapPersistence withCodec(String value) {
-    return new MapPersistence(durable, directory, durability, syncInterval, value, segmentSize, checkpointInterval);
+    return new MapPersistence(durable, directory, durability, syncInterval, value, segmentSize, checkpointInterval, readOnly);
   }
 
   public MapPersistence withSegmentSize(long value) {
-    return new MapPersistence(durable, directory, durability, syncInterval, codec, value, checkpointInterval);
+    return new MapPersistence(durable, directory, durability, syncInterval, codec, value, checkpointInterval, readOnly);
   }
 
   public MapPersistence withCheckpointInterval(long value) {
-    return new MapPersistence(durable, directory, durability, syncInterval, codec, segmentSize, value);
+    return new MapPersistence(durable, directory, durability, syncInterval, codec, segmentSize, value, readOnly);
   }
 
   public MapPersistence withSyncInterval(Duration value) {
-    return new MapPersistence(durable, directory, durability, value, codec, segmentSize, checkpointInterval);
+    return new MapPersistence(durable, directory, durability, value, codec, segmentSize, checkpointInterval, readOnly);
   }
 
   /** The keys {@code one} sets, over {@code d}. */
@@ -107,7 +118,8 @@ public record MapPersistence(boolean durable, Path directory, Durability durabil
         one.has("codec") ? one.string("codec").trim().toLowerCase(Locale.ROOT) : d.codec,
         one.has("segment-size") ? one.bytes("segment-size", MIN_SEGMENT, MAX_SEGMENT) : d.segmentSize,
         one.has("checkpoint-interval") ? one.bytes("checkpoint-interval", MIN_SEGMENT, MAX_SEGMENT)
-            : d.checkpointInterval);
+            : d.checkpointInterval,
+        one.has("read-only") ? one.flag("read-only") : d.readOnly);
   }
 
   private static Path directory(ConfigReader one) {

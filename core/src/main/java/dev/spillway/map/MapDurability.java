@@ -41,7 +41,8 @@ final class MapDurability<K, V> implements MapLog.Owner, AutoCloseable {
     this.settings = settings;
     Codecs codecs = Codecs.from(SpillwaySettings.defaults().codec());
     this.log = MapLog.open(settings.directory(), map.name(), new MapLog.Options(settings.segmentSize(),
-        settings.durability(), codec(codecs, settings.codec(), map.name()), settings.checkpointInterval()), codecs, this);
+        settings.durability(), codec(codecs, settings.codec(), map.name()), settings.checkpointInterval()), codecs, this,
+        settings.readOnly());
     try {
       for (MapSegment<K, V> seg : segments) {
         seg.countLive(log);
@@ -49,6 +50,10 @@ final class MapDurability<K, V> implements MapLog.Owner, AutoCloseable {
     } catch (RuntimeException | Error e) {
       log.close();
       throw e;
+    }
+    if (settings.readOnly()) {
+      this.maintenance = null; // nothing is written, so nothing to force, checkpoint or compact
+      return;
     }
     this.maintenance = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "spillway-map-" + map.name());
@@ -113,7 +118,7 @@ final class MapDurability<K, V> implements MapLog.Owner, AutoCloseable {
   /** An I/O failure of the log, as thrown to the map's caller. */
   UncheckedIOException failure(String doing, IOException e) {
     return new UncheckedIOException("map '" + map.name() + "': " + doing + " in " + log.directory() + " failed: "
-        + e.getMessage() + " (the entry is as it was before this call)", e);
+        + e.getMessage() + (doing.startsWith("taking") ? "" : " (the entry is as it was before this call)"), e);
   }
 
   private void maintain() {
@@ -190,19 +195,14 @@ final class MapDurability<K, V> implements MapLog.Owner, AutoCloseable {
   /** Stops maintenance and closes the log as a crash would: no sync, no checkpoint (tests). */
   void crashForTests() throws IOException {
     closing = true;
-    maintenance.shutdown();
-    try {
-      maintenance.awaitTermination(30, TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+    stopMaintenance();
     log.abandonForTests();
   }
 
-  /** Stops maintenance, writes a last checkpoint (so the next open reads no tail) and closes the log. */
-  @Override
-  public void close() {
-    closing = true;
+  private void stopMaintenance() {
+    if (maintenance == null) {
+      return;
+    }
     // Not shutdownNow: an interrupt in the middle of file I/O would close the log's channels under it.
     maintenance.shutdown();
     try {
@@ -210,9 +210,28 @@ final class MapDurability<K, V> implements MapLog.Owner, AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+  }
+
+  /** See {@link SpillMap#snapshot}. */
+  SnapshotInfo snapshot(java.nio.file.Path dest) {
+    try {
+      dev.spillway.core.tier.MapSnapshot.Result r = log.snapshot(dest, this);
+      return new SnapshotInfo(r.directory(), r.files().size(), r.linked(), r.bytes());
+    } catch (IOException e) {
+      throw failure("taking a snapshot into " + dest, e);
+    }
+  }
+
+  /** Stops maintenance, writes a last checkpoint (so the next open reads no tail) and closes the log. */
+  @Override
+  public void close() {
+    closing = true;
+    stopMaintenance();
     try {
       try {
-        log.checkpoint(this);
+        if (!log.readOnly()) {
+          log.checkpoint(this);
+        }
       } finally {
         log.close();
       }

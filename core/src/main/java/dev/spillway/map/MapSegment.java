@@ -266,7 +266,16 @@ final class MapSegment<K, V> implements OffHeapIndex.BlockKeys {
    */
   int insert(long hash, MemorySegment key, int keyLength, MemorySegment value, long valueLength, long now,
       List<Removal<K, V>> removed) {
-    long handle = writeBlock(key, keyLength, value, valueLength);
+    return insert(hash, key, keyLength, value, valueLength, now, removed, 0);
+  }
+
+  /**
+   * {@link #insert}, with the entry's block already written by {@link #prepareBlock} (0: written here).
+   * The block is this call's from then on: freed when the insert fails.
+   */
+  int insert(long hash, MemorySegment key, int keyLength, MemorySegment value, long valueLength, long now,
+      List<Removal<K, V>> removed, long prepared) {
+    long handle = prepared != 0 ? prepared : writeBlock(key, keyLength, value, valueLength);
     int row;
     try {
       row = index.insert(hash, key, keyLength);
@@ -303,10 +312,25 @@ final class MapSegment<K, V> implements OffHeapIndex.BlockKeys {
   /** A new value for the entry of {@code row}; {@code old} is the value reported as REPLACED, if any. */
   void replace(int row, MemorySegment value, long valueLength, long now, List<Removal<K, V>> removed,
       boolean report) {
+    replace(row, value, valueLength, now, removed, report, 0);
+  }
+
+  /** {@link #replace}, with the new block already written by {@link #prepareBlock} (0: written here). */
+  void replace(int row, MemorySegment value, long valueLength, long now, List<Removal<K, V>> removed,
+      boolean report, long prepared) {
     long hash = index.hash(row);
     int keyLength = index.keyLength(row);
     MemorySegment key = keyLength > OffHeapIndex.INLINE_KEY ? map.keyPrefix(index.handle(row), keyLength) : null;
-    long handle = writeBlock(key, keyLength, value, valueLength);
+    long handle;
+    if (prepared != 0) {
+      handle = prepared;
+      if (key != null) {
+        // a copy: the scratch view above is overwritten by the next read through it
+        key = MemorySegment.ofArray(key.asSlice(0, keyLength).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
+      }
+    } else {
+      handle = writeBlock(key, keyLength, value, valueLength);
+    }
     Removal<K, V> replaced = null;
     try {
       MemorySegment keyBytes = column == null ? null : key != null
@@ -351,6 +375,17 @@ final class MapSegment<K, V> implements OffHeapIndex.BlockKeys {
       evictOverMaximum(removed);
     }
     sweep(now, removed);
+  }
+
+  /**
+   * The block of an entry, written before the segment's lock is taken: an allocation that waits for
+   * the budget then holds no lock, so the control plane can take RAM back from every segment meanwhile
+   * (a writer waiting under the lock kept its segment from being demoted: with as many writers as
+   * segments, nothing could be demoted at all). Needs no lock; the caller owns the block until it
+   * passes it to {@link #insert} or {@link #replace}.
+   */
+  long prepareBlock(MemorySegment key, int keyLength, MemorySegment value, long valueLength) {
+    return writeBlock(key, keyLength, value, valueLength);
   }
 
   private long writeBlock(MemorySegment key, int keyLength, MemorySegment value, long valueLength) {

@@ -426,8 +426,19 @@ final class OffHeapSpillMap<K, V> extends AbstractMap<K, V> implements SpillMap<
         encodedExpected = MemorySegment.ofArray(encodeValue(expected, s).toArray(ValueLayout.JAVA_BYTE));
       }
       encoded = encodeValue(value, s);
+    } catch (RuntimeException | Error e) {
+      s.inUse = false;
+      throw e;
+    }
+    // The block is written before the lock: see MapSegment.prepareBlock.
+    long[] prepared = {0};
+    try {
+      prepared[0] = seg.prepareBlock(s.keySegment, s.keyLength, encoded, encoded.byteSize());
       lock(seg);
     } catch (RuntimeException | Error e) {
+      if (prepared[0] != 0) {
+        memory.free(prepared[0]);
+      }
       s.inUse = false;
       throw e;
     }
@@ -438,7 +449,8 @@ final class OffHeapSpillMap<K, V> extends AbstractMap<K, V> implements SpillMap<
         if (mode == Write.IF_PRESENT || mode == Write.IF_EQUAL) {
           return null;
         }
-        seg.insert(s.hash, s.keySegment, s.keyLength, encoded, encoded.byteSize(), now, removed);
+        long handle = take(prepared);
+        seg.insert(s.hash, s.keySegment, s.keyLength, encoded, encoded.byteSize(), now, removed, handle);
         return null;
       }
       V old;
@@ -455,11 +467,21 @@ final class OffHeapSpillMap<K, V> extends AbstractMap<K, V> implements SpillMap<
         case SET -> old = null;
         default -> old = seg.peek(row);
       }
-      seg.replace(row, encoded, encoded.byteSize(), now, removed, listener != null);
+      seg.replace(row, encoded, encoded.byteSize(), now, removed, listener != null, take(prepared));
       return old;
     } finally {
+      if (prepared[0] != 0) {
+        memory.free(prepared[0]); // not used: the key was absent, or present, as the mode needed it not to be
+      }
       finish(seg, s, removed);
     }
+  }
+
+  /** The prepared block, handed over (the caller owns it now; nothing is left to free). */
+  private static long take(long[] prepared) {
+    long h = prepared[0];
+    prepared[0] = 0;
+    return h;
   }
 
   @Override
@@ -723,6 +745,11 @@ final class OffHeapSpillMap<K, V> extends AbstractMap<K, V> implements SpillMap<
         done += demote(segments[(start + i) & segmentMask], want);
       }
     }
+    if (durability != null && done > 0) {
+      // A durable map's demotion frees blocks on this thread: left in its cache they would keep their
+      // slabs mapped, and the budget would see nothing freed.
+      memory.control().trimCurrentThreadCache();
+    }
     return done;
   }
 
@@ -783,6 +810,29 @@ final class OffHeapSpillMap<K, V> extends AbstractMap<K, V> implements SpillMap<
       }
     }
     return report.rawBytes();
+  }
+
+  @Override
+  public SnapshotInfo snapshot(java.nio.file.Path dest) {
+    Objects.requireNonNull(dest, "dest");
+    if (durability == null) {
+      throw new UnsupportedOperationException("map '" + name + "' is not durable: only a durable map (spillway.maps."
+          + name + ".durable = true) has files to snapshot");
+    }
+    if (closed) {
+      throw new MapClosedException(name);
+    }
+    return durability.snapshot(dest);
+  }
+
+  @Override
+  public void sync() {
+    if (closed) {
+      throw new MapClosedException(name);
+    }
+    if (durability != null && !durability.log().readOnly()) {
+      durability.sync();
+    }
   }
 
   @Override

@@ -89,6 +89,24 @@ public interface SpillMap<K, V> extends ConcurrentMap<K, V>, AutoCloseable {
   /** Removes expired entries now (they are otherwise removed as they are met, a few per write). */
   void cleanUp();
 
+  /**
+   * A durable map's point-in-time copy in {@code dest} (a new or empty directory, made 0700), taken
+   * while writes go on: an index checkpoint, the log up to the point right after it (sealed segments
+   * hard-linked where the file system allows, the rest copied) and a {@code MANIFEST} listing every
+   * file with its size and SHA-256. Open it read-only ({@code read-only = true}), check it with
+   * {@code spillway inspect --verify}, or restore it into a new directory.
+   *
+   * @throws UnsupportedOperationException when the map is not durable
+   * @throws java.io.UncheckedIOException naming what failed (a destination that is not empty, a full disk)
+   */
+  SnapshotInfo snapshot(java.nio.file.Path dest);
+
+  /**
+   * A durable map: forces every write made so far to the device (with durability {@code none} or
+   * {@code batch}, the way to make a point durable on demand). A map that is not durable does nothing.
+   */
+  void sync();
+
   /** Whether {@link #close()} was called. */
   boolean isClosed();
 

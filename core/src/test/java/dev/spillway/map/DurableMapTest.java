@@ -383,6 +383,102 @@ class DurableMapTest {
     }
   }
 
+  @Test
+  void aSnapshotTakenWhileWritesGoOnOpensReadOnlyVerifiesAndRestores(@TempDir Path snapshots) throws Exception {
+    Path snap = snapshots.resolve("snap");
+    try (SpillMap<String, byte[]> m = map(b -> b.persistence(b.build().persistence().withSegmentSize(1 << 20)))) {
+      for (int i = 0; i < 1200; i++) {
+        m.put("key-" + i, value(i, 1500));
+      }
+      // A writer runs while the snapshot is taken: the snapshot is some prefix of its writes, whole.
+      java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+      java.util.concurrent.atomic.AtomicInteger written = new java.util.concurrent.atomic.AtomicInteger();
+      Thread writer = Thread.ofPlatform().start(() -> {
+        for (int i = 0; !stop.get(); i++) {
+          m.put("late-" + i, value(100_000 + i, 700));
+          written.set(i + 1);
+        }
+      });
+      await(() -> written.get() > 100);
+      SnapshotInfo info = m.snapshot(snap);
+      stop.set(true);
+      writer.join();
+      assertThat(info.linked()).as("sealed segments hard-linked").isPositive();
+      assertThat(info.files()).isEqualTo(info.linked() + 2); // + the copied active segment and the checkpoint
+      m.put("after", value(7, 10));
+    }
+    assertThat(dev.spillway.core.tier.MapSnapshot.verify(snap)).isEmpty();
+    int late;
+    try (SpillMap<String, byte[]> ro = SpillMaps.builder(memory, "durable", String.class, byte[].class)
+        .settings(MapSettings.builder("durable").durable(snap).segments(4).build().withPersistence(
+            MapSettings.builder("durable").durable(snap).build().persistence().asReadOnly())).build()) {
+      for (int i = 0; i < 1200; i++) {
+        assertThat(ro.get("key-" + i)).isEqualTo(value(i, 1500));
+      }
+      assertThat(ro.get("after")).as("written after the snapshot").isNull();
+      late = 0;
+      while (ro.containsKey("late-" + late)) {
+        assertThat(ro.get("late-" + late)).isEqualTo(value(100_000 + late, 700));
+        late++;
+      }
+      assertThat(ro.size()).as("a prefix of the late writes, no gap").isEqualTo(1200 + late);
+      assertThatThrownBy(() -> ro.put("x", new byte[1])).isInstanceOf(UnsupportedOperationException.class)
+          .hasMessageContaining("read-only");
+      assertThat(ro.get("x")).isNull();
+    }
+    assertThat(dev.spillway.core.tier.MapSnapshot.verify(snap)).as("reading changed nothing").isEmpty();
+
+    // Tampering: one byte of a segment, then the manifest itself.
+    Path segment;
+    try (Stream<Path> files = Files.list(snap)) {
+      segment = files.filter(p -> p.toString().endsWith(".spm")).sorted().toList().getLast();
+    }
+    byte[] original = Files.readAllBytes(segment);
+    byte[] changed = original.clone();
+    changed[changed.length / 2] ^= 1;
+    Files.write(segment, changed);
+    assertThat(dev.spillway.core.tier.MapSnapshot.verify(snap)).singleElement().asString()
+        .contains(segment.getFileName().toString()).contains("SHA-256");
+    Path restored = snapshots.resolve("restored");
+    assertThatThrownBy(() -> dev.spillway.core.tier.MapSnapshot.restore(snap, restored))
+        .hasMessageContaining("fails its manifest").hasMessageContaining(segment.getFileName().toString());
+    assertThat(restored).doesNotExist();
+    Files.write(segment, original);
+    String manifest = Files.readString(snap.resolve("MANIFEST"));
+    Files.writeString(snap.resolve("MANIFEST"), manifest.replaceFirst("map durable", "map other"));
+    assertThat(dev.spillway.core.tier.MapSnapshot.verify(snap)).singleElement().asString()
+        .contains("manifest was changed");
+    Files.writeString(snap.resolve("MANIFEST"), manifest);
+
+    dev.spillway.core.tier.MapSnapshot.restore(snap, restored);
+    try (SpillMap<String, byte[]> back = SpillMaps.builder(memory, "durable", String.class, byte[].class)
+        .settings(MapSettings.builder("durable").durable(restored).segments(4).build()).build()) {
+      assertThat(back.size()).isEqualTo(1200 + late);
+      assertThat(back.get("key-7")).isEqualTo(value(7, 1500));
+      back.put("new", value(1, 1));
+    }
+    assertThat(dev.spillway.core.tier.MapSnapshot.verify(snap)).as("the restored copy shares nothing").isEmpty();
+  }
+
+  @Test
+  void aMapThatIsNotDurableHasNoSnapshot() {
+    try (SpillMap<String, byte[]> m = SpillMaps.builder(memory, "plain", String.class, byte[].class).build()) {
+      assertThatThrownBy(() -> m.snapshot(dir.resolve("s"))).isInstanceOf(UnsupportedOperationException.class)
+          .hasMessageContaining("not durable");
+      m.sync(); // nothing to force
+    }
+  }
+
+  private static void await(java.util.function.BooleanSupplier condition) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("condition not met in 30 s");
+      }
+      Thread.sleep(1);
+    }
+  }
+
   private List<Path> segments() throws IOException {
     try (Stream<Path> s = Files.list(dir)) {
       return s.filter(p -> p.getFileName().toString().endsWith(".spm")).sorted().toList();

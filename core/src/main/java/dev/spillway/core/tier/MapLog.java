@@ -154,9 +154,12 @@ public final class MapLog implements AutoCloseable {
   private final MapCheckpoint checkpoints;
   private final MapLogRecovery.Report report;
   private volatile boolean closed;
+  /** Opened without changing anything (a snapshot): appends, checkpoints and compaction are refused. */
+  private final boolean readOnly;
 
   private MapLog(Path directory, String name, Options options, Codecs codecs, DirectoryLock lock,
-      MapLogRecovery.State state) {
+      MapLogRecovery.State state, boolean readOnly) {
+    this.readOnly = readOnly;
     this.directory = directory;
     this.name = name;
     this.options = options;
@@ -187,16 +190,41 @@ public final class MapLog implements AutoCloseable {
    */
   public static MapLog open(Path directory, String name, Options options, Codecs codecs, Owner owner)
       throws IOException {
+    return open(directory, name, options, codecs, owner, false);
+  }
+
+  /**
+   * {@link #open}, or with {@code readOnly} the directory is only read: it must exist, it is not
+   * locked, nothing is deleted or cut (a torn tail or an unfinished file fails the open instead), and
+   * every write is refused. For snapshots, which never change.
+   */
+  public static MapLog open(Path directory, String name, Options options, Codecs codecs, Owner owner,
+      boolean readOnly) throws IOException {
     Path dir = directory.toAbsolutePath();
-    OwnedDirectory.prepare(dir, "spillway.maps." + name + ".directory");
-    DirectoryLock lock = DirectoryLock.acquire(dir);
+    DirectoryLock lock = null;
+    if (readOnly) {
+      if (!java.nio.file.Files.isDirectory(dir)) {
+        throw new java.nio.file.NoSuchFileException(dir.toString(), null, "map '" + name + "': no such directory"
+            + " to open read-only");
+      }
+    } else {
+      OwnedDirectory.prepare(dir, "spillway.maps." + name + ".directory");
+      lock = DirectoryLock.acquire(dir);
+    }
     try {
-      MapLogRecovery.State state = MapLogRecovery.run(dir, name, codecs, owner);
-      return new MapLog(dir, name, options, codecs, lock, state);
+      MapLogRecovery.State state = MapLogRecovery.run(dir, name, codecs, owner, readOnly);
+      return new MapLog(dir, name, options, codecs, lock, state, readOnly);
     } catch (IOException | RuntimeException | Error e) {
-      lock.close();
+      if (lock != null) {
+        lock.close();
+      }
       throw e;
     }
+  }
+
+  /** Whether the log was opened read-only. */
+  public boolean readOnly() {
+    return readOnly;
   }
 
   /** The map's directory. */
@@ -256,7 +284,7 @@ public final class MapLog implements AutoCloseable {
   public boolean compactIfNeeded(Owner owner) throws IOException {
     maintenanceLock.lock();
     try {
-      ensureOpen();
+      ensureWritable();
       return MapLogCompactor.compactIfNeeded(this, owner) != null;
     } finally {
       maintenanceLock.unlock();
@@ -342,7 +370,7 @@ public final class MapLog implements AutoCloseable {
     int length = RECORD_HEADER_LENGTH + stored;
     appendLock.lock();
     try {
-      ensureOpen();
+      ensureWritable();
       Segment s = activeFor(length);
       long sequence = nextSequence;
       RecordFormat.writeHeader(header, 0, kind, codecId, keyLength, keyHash, sequence, rawLength, stored);
@@ -372,7 +400,7 @@ public final class MapLog implements AutoCloseable {
     int length = record.remaining();
     appendLock.lock();
     try {
-      ensureOpen();
+      ensureWritable();
       Segment s = activeFor(length);
       long offset = s.file.size();
       writeFully(s.file, new ByteBuffer[] {record.duplicate()}, offset, length);
@@ -548,7 +576,7 @@ public final class MapLog implements AutoCloseable {
   }
 
   private void writeCheckpoint(Owner owner) throws IOException {
-    ensureOpen();
+    ensureWritable();
     sync(); // a checkpoint never names a record the device may not have
     long upTo = end;
     long sequence;
@@ -603,6 +631,36 @@ public final class MapLog implements AutoCloseable {
     }
   }
 
+  private void ensureWritable() {
+    ensureOpen();
+    if (readOnly) {
+      throw new UnsupportedOperationException("map '" + name + "' is opened read-only (" + directory
+          + "): writes, removals and checkpoints are refused. Fix: restore the snapshot into a new directory"
+          + " and open that");
+    }
+  }
+
+  /**
+   * Takes a snapshot into {@code dest}: a checkpoint first, then the log up to the end after it (see
+   * {@link MapSnapshot}); writes may go on meanwhile, compaction waits.
+   */
+  public MapSnapshot.Result snapshot(Path dest, Owner owner) throws IOException {
+    maintenanceLock.lock();
+    try {
+      writeCheckpoint(owner);
+      long upTo;
+      appendLock.lock();
+      try {
+        upTo = end;
+      } finally {
+        appendLock.unlock();
+      }
+      return MapSnapshot.take(this, name, dest, upTo, checkpoints.files().getFirst());
+    } finally {
+      maintenanceLock.unlock();
+    }
+  }
+
   public boolean isClosed() {
     return closed;
   }
@@ -620,7 +678,9 @@ public final class MapLog implements AutoCloseable {
       }
     } finally {
       appendLock.unlock();
-      lock.close();
+      if (lock != null) {
+        lock.close();
+      }
     }
   }
 
@@ -632,7 +692,7 @@ public final class MapLog implements AutoCloseable {
     }
     IOException failure = null;
     try {
-      if (options.durability() != Durability.NONE) {
+      if (options.durability() != Durability.NONE && !readOnly) {
         sync();
       }
     } catch (IOException e) {
@@ -652,7 +712,9 @@ public final class MapLog implements AutoCloseable {
       }
     } finally {
       appendLock.unlock();
-      lock.close();
+      if (lock != null) {
+        lock.close();
+      }
     }
     if (failure != null) {
       LOG.log(System.Logger.Level.WARNING, "map '" + name + "': closing its log failed: " + failure);

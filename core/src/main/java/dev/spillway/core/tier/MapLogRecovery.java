@@ -50,7 +50,7 @@ public final class MapLogRecovery {
     return fileName.equals(DirectoryLock.FILE_NAME) || fileName.equals(MapLogFormat.MANIFEST);
   }
 
-  static State run(Path dir, String name, Codecs codecs, MapLog.Owner owner) throws IOException {
+  static State run(Path dir, String name, Codecs codecs, MapLog.Owner owner, boolean readOnly) throws IOException {
     long started = System.nanoTime();
     List<String> notes = new ArrayList<>();
     TreeMap<Long, Path> segmentFiles = new TreeMap<>();
@@ -59,6 +59,10 @@ public final class MapLogRecovery {
       for (Path file : files) {
         String n = file.getFileName().toString();
         if (n.endsWith(".tmp") && (n.startsWith(MapCheckpoint.PREFIX) || n.startsWith(MapLogFormat.FILE_PREFIX))) {
+          if (readOnly) {
+            notes.add("left the unfinished " + n + " (read-only)");
+            continue;
+          }
           Files.delete(file); // a checkpoint or copy a crash left unfinished
           notes.add("deleted the unfinished " + n);
         } else if (MapLogFormat.parseFileName(n) >= 0 && Files.isRegularFile(file)) {
@@ -75,7 +79,7 @@ public final class MapLogRecovery {
     ConcurrentSkipListMap<Long, MapLog.Segment> segments = new ConcurrentSkipListMap<>();
     boolean success = false;
     try {
-      openSegments(dir, name, segmentFiles, segments, notes);
+      openSegments(dir, name, segmentFiles, segments, notes, readOnly);
       MapCheckpoint.Header used = null;
       for (Path file : MapCheckpoint.newestFirst(checkpointFiles)) {
         try {
@@ -90,7 +94,7 @@ public final class MapLogRecovery {
       }
       long start = used != null ? used.end() : MapLogFormat.location(
           segments.isEmpty() ? 0 : segments.firstKey(), FILE_HEADER_LENGTH);
-      long[] tail = replayTail(name, segments, start, codecs, owner, notes);
+      long[] tail = replayTail(name, segments, start, codecs, owner, notes, readOnly);
       long nextSequence = Math.max(used == null ? 0 : used.nextSequence(), tail[2]);
       long highest = segments.isEmpty() ? (used == null ? -1 : MapLogFormat.segmentOf(used.end()))
           : segments.lastKey();
@@ -110,14 +114,15 @@ public final class MapLogRecovery {
   }
 
   private static void openSegments(Path dir, String name, java.util.SortedMap<Long, Path> files,
-      ConcurrentSkipListMap<Long, MapLog.Segment> segments, List<String> notes) throws IOException {
+      ConcurrentSkipListMap<Long, MapLog.Segment> segments, List<String> notes, boolean readOnly) throws IOException {
     for (Map.Entry<Long, Path> e : files.entrySet()) {
       Path file = e.getValue();
-      FileChannel ch = TierDirectories.openFile(file);
+      FileChannel ch = readOnly ? FileChannel.open(file, java.nio.file.StandardOpenOption.READ)
+          : TierDirectories.openFile(file);
       boolean kept = false;
       try {
         long size = ch.size();
-        if (size < FILE_HEADER_LENGTH && e.getKey().equals(files.lastKey())) {
+        if (size < FILE_HEADER_LENGTH && e.getKey().equals(files.lastKey()) && !readOnly) {
           ch.close();
           Files.delete(file); // created by a crash before its header was whole: it held no record
           TierDirectories.syncDirectory(dir);
@@ -157,7 +162,7 @@ public final class MapLogRecovery {
 
   /** Replays every record from {@code start} on; returns {records, bytes, next sequence}. */
   private static long[] replayTail(String name, ConcurrentSkipListMap<Long, MapLog.Segment> segments, long start,
-      Codecs codecs, MapLog.Owner owner, List<String> notes) throws IOException {
+      Codecs codecs, MapLog.Owner owner, List<String> notes, boolean readOnly) throws IOException {
     long records = 0;
     long bytes = 0;
     long nextSequence = 0;
@@ -232,7 +237,7 @@ public final class MapLogRecovery {
           }
           torn = e.reason();
         }
-        if (!newest) {
+        if (!newest || readOnly) {
           throw new IOException("map '" + name + "': " + f.path + " ends with " + torn + " at offset " + offset
               + ", but it is not the newest segment: the log cannot be replayed past it. Fix: restore the map from"
               + " a snapshot (spillway snapshot), or inspect it with spillway inspect");
