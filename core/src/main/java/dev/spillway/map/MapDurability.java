@@ -19,7 +19,7 @@ import java.util.concurrent.TimeUnit;
  * and compaction reach the map's segments through it, each under the segment's lock), and a
  * maintenance thread of its own that forces the log every sync interval ({@code batch}), writes an
  * index checkpoint every checkpoint interval of log, and compacts the log when its files hold more
- * than 1.5 times the live bytes. A failure of maintenance (a full disk) is logged and retried on the
+ * than 1.25 times the live bytes. A failure of maintenance (a full disk) is logged and retried on the
  * next round; it never loses data, as nothing is deleted before what replaces it is on disk.
  */
 final class MapDurability<K, V> implements MapLog.Owner, AutoCloseable {
