@@ -46,9 +46,10 @@ final class IngestCommand {
         durable map in <dir> through the streams API, with a progress line: each path relative to the
         tree is a key, links are stored as links (never followed), modes are kept, files over 1 MiB go in
         chunks; everything is on the device when it ends. spillway ls / export / snapshot read it back.
-        Without --into: stores a file (- for standard input) as 64 KiB blocks through the streams API under the memory
-        budget (what does not fit in RAM spills to the tier as it goes), reads every block back in order
-        and checks that the bytes are the ones stored. Exit 0 when they are, 1 otherwise.
+        Without --into: stores a file (- for standard input) as 64 KiB blocks through the streams API
+        under the memory budget (what does not fit in RAM spills to the tier as it goes), reads every
+        block back in order and checks that the bytes are the ones stored. Exit 0 when they are, 1
+        otherwise.
         Settings come from the usual places: application.conf, -Dconfig.file=..., -Dspillway.<key>=...
       options:
         --budget SIZE     memory budget, e.g. 64MiB or 2GiB (sets spillway.control.budget)
@@ -57,6 +58,9 @@ final class IngestCommand {
         --verify ALGO     crc32c (default) or sha256: the digest compared, and printed as `sha256sum` does
         --out FILE        also write what was read back to FILE (- for standard output; the report then
                           goes to standard error)
+        --into DIR        store durably in the map in DIR instead (see above)
+        --key NAME        with --into and -: the key standard input goes under (default stdin)
+        --codec C         with --into: raw, lz4 or zstd for the records written (default: the map's)
         -h, --help        this text""";
 
   private final PrintStream out;

@@ -124,6 +124,7 @@ final class TreeExport {
       heads.put(path, e);
       if (e.kind() == TreeEntry.Kind.FILE) {
         write(target, 0, e.payload());
+        truncate(target, e.size()); // a file left by an earlier export may be longer
         bytes[0] += e.size();
       } else if (e.kind() == TreeEntry.Kind.DIRECTORY) {
         Files.createDirectories(target);
@@ -140,6 +141,9 @@ final class TreeExport {
           if (e.size() == 0) {
             write(target, 0, new byte[0]);
           }
+          if (Files.isRegularFile(target, LinkOption.NOFOLLOW_LINKS) && Files.size(target) > e.size()) {
+            truncate(target, e.size());
+          }
           if (!Files.isRegularFile(target, LinkOption.NOFOLLOW_LINKS) || Files.size(target) != e.size()) {
             incomplete.add(h.getKey());
           }
@@ -147,7 +151,11 @@ final class TreeExport {
         }
         case FILE -> files++;
         case LINK -> {
-          Files.createSymbolicLink(target, Path.of(new String(e.payload(), java.nio.charset.StandardCharsets.UTF_8)));
+          Path link = Path.of(new String(e.payload(), java.nio.charset.StandardCharsets.UTF_8));
+          if (Files.isSymbolicLink(target)) {
+            Files.delete(target); // an earlier export's link: made again as stored
+          }
+          Files.createSymbolicLink(target, link);
           links++;
         }
         default -> { }
@@ -206,6 +214,12 @@ final class TreeExport {
       while (b.hasRemaining()) {
         pos += ch.write(b, pos);
       }
+    }
+  }
+
+  private static void truncate(Path target, long size) throws IOException {
+    try (FileChannel ch = FileChannel.open(target, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
+      ch.truncate(size);
     }
   }
 

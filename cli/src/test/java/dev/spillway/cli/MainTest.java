@@ -125,7 +125,7 @@ class MainTest {
   void ingestRefusesBadOptionsAndValuesNamingThem() throws Exception {
     Path file = Files.write(tmp.resolve("in.bin"), new byte[10]);
     assertThat(run("ingest", "--frob", "x", file.toString())).isEqualTo(2);
-    assertThat(err()).contains("ingest: unknown option --frob (allowed: --budget, --out, --tier, --verify, --help)")
+    assertThat(err()).contains("ingest: unknown option --frob (allowed: --budget, --codec, --into, --key, --out, --tier, --verify, --help)")
         .contains("usage: spillway ingest");
     err.reset();
     assertThat(run("ingest", "--verify", "md5", file.toString())).isEqualTo(2);
