@@ -118,7 +118,7 @@ final class MapDurability<K, V> implements MapLog.Owner, AutoCloseable {
   /** An I/O failure of the log, as thrown to the map's caller. */
   UncheckedIOException failure(String doing, IOException e) {
     return new UncheckedIOException("map '" + map.name() + "': " + doing + " in " + log.directory() + " failed: "
-        + e.getMessage() + (doing.startsWith("taking") ? "" : " (the entry is as it was before this call)"), e);
+        + e.getMessage() + (doing.startsWith("writing") ? " (the entry is as it was before this call)" : ""), e);
   }
 
   private void maintain() {
@@ -232,6 +232,10 @@ final class MapDurability<K, V> implements MapLog.Owner, AutoCloseable {
         if (!log.readOnly()) {
           log.checkpoint(this);
         }
+      } catch (IOException e) {
+        // The log is the truth; the last checkpoint only spares the next open a longer replay.
+        LOG.log(Level.WARNING, "map '" + map.name() + "': its last checkpoint could not be written (" + e
+            + "); the next open replays the log after the previous one");
       } finally {
         log.close();
       }

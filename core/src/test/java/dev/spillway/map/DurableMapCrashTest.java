@@ -109,6 +109,15 @@ class DurableMapCrashTest {
 
   private Map<Integer, Long> verify(Seen seen, int kill) {
     Map<Integer, Long> found = new HashMap<>();
+    // What inspect says of the directory the kill left, before the reopen repairs anything.
+    dev.spillway.core.tier.MapLogInspector.Report inspected;
+    try {
+      inspected = dev.spillway.core.tier.MapLogInspector.inspect(dir,
+          dev.spillway.codec.Codecs.from(dev.spillway.config.SpillwaySettings.defaults().codec()));
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+    assertThat(inspected.damage()).as("kill %d: inspect finds no damage", kill).isEmpty();
     synchronized (seen) {
       BlockAllocator memory = MapTestSupport.tiered(tier.resolve("check-" + kill));
       try (SpillMap<String, byte[]> map = DurableMapWriterMain.open(memory, dir, Durability.NONE)) {
@@ -150,6 +159,8 @@ class DurableMapCrashTest {
           }
         }
         assertThat(map.size()).as("kill %d: entries", kill).isEqualTo(found.size());
+        assertThat(inspected.liveEntries()).as("kill %d: inspect agrees with the reopened map", kill)
+            .isEqualTo(found.size());
       } finally {
         memory.close();
       }

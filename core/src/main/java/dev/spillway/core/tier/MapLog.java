@@ -207,6 +207,19 @@ public final class MapLog implements AutoCloseable {
         throw new java.nio.file.NoSuchFileException(dir.toString(), null, "map '" + name + "': no such directory"
             + " to open read-only");
       }
+    } else if (java.nio.file.Files.isDirectory(dir)) {
+      // An existing map is opened without the write probe of a new directory: a full device must not
+      // keep the acknowledged entries from being read. Its lock file (empty) names this process's user.
+      lock = DirectoryLock.acquire(dir);
+      if (OwnedDirectory.posix(dir)) {
+        try {
+          int uid = (Integer) java.nio.file.Files.getAttribute(dir.resolve(DirectoryLock.FILE_NAME), "unix:uid");
+          OwnedDirectory.checkOwnedAndPrivate(dir, uid, "spillway.maps." + name + ".directory");
+        } catch (IOException | RuntimeException e) {
+          lock.close();
+          throw e;
+        }
+      }
     } else {
       OwnedDirectory.prepare(dir, "spillway.maps." + name + ".directory");
       lock = DirectoryLock.acquire(dir);

@@ -189,10 +189,16 @@ public final class MapLogInspector {
         checkpoints.add(cp.getFileName() + ": " + h.entries() + " entries up to " + MapLogFormat.describe(h.end())
             + ", " + Files.size(cp) + " bytes");
       } catch (CorruptRecordException ex) {
-        boolean newest = checkpoints.isEmpty();
-        checkpoints.add(cp.getFileName() + ": damaged: " + ex.reason());
-        (newest && checkpointFiles.size() > 1 ? repairable : damage).add(cp.getFileName() + ": " + ex.reason()
-            + (newest && checkpointFiles.size() > 1 ? " (the checkpoint before it serves)" : ""));
+        // Never damage: the log alone gives the exact state (compaction only removes its oldest
+        // segments), so a reopen passes over an unusable checkpoint. An older one that names segments
+        // compaction deleted since is expected; anything else is worth a look.
+        boolean stale = ex.reason().contains("in a segment that exists") && !checkpoints.isEmpty();
+        checkpoints.add(cp.getFileName() + (stale ? ": older, names segments compacted since (not used)"
+            : ": unusable: " + ex.reason()));
+        if (!stale) {
+          repairable.add(cp.getFileName() + ": " + ex.reason() + " (a reopen passes over it: the checkpoint before"
+              + " it, or the whole log, gives the state)");
+        }
       }
     }
     long liveBytes = live.values().stream().mapToLong(Long::longValue).sum();
