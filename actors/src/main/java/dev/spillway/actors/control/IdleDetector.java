@@ -33,9 +33,11 @@ import java.util.concurrent.CompletionStage;
  *       asked for, at once and without aging the clock; then every pool applies its shrink rule. When
  *       live bytes are already under {@code low-water}, the budget is held by free slots of partly
  *       used slabs; when the asker has waited {@link #ESCALATE_AFTER_NANOS} already, the coldest
- *       blocks' slots did not help it. Either way every block of the emptiest slabs spills instead
- *       ({@code sparsest}), enough of them to bring mapped bytes down to {@code low-water}, and the
- *       shrink gives them back.
+ *       blocks' slots did not help it. Either way the keyed maps are asked first (a durable map gives
+ *       RAM back without a write, and its large entries are whole huge blocks, unmapped as they are
+ *       freed: without this a durable map under a tight budget could hold it all), then every block
+ *       of the emptiest slabs spills ({@code sparsest}), enough of them to bring mapped bytes down to
+ *       {@code low-water}, and the shrink gives them back.
  *       Requests that arrive while a round runs are answered when it ends.
  *   <li>A pool with no allocation and no free for {@code shrink-after} is told to {@link
  *       PoolActor.Maintain} (its shrink rule gives empty slabs back), once per quiet period.
@@ -116,7 +118,8 @@ public final class IdleDetector extends AbstractBehavior<IdleDetector.Command> {
    * The maps' demotion of a round ended: {@code demoted} of the {@code wanted} bytes went (0 after a
    * {@code failure}); the coldest blocks make up the rest.
    */
-  private record MapsDemoted(long wanted, long demoted, Throwable failure, boolean shrinkAfter) implements Command {}
+  private record MapsDemoted(long wanted, long demoted, Throwable failure, boolean shrinkAfter, boolean sparse)
+      implements Command {}
 
   /** A spill round ended. */
   private record RoundDone(int blocks, Throwable failure) implements Command {}
@@ -197,7 +200,9 @@ public final class IdleDetector extends AbstractBehavior<IdleDetector.Command> {
         // blocks were spilled and the asker still waits (its class needs a new slab; the slots
         // freed were in other classes): empty whole slabs instead, so the shrink after the round
         // gives their memory back; down to low-water, so that the next allocations find room too.
-        startRound(target.sparsest(buffer, Math.max(m.bytes(), target.mappedBytes() - lowWaterBytes())), true);
+        // The keyed maps first here too: a durable map gives RAM back without a write, and its large
+        // entries are whole huge blocks, unmapped as they are freed.
+        freeRoom(Math.max(m.bytes(), target.mappedBytes() - lowWaterBytes()), true, true);
       } else {
         freeColdest(Math.max(m.bytes(), target.liveBytes() - lowWaterBytes()), true);
       }
@@ -211,6 +216,14 @@ public final class IdleDetector extends AbstractBehavior<IdleDetector.Command> {
    * rest.
    */
   private void freeColdest(long bytes, boolean shrinkAfter) {
+    freeRoom(bytes, shrinkAfter, false);
+  }
+
+  /**
+   * {@link #freeColdest}, or with {@code sparse} the rest taken from the sparsest slabs (whole slabs,
+   * so that the shrink after the round unmaps them) instead of the coldest blocks.
+   */
+  private void freeRoom(long bytes, boolean shrinkAfter, boolean sparse) {
     spilling = true;
     CompletableFuture<Long> demoted;
     try {
@@ -226,11 +239,11 @@ public final class IdleDetector extends AbstractBehavior<IdleDetector.Command> {
       } catch (RuntimeException e) {
         failure = e;
       }
-      onMapsDemoted(new MapsDemoted(bytes, freed, failure, shrinkAfter));
+      onMapsDemoted(new MapsDemoted(bytes, freed, failure, shrinkAfter, sparse));
     } else {
       // A value, never null: see startRound.
       getContext().pipeToSelf(demoted, (freed, failure) ->
-          new MapsDemoted(bytes, freed == null ? 0 : freed, failure, shrinkAfter));
+          new MapsDemoted(bytes, freed == null ? 0 : freed, failure, shrinkAfter, sparse));
     }
   }
 
@@ -242,8 +255,13 @@ public final class IdleDetector extends AbstractBehavior<IdleDetector.Command> {
     if (d.demoted() > 0) {
       shrinkAfterRound |= d.shrinkAfter(); // the demoted entries' slots may empty slabs
     }
-    int n = d.wanted() - d.demoted() > 0 ? target.coldest(buffer) : 0;
-    startRound(pick(n, d.wanted() - d.demoted()), d.shrinkAfter());
+    long rest = d.wanted() - d.demoted();
+    if (d.sparse()) {
+      startRound(rest > 0 ? target.sparsest(buffer, rest) : 0, true);
+      return this;
+    }
+    int n = rest > 0 ? target.coldest(buffer) : 0;
+    startRound(pick(n, rest), d.shrinkAfter());
     return this;
   }
 
