@@ -24,6 +24,40 @@ public final class SpillMaps {
     return new Builder<>(memory, name, keyType, valueType);
   }
 
+  /**
+   * Checks the snapshot in {@code snapshot} (taken by {@link SpillMap#snapshot}) against its manifest
+   * without changing anything: the manifest's own checksum, then every file's size and SHA-256, and
+   * no file besides them. Returns what is wrong, one line each; empty when it is whole.
+   *
+   * @throws java.io.UncheckedIOException when the directory cannot be read
+   */
+  public static java.util.List<String> verifySnapshot(java.nio.file.Path snapshot) {
+    Objects.requireNonNull(snapshot, "snapshot");
+    try {
+      return dev.spillway.core.tier.MapSnapshot.verify(snapshot);
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException("snapshot " + snapshot + ": " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Copies the snapshot in {@code snapshot} into {@code target} (a new or empty directory, made 0700)
+   * once {@link #verifySnapshot} finds it whole; {@code target} then opens as an ordinary durable map
+   * ({@code directory = target}). To read a snapshot where it is, open it with {@code read-only = true}.
+   *
+   * @throws java.io.UncheckedIOException listing what is wrong with the snapshot (nothing is copied
+   *     then), or with the target
+   */
+  public static void restoreSnapshot(java.nio.file.Path snapshot, java.nio.file.Path target) {
+    Objects.requireNonNull(snapshot, "snapshot");
+    Objects.requireNonNull(target, "target");
+    try {
+      dev.spillway.core.tier.MapSnapshot.restore(snapshot, target);
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e.getMessage(), e);
+    }
+  }
+
   /** Collects what a map needs; {@link #build()} checks it all. */
   public static final class Builder<K, V> {
     private final BlockAllocator memory;

@@ -437,10 +437,11 @@ class DurableMapTest {
     byte[] changed = original.clone();
     changed[changed.length / 2] ^= 1;
     Files.write(segment, changed);
-    assertThat(dev.spillway.core.tier.MapSnapshot.verify(snap)).singleElement().asString()
+    assertThat(SpillMaps.verifySnapshot(snap)).singleElement().asString()
         .contains(segment.getFileName().toString()).contains("SHA-256");
     Path restored = snapshots.resolve("restored");
-    assertThatThrownBy(() -> dev.spillway.core.tier.MapSnapshot.restore(snap, restored))
+    assertThatThrownBy(() -> SpillMaps.restoreSnapshot(snap, restored))
+        .isInstanceOf(java.io.UncheckedIOException.class)
         .hasMessageContaining("fails its manifest").hasMessageContaining(segment.getFileName().toString());
     assertThat(restored).doesNotExist();
     Files.write(segment, original);
@@ -450,7 +451,7 @@ class DurableMapTest {
         .contains("manifest was changed");
     Files.writeString(snap.resolve("MANIFEST"), manifest);
 
-    dev.spillway.core.tier.MapSnapshot.restore(snap, restored);
+    SpillMaps.restoreSnapshot(snap, restored);
     try (SpillMap<String, byte[]> back = SpillMaps.builder(memory, "durable", String.class, byte[].class)
         .settings(MapSettings.builder("durable").durable(restored).segments(4).build()).build()) {
       assertThat(back.size()).isEqualTo(1200 + late);
