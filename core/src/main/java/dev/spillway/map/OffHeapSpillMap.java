@@ -881,22 +881,11 @@ final class OffHeapSpillMap<K, V> extends AbstractMap<K, V> implements SpillMap<
   /** Closes the map as a crash would leave a durable map's directory: no last sync or checkpoint (tests). */
   synchronized void crashForTests() throws java.io.IOException {
     closed = true;
-    for (MapSegment<K, V> seg : segments) {
-      seg.lock.lock();
-      try {
-        seg.closed = true;
-      } finally {
-        seg.lock.unlock();
-      }
-    }
-    durability.crashForTests();
-    for (MapSegment<K, V> seg : segments) {
-      seg.lock.lock();
-      try {
-        seg.freeAll();
-      } finally {
-        seg.lock.unlock();
-      }
+    forEachSegmentLocked(seg -> seg.closed = true);
+    try {
+      durability.crashForTests();
+    } finally {
+      forEachSegmentLocked(MapSegment::freeAll);
     }
   }
 
@@ -907,26 +896,23 @@ final class OffHeapSpillMap<K, V> extends AbstractMap<K, V> implements SpillMap<
     }
     closed = true;
     // First no call gets in any more, then a durable map's last checkpoint, then the memory goes.
-    for (MapSegment<K, V> seg : segments) {
-      seg.lock.lock();
-      try {
-        seg.closed = true;
-      } finally {
-        seg.lock.unlock();
-      }
-    }
+    forEachSegmentLocked(seg -> seg.closed = true);
     try {
       if (durability != null) {
         durability.close();
       }
     } finally {
-      for (MapSegment<K, V> seg : segments) {
-        seg.lock.lock();
-        try {
-          seg.freeAll();
-        } finally {
-          seg.lock.unlock();
-        }
+      forEachSegmentLocked(MapSegment::freeAll);
+    }
+  }
+
+  private void forEachSegmentLocked(java.util.function.Consumer<MapSegment<K, V>> action) {
+    for (MapSegment<K, V> seg : segments) {
+      seg.lock.lock();
+      try {
+        action.accept(seg);
+      } finally {
+        seg.lock.unlock();
       }
     }
   }

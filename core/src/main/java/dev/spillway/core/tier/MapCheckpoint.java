@@ -73,15 +73,7 @@ final class MapCheckpoint {
 
   /** The end location in a checkpoint file's name, or -1 when it is not one. */
   static long parseFileName(String fileName) {
-    if (fileName.length() != PREFIX.length() + 16 + SUFFIX.length() || !fileName.startsWith(PREFIX)
-        || !fileName.endsWith(SUFFIX)) {
-      return -1;
-    }
-    try {
-      return Long.parseUnsignedLong(fileName.substring(PREFIX.length(), PREFIX.length() + 16), 16);
-    } catch (NumberFormatException e) {
-      return -1;
-    }
+    return SegmentDescriptor.parseHexName(fileName, PREFIX, SUFFIX);
   }
 
   /** The checkpoint files, newest first. */

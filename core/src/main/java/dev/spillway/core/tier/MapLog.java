@@ -683,18 +683,39 @@ public final class MapLog implements AutoCloseable {
    * (everything written is in the page cache). For tests of recovery.
    */
   public void abandonForTests() throws IOException {
+    IOException failure = closeFiles(null);
+    if (failure != null) {
+      throw failure;
+    }
+  }
+
+  /** Closes every segment file and the lock; returns {@code failure}, or the first failure of its own. */
+  private IOException closeFiles(IOException failure) {
     appendLock.lock();
     try {
       closed = true;
       for (Segment s : segments.values()) {
-        s.file.close();
+        try {
+          s.file.close();
+        } catch (IOException e) {
+          if (failure == null) {
+            failure = e;
+          }
+        }
       }
     } finally {
       appendLock.unlock();
-      if (lock != null) {
+    }
+    if (lock != null) {
+      try {
         lock.close();
+      } catch (IOException e) {
+        if (failure == null) {
+          failure = e;
+        }
       }
     }
+    return failure;
   }
 
   /** Forces what was written (unless durability is {@code none}) and closes the files and the lock. */
@@ -711,24 +732,7 @@ public final class MapLog implements AutoCloseable {
     } catch (IOException e) {
       failure = e;
     }
-    appendLock.lock();
-    try {
-      closed = true;
-      for (Segment s : segments.values()) {
-        try {
-          s.file.close();
-        } catch (IOException e) {
-          if (failure == null) {
-            failure = e;
-          }
-        }
-      }
-    } finally {
-      appendLock.unlock();
-      if (lock != null) {
-        lock.close();
-      }
-    }
+    failure = closeFiles(failure);
     if (failure != null) {
       LOG.log(System.Logger.Level.WARNING, "map '" + name + "': closing its log failed: " + failure);
       throw failure;

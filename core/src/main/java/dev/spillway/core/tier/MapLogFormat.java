@@ -82,18 +82,7 @@ public final class MapLogFormat {
 
   /** The segment id in a file name, or -1 when the name is not a map-log segment's. */
   static long parseFileName(String name) {
-    if (name.length() != FILE_PREFIX.length() + 16 + FILE_SUFFIX.length() || !name.startsWith(FILE_PREFIX)
-        || !name.endsWith(FILE_SUFFIX)) {
-      return -1;
-    }
-    String hex = name.substring(FILE_PREFIX.length(), FILE_PREFIX.length() + 16);
-    for (int i = 0; i < hex.length(); i++) {
-      char c = hex.charAt(i);
-      if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
-        return -1;
-      }
-    }
-    long id = Long.parseUnsignedLong(hex, 16);
+    long id = SegmentDescriptor.parseHexName(name, FILE_PREFIX, FILE_SUFFIX);
     return id <= MAX_SEGMENT_ID ? id : -1;
   }
 

@@ -87,11 +87,18 @@ final class SegmentDescriptor {
 
   /** The segment id in a file name, or -1 when the name is not a segment file's. */
   static long parseFileName(String name) {
-    if (name.length() != FILE_PREFIX.length() + 16 + FILE_SUFFIX.length()
-        || !name.startsWith(FILE_PREFIX) || !name.endsWith(FILE_SUFFIX)) {
+    return parseHexName(name, FILE_PREFIX, FILE_SUFFIX);
+  }
+
+  /**
+   * The number in a file name {@code prefix + 16 lower-case hex digits + suffix} (segments,
+   * checkpoints), or -1 when the name has another form or the number does not fit a positive long.
+   */
+  static long parseHexName(String name, String prefix, String suffix) {
+    if (name.length() != prefix.length() + 16 + suffix.length() || !name.startsWith(prefix) || !name.endsWith(suffix)) {
       return -1;
     }
-    String hex = name.substring(FILE_PREFIX.length(), FILE_PREFIX.length() + 16);
+    String hex = name.substring(prefix.length(), prefix.length() + 16);
     for (int i = 0; i < hex.length(); i++) {
       char c = hex.charAt(i);
       if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
